@@ -1,0 +1,1 @@
+from api.admin import bp  # noqa: F401

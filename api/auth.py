@@ -1,0 +1,62 @@
+"""Authentication and role checks for views."""
+
+from functools import wraps
+
+from flask import g, request
+
+from api import tokens
+from api.errors import Forbidden, Unauthorized
+from api.extensions import db
+from api.models import User
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send a token as 'Authorization: Bearer <token>'.")
+    return token.strip()
+
+
+def authenticate(kind: str = "access") -> tuple[User, dict]:
+    """The user a valid, unrevoked token of `kind` names; 401 otherwise.
+
+    The role and active flag come from the database on every request, never from
+    the token, so demotion and deactivation take effect at once.
+    """
+    claims = tokens.decode(bearer_token(), kind)
+    try:
+        user_id = int(claims["sub"])
+    except ValueError:
+        raise Unauthorized() from None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or claims["ver"] != user.token_version:
+        raise Unauthorized()
+    if tokens.is_revoked(claims):
+        raise Unauthorized("This token has been revoked.")
+    g.current_user, g.token_claims = user, claims
+    return user, claims
+
+
+def login_required(view=None, *, role: str | None = None):
+    """`@login_required` for any member, `@login_required(role="admin")` for admins."""
+
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            user, _ = authenticate()
+            if role is not None and user.role != role:
+                raise Forbidden()
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
+
+
+def admin_required(fn):
+    return login_required(role="admin")(fn)
+
+
+def current_user() -> User:
+    return g.current_user

@@ -1,0 +1,1 @@
+from api.books import bp  # noqa: F401

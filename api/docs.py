@@ -1,0 +1,91 @@
+"""OpenAPI 3 document served by flasgger at /apispec.json and /apidocs.
+
+Paths come from the views' docstrings (YAML after `---`). Component schemas come
+from the marshmallow schemas themselves, through apispec's MarshmallowPlugin, so
+each schema is defined once: decorate it with `@doc_schema` and reference it as
+`$ref: '#/components/schemas/<ClassName>'`.
+"""
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flasgger import Swagger
+from flask import Flask
+
+_SCHEMAS: dict[str, type] = {}
+
+
+def doc_schema(cls):
+    _SCHEMAS[cls.__name__] = cls
+    return cls
+
+
+def _problem_response(description: str, headers: dict | None = None) -> dict:
+    response = {
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+PROBLEM = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+}
+
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+
+RESPONSES = {
+    "BadRequest": _problem_response("Malformed or invalid input (problem+json with `errors`)."),
+    "Unauthorized": _problem_response("Missing, invalid, expired or revoked token."),
+    "Forbidden": _problem_response("Authenticated, but not allowed."),
+    "NotFound": _problem_response("No such resource (or not yours)."),
+    "Conflict": _problem_response("Conflicts with the current state."),
+    "PayloadTooLarge": _problem_response("Body larger than MAX_CONTENT_LENGTH."),
+    "UnsupportedMediaType": _problem_response("The body is not application/json."),
+    "TooManyRequests": _problem_response("Rate limited.", RETRY_AFTER),
+    "ServiceUnavailable": _problem_response("A dependency (database, Redis, broker) is down.", RETRY_AFTER),
+}
+
+
+def build_template(app: Flask) -> dict:
+    spec = APISpec(
+        title="Library API",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "A lending library: members, catalog, circulation and background jobs. "
+                             "Errors are RFC 9457 problem details."},
+    )
+    for name, schema in sorted(_SCHEMAS.items()):
+        spec.components.schema(name, schema=schema)
+    template = spec.to_dict()
+    components = template.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = PROBLEM
+    components["responses"] = RESPONSES
+    components["securitySchemes"] = {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    }
+    template.pop("paths", None)
+    return template
+
+
+def init_docs(app: Flask) -> None:
+    config = {
+        "headers": [],
+        "specs": [{"endpoint": "apispec", "route": "/apispec.json",
+                   "rule_filter": lambda rule: True, "model_filter": lambda tag: True}],
+        "static_url_path": "/flasgger_static",
+        "swagger_ui": True,
+        "specs_route": "/apidocs/",
+        "openapi": "3.0.3",
+    }
+    Swagger(app, config=config, template=build_template(app), merge=True)

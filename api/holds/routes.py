@@ -1,0 +1,1 @@
+from api.holds import bp  # noqa: F401

@@ -1,0 +1,1 @@
+from api.loans import bp  # noqa: F401

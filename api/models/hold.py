@@ -1,0 +1,42 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.clock import utcnow
+from api.extensions import db
+from api.models.types import UTCDateTime
+
+HOLD_STATES = ("waiting", "ready", "fulfilled", "cancelled", "expired")
+OPEN_HOLD_STATES = ("waiting", "ready")
+
+
+class Hold(db.Model):
+    __tablename__ = "holds"
+    __table_args__ = (
+        # One open hold per member and book.
+        Index(
+            "uq_holds_open_user_book",
+            "user_id",
+            "book_id",
+            unique=True,
+            postgresql_where=text("status IN ('waiting', 'ready')"),
+            sqlite_where=text("status IN ('waiting', 'ready')"),
+        ),
+        # The queue: open holds of a book in arrival order.
+        Index("ix_holds_book_status_created", "book_id", "status", "created_at"),
+        Index("ix_holds_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"))
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a ready hold stops keeping its copy (ready_at + HOLD_PICKUP_DAYS).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User", lazy="raise")
+    book = relationship("Book", lazy="raise")

@@ -1,0 +1,49 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.clock import utcnow
+from api.extensions import db
+from api.models.types import UTCDateTime
+
+
+class Loan(db.Model):
+    __tablename__ = "loans"
+    __table_args__ = (
+        # One open loan per member and book: the database refuses the duplicate even
+        # if two requests race past the check in api/circulation.
+        Index(
+            "uq_loans_open_user_book",
+            "user_id",
+            "book_id",
+            unique=True,
+            postgresql_where=text("returned_at IS NULL"),
+            sqlite_where=text("returned_at IS NULL"),
+        ),
+        # The overdue and due-soon jobs scan open loans by due date.
+        Index(
+            "ix_loans_open_due_at",
+            "due_at",
+            postgresql_where=text("returned_at IS NULL"),
+            sqlite_where=text("returned_at IS NULL"),
+        ),
+        Index("ix_loans_user_id_borrowed_at", "user_id", "borrowed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), index=True)
+    borrowed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    renewals: Mapped[int] = mapped_column(default=0)
+
+    user = relationship("User", lazy="raise")
+    book = relationship("Book", lazy="raise")
+
+    @property
+    def status(self) -> str:
+        if self.returned_at is not None:
+            return "returned"
+        return "overdue" if self.due_at < utcnow() else "active"

@@ -1,0 +1,1 @@
+from api.users import bp  # noqa: F401

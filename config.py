@@ -1,0 +1,121 @@
+"""Configuration classes. Everything comes from the environment (SPEC "Configuration")."""
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+load_dotenv(BASE_DIR / ".env")
+
+DEV_SECRET = "dev-secret-not-for-production"
+# Values that must never sign production tokens.
+PLACEHOLDER_SECRETS = {"", DEV_SECRET, "changeme", "change-me", "secret", "CHANGE_ME"}
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'library.db'}"
+    # Heroku-style URLs name the dialect "postgres", which SQLAlchemy 2 rejects.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
+    SQLALCHEMY_DATABASE_URI = database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # None means "start the embedded redis-server" (see api/embedded_redis.py).
+    REDIS_URL = os.environ.get("REDIS_URL")
+    REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5"))
+
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
+
+    ACCESS_TOKEN_MINUTES = env_int("ACCESS_TOKEN_MINUTES", 15)
+    REFRESH_TOKEN_DAYS = env_int("REFRESH_TOKEN_DAYS", 7)
+    PASSWORD_RESET_MINUTES = env_int("PASSWORD_RESET_MINUTES", 30)
+    # argon2id parameters (argon2-cffi's RFC 9106 "low memory" profile by default).
+    ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 65536)
+
+    LOAN_PERIOD_DAYS = env_int("LOAN_PERIOD_DAYS", 14)
+    MAX_ACTIVE_LOANS = env_int("MAX_ACTIVE_LOANS", 5)
+    MAX_RENEWALS = env_int("MAX_RENEWALS", 2)
+    HOLD_PICKUP_DAYS = env_int("HOLD_PICKUP_DAYS", 3)
+    DUE_SOON_DAYS = env_int("DUE_SOON_DAYS", 2)
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = env_int("MAIL_PORT", 8025)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Library <library@localhost>")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+    MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 5)
+    MAIL_SINK_DIR = os.environ.get("MAIL_SINK_DIR", str(BASE_DIR / "var" / "mail"))
+
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "300 per minute")
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "5 per 10 minutes")
+    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "10 per hour")
+    RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per hour")
+    RATELIMIT_ADMIN_TASKS = os.environ.get("RATELIMIT_ADMIN_TASKS", "30 per minute")
+    # Number of proxies in front of the app whose X-Forwarded-For we trust (0: none).
+    PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)
+
+    CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 60)
+
+    OVERDUE_CHECK_CRON = os.environ.get("OVERDUE_CHECK_CRON", "0 6 * * *")
+    DUE_SOON_CRON = os.environ.get("DUE_SOON_CRON", "0 7 * * *")
+    EXPIRE_HOLDS_CRON = os.environ.get("EXPIRE_HOLDS_CRON", "5 * * * *")
+    OUTBOX_SWEEP_CRON = os.environ.get("OUTBOX_SWEEP_CRON", "* * * * *")
+    JOB_BATCH_SIZE = env_int("JOB_BATCH_SIZE", 1000)
+
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the Werkzeug debugger is never on; errors are problem+json
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or database_url()
+    ACCESS_TOKEN_MINUTES = 15
+    # Fast hashing keeps the suite quick; production keeps argon2's defaults.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+
+
+class ProductionConfig(Config):
+    @classmethod
+    def validate(cls) -> None:
+        if cls.SECRET_KEY in PLACEHOLDER_SECRETS or len(cls.SECRET_KEY) < 32:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None) -> type[Config]:
+    name = name or os.environ.get("APP_CONFIG", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"APP_CONFIG must be one of {sorted(CONFIGS)}, not {name!r}") from None
