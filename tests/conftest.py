@@ -180,3 +180,13 @@ def is_problem(response, status: int) -> bool:
             and response.mimetype == "application/problem+json"
             and body.get("status") == status
             and {"type", "title", "detail"} <= body.keys())
+
+
+def pytest_collection_modifyitems(config, items):
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
