@@ -34,3 +34,7 @@ def login_key() -> str:
     email = body.get("email") if isinstance(body, dict) else None
     email = email.strip().lower() if isinstance(email, str) else ""
     return f"login:{get_remote_address()}:{email}"
+
+
+def admin_tasks_limit() -> str:
+    return current_app.config["RATELIMIT_ADMIN_TASKS"]
