@@ -34,7 +34,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from api.redis_client import init_redis
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    # Batch mode lets Alembic ALTER tables on SQLite by copying them.
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"),
+                     render_as_batch=True, compare_type=True)
     ma.init_app(app)
     init_redis(app)
     _init_sqlite(app)

@@ -1,0 +1,26 @@
+import pytest
+
+from api import create_app
+from config import DEV_SECRET, ProductionConfig, get_config
+
+
+@pytest.mark.parametrize("secret", ["", DEV_SECRET, "changeme", "short"])
+def test_production_refuses_missing_or_placeholder_secret(monkeypatch, secret):
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secret)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production")
+
+
+def test_production_accepts_a_real_secret(monkeypatch, redis_url, database_url):
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
+    app = create_app("production", REDIS_URL=redis_url, SQLALCHEMY_DATABASE_URI=database_url)
+    assert not app.debug and not app.testing
+
+
+def test_unknown_config_name_is_refused():
+    with pytest.raises(RuntimeError, match="APP_CONFIG"):
+        get_config("staging")
+
+
+def test_max_content_length_is_set(app):
+    assert 0 < app.config["MAX_CONTENT_LENGTH"] <= 1024 * 1024
