@@ -104,6 +104,8 @@ class ProductionConfig(Config):
                 "SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        if not cls.REDIS_URL:
+            raise RuntimeError("REDIS_URL must be set in production (the embedded Redis is for development)")
 
 
 CONFIGS = {

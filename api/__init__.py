@@ -76,7 +76,13 @@ def _register_blueprints(app: Flask) -> None:
 def _init_sqlite(app: Flask) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
-    from sqlalchemy import event
+    from pathlib import Path
+
+    from sqlalchemy import event, make_url
+
+    database = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
     from api.extensions import db
 

@@ -11,8 +11,16 @@ def test_production_refuses_missing_or_placeholder_secret(monkeypatch, secret):
         create_app("production")
 
 
+def test_production_requires_redis_url(monkeypatch):
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
+    monkeypatch.setattr(ProductionConfig, "REDIS_URL", None)
+    with pytest.raises(RuntimeError, match="REDIS_URL"):
+        create_app("production")
+
+
 def test_production_accepts_a_real_secret(monkeypatch, redis_url, database_url):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
+    monkeypatch.setattr(ProductionConfig, "REDIS_URL", redis_url)
     app = create_app("production", REDIS_URL=redis_url, SQLALCHEMY_DATABASE_URI=database_url)
     assert not app.debug and not app.testing
 

@@ -5,7 +5,6 @@ import re
 from openapi_spec_validator import validate
 
 
-
 def undocumented(endpoint: str) -> bool:
     # Flask's static files and flasgger's own UI and spec routes.
     return endpoint == "static" or endpoint.startswith("flasgger.")
