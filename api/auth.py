@@ -9,6 +9,8 @@ from api.errors import Forbidden, Unauthorized
 from api.extensions import db
 from api.models import User
 
+MAX_ID = 2**31
+
 
 def bearer_token() -> str:
     header = request.headers.get("Authorization", "")
@@ -25,17 +27,24 @@ def authenticate(kind: str = "access") -> tuple[User, dict]:
     the token, so demotion and deactivation take effect at once.
     """
     claims = tokens.decode(bearer_token(), kind)
-    try:
-        user_id = int(claims["sub"])
-    except ValueError:
-        raise Unauthorized() from None
-    user = db.session.get(User, user_id)
-    if user is None or not user.is_active or claims["ver"] != user.token_version:
-        raise Unauthorized()
+    user = user_for_claims(claims)
     if tokens.is_revoked(claims):
         raise Unauthorized("This token has been revoked.")
     g.current_user, g.token_claims = user, claims
     return user, claims
+
+
+def user_for_claims(claims: dict) -> User:
+    """The active user a decoded token names, if the token's version is still current."""
+    try:
+        user_id = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise Unauthorized() from None
+    # Out-of-range ids would overflow SQLite's integer binding (a 500, not a 401).
+    user = db.session.get(User, user_id) if 0 < user_id < MAX_ID else None
+    if user is None or not user.is_active or claims["ver"] != user.token_version:
+        raise Unauthorized()
+    return user
 
 
 def login_required(view=None, *, role: str | None = None):

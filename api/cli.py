@@ -16,17 +16,21 @@ def register_cli(app: Flask) -> None:
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
     def create_admin(email: str, username: str, password: str) -> None:
         """Create an admin account (prompts for what is missing)."""
-        from api.users.schemas import RegisterIn
+        from marshmallow import ValidationError
 
-        data = RegisterIn().load({"email": email, "username": username, "password": password})
-        taken = db.session.scalar(select(User).where(
-            (User.email == data["email"]) | (User.username == data["username"])))
-        if taken is not None:
-            raise click.ClickException("A user with that email or username already exists.")
-        user = User(username=data["username"], email=data["email"],
-                    password_hash=hash_password(data["password"]), role="admin")
-        db.session.add(user)
-        db.session.commit()
+        from api.errors import ApiError
+        from api.users.schemas import RegisterIn
+        from api.users.service import register_user
+
+        try:
+            data = RegisterIn().load({"email": email, "username": username, "password": password})
+            # No welcome email: it speaks to members about borrowing.
+            user = register_user(data["username"], data["email"], data["password"],
+                                 role="admin", welcome=False)
+        except ValidationError as e:
+            raise click.ClickException(f"Invalid input: {e.messages}") from None
+        except ApiError as e:
+            raise click.ClickException(e.detail) from None
         click.echo(f"Admin {user.username} (id {user.id}) created.")
 
     @app.cli.command("seed-demo")

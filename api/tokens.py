@@ -75,6 +75,10 @@ def is_revoked(claims: dict) -> bool:
     return get_redis().exists(f"revoked:jti:{claims['jti']}", f"revoked:fam:{claims['fam']}") > 0
 
 
+def family_revoked(claims: dict) -> bool:
+    return get_redis().exists(f"revoked:fam:{claims['fam']}") > 0
+
+
 def revoke_family(claims: dict) -> None:
     lifetime = int(timedelta(days=current_app.config["REFRESH_TOKEN_DAYS"]).total_seconds())
     get_redis().set(f"revoked:fam:{claims['fam']}", 1, ex=lifetime)

@@ -1,1 +1,174 @@
-from api.users import bp  # noqa: F401
+"""Registration, login, token rotation, logout and password reset."""
+
+from flask import g, url_for
+
+from api import tokens
+from api.auth import bearer_token, login_required
+from api.parsing import json_body
+from api.ratelimit import limiter, login_key, login_limit, password_reset_limit, register_limit
+from api.users import bp, service
+from api.users.schemas import (
+    LoginIn,
+    MessageOut,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    RegisterIn,
+    TokenPairOut,
+    UserOut,
+)
+
+RESET_ACCEPTED = "If an account with that email exists, a reset token has been emailed to it."
+
+
+@bp.post("/register")
+@limiter.limit(register_limit)
+def register():
+    """Create a member account; a welcome email is queued.
+    ---
+    tags: [users]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/RegisterIn'}
+    responses:
+      201:
+        description: The new user (never the password or its hash).
+        headers:
+          Location: {schema: {type: string}, description: URL of the user.}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/UserOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      409: {$ref: '#/components/responses/Conflict'}
+      413: {$ref: '#/components/responses/PayloadTooLarge'}
+      415: {$ref: '#/components/responses/UnsupportedMediaType'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    """
+    data = json_body(RegisterIn())
+    user = service.register_user(data["username"], data["email"], data["password"])
+    return UserOut().dump(user), 201, {"Location": url_for("users.get_user", user_id=user.id)}
+
+
+@bp.post("/login")
+@limiter.limit(login_limit, key_func=login_key)
+def login():
+    """Exchange email and password for an access and a refresh token.
+    ---
+    tags: [users]
+    description: >
+      Wrong email, wrong password and deactivated account all give the same 401.
+      Limited per address and email (RATELIMIT_LOGIN, default 5 per 10 minutes).
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/LoginIn'}
+    responses:
+      200:
+        description: A new token pair (a new token family).
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/TokenPairOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      413: {$ref: '#/components/responses/PayloadTooLarge'}
+      415: {$ref: '#/components/responses/UnsupportedMediaType'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    """
+    data = json_body(LoginIn())
+    user = service.authenticate_credentials(data["email"], data["password"])
+    return TokenPairOut().dump(tokens.issue_pair(user))
+
+
+@bp.post("/refresh")
+def refresh():
+    """Rotate a refresh token (sent as the Bearer token) into a new pair.
+    ---
+    tags: [users]
+    description: >
+      Each refresh token works once. Presenting a used one again revokes the whole
+      session (every token descended from the same login) and answers 401.
+      Access tokens are refused here.
+    responses:
+      200:
+        description: A new token pair in the same session.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/TokenPairOut'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    security: [{bearerAuth: []}]
+    """
+    claims = tokens.decode(bearer_token(), "refresh")
+    return TokenPairOut().dump(service.rotate_refresh(claims))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Revoke the caller's session: this access token and its refresh token.
+    ---
+    tags: [users]
+    responses:
+      204: {description: Logged out.}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    security: [{bearerAuth: []}]
+    """
+    tokens.revoke_family(g.token_claims)
+    return "", 204
+
+
+@bp.post("/password-reset")
+@limiter.limit(password_reset_limit)
+def password_reset():
+    """Ask for a password reset token by email.
+    ---
+    tags: [users]
+    description: >
+      Always 202 with the same body, whether or not the email belongs to an account,
+      so the endpoint cannot be used to find accounts. The token expires after
+      PASSWORD_RESET_MINUTES and works once.
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/PasswordResetIn'}
+    responses:
+      202:
+        description: Accepted.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/MessageOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      413: {$ref: '#/components/responses/PayloadTooLarge'}
+      415: {$ref: '#/components/responses/UnsupportedMediaType'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    """
+    data = json_body(PasswordResetIn())
+    service.request_password_reset(data["email"])
+    return MessageOut().dump({"detail": RESET_ACCEPTED}), 202
+
+
+@bp.post("/password-reset/confirm")
+@limiter.limit(password_reset_limit)
+def password_reset_confirm():
+    """Set a new password with a reset token; every existing token of the user dies.
+    ---
+    tags: [users]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/PasswordResetConfirmIn'}
+    responses:
+      204: {description: Password changed; log in again.}
+      400: {$ref: '#/components/responses/BadRequest'}
+      413: {$ref: '#/components/responses/PayloadTooLarge'}
+      415: {$ref: '#/components/responses/UnsupportedMediaType'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    """
+    data = json_body(PasswordResetConfirmIn())
+    service.confirm_password_reset(data["token"], data["password"])
+    return "", 204

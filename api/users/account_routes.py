@@ -1,0 +1,185 @@
+"""The caller's own account (/users/me) and user management for admins."""
+
+from api.auth import admin_required, current_user, login_required
+from api.pagination import paginate
+from api.parsing import json_body, query_args
+from api.users import bp, service
+from api.users.schemas import AdminUserUpdateIn, MeUpdateIn, UserListQuery, UserOut
+
+
+@bp.get("/me")
+@login_required
+def get_me():
+    """The caller's account.
+    ---
+    tags: [users]
+    responses:
+      200:
+        description: The caller.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/UserOut'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    security: [{bearerAuth: []}]
+    """
+    return UserOut().dump(current_user())
+
+
+@bp.patch("/me")
+@login_required
+def update_me():
+    """Change the caller's username, email or password.
+    ---
+    tags: [users]
+    description: >
+      Changing email or password needs `current_password` (missing → 400, wrong → 403).
+      A password change ends every session of the user, this one included: log in again.
+      Fields left out are unchanged.
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/MeUpdateIn'}
+    responses:
+      200:
+        description: The updated account.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/UserOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      409: {$ref: '#/components/responses/Conflict'}
+      413: {$ref: '#/components/responses/PayloadTooLarge'}
+      415: {$ref: '#/components/responses/UnsupportedMediaType'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    security: [{bearerAuth: []}]
+    """
+    data = json_body(MeUpdateIn())
+    return UserOut().dump(service.change_me(current_user(), data))
+
+
+@bp.get("")
+@admin_required
+def list_users():
+    """List users (admin), filtered by `q`, `role` and `is_active`.
+    ---
+    tags: [users]
+    parameters:
+      - {name: page, in: query, schema: {type: integer, minimum: 1, default: 1}}
+      - {name: per_page, in: query, schema: {type: integer, minimum: 1, default: 20},
+         description: 'Capped at 100.'}
+      - {name: q, in: query, schema: {type: string, maxLength: 100},
+         description: Case-insensitive substring of username or email.}
+      - {name: role, in: query, schema: {type: string, enum: [user, admin]}}
+      - {name: is_active, in: query, schema: {type: boolean}}
+    responses:
+      200:
+        description: A page of users, ordered by id, with an RFC 8288 Link header.
+        headers:
+          Link: {schema: {type: string}, description: 'first, prev, next, last pages.'}
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                items: {type: array, items: {$ref: '#/components/schemas/UserOut'}}
+                meta:
+                  type: object
+                  properties:
+                    page: {type: integer}
+                    per_page: {type: integer}
+                    total: {type: integer}
+                    pages: {type: integer}
+      400: {$ref: '#/components/responses/BadRequest'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    security: [{bearerAuth: []}]
+    """
+    args = query_args(UserListQuery())
+    return paginate(service.user_list_query(args), UserOut(), args)
+
+
+@bp.get("/<int:user_id>")
+@admin_required
+def get_user(user_id: int):
+    """One user (admin).
+    ---
+    tags: [users]
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: integer}}
+    responses:
+      200:
+        description: The user.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/UserOut'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    security: [{bearerAuth: []}]
+    """
+    return UserOut().dump(service.get_user(user_id))
+
+
+@bp.patch("/<int:user_id>")
+@admin_required
+def update_user(user_id: int):
+    """Change a user's role, active flag, username or email (admin).
+    ---
+    tags: [users]
+    description: >
+      Deactivating a user ends all their sessions at once. Demoting or deactivating
+      the last active admin is refused with 409.
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/AdminUserUpdateIn'}
+    responses:
+      200:
+        description: The updated user.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/UserOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+      413: {$ref: '#/components/responses/PayloadTooLarge'}
+      415: {$ref: '#/components/responses/UnsupportedMediaType'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    security: [{bearerAuth: []}]
+    """
+    data = json_body(AdminUserUpdateIn())
+    return UserOut().dump(service.update_user(user_id, data))
+
+
+@bp.delete("/<int:user_id>")
+@admin_required
+def delete_user(user_id: int):
+    """Delete a user (admin); their loan history, holds and reset tokens go with them.
+    ---
+    tags: [users]
+    description: >
+      409 while the user has active loans, or when they are the last active admin.
+      Their open holds are cancelled first, so kept copies pass to the next in line.
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: integer}}
+    responses:
+      204: {description: Deleted.}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+    security: [{bearerAuth: []}]
+    """
+    service.delete_user(user_id)
+    return "", 204

@@ -1,0 +1,244 @@
+"""Account rules, callable without HTTP. Functions commit their own transaction."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from api import tokens
+from api.auth import MAX_ID, user_for_claims
+from api.clock import utcnow
+from api.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from api.extensions import db
+from api.models import Loan, PasswordResetToken, User
+from api.notify import notify
+from api.passwords import hash_password, verify_password
+
+BAD_CREDENTIALS = "Invalid email or password."
+
+
+def _taken(username: str | None, email: str | None, *, exclude: int | None = None) -> dict:
+    """Field errors for a username/email another account already has."""
+    errors = {}
+    for field, column, value in (("username", User.username, username), ("email", User.email, email)):
+        if value is None:
+            continue
+        stmt = select(User.id).where(column == value)
+        if exclude is not None:
+            stmt = stmt.where(User.id != exclude)
+        if db.session.scalar(stmt) is not None:
+            errors[field] = [f"This {field} is already taken."]
+    return errors
+
+
+def _flush_or_conflict() -> None:
+    # The pre-check answers nearly always; this catches two requests racing past it.
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("A user with that username or email already exists.") from None
+
+
+def _commit_or_conflict() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("A user with that username or email already exists.") from None
+
+
+def register_user(username: str, email: str, password: str, *, role: str = "user",
+                  welcome: bool = True) -> User:
+    """Create an account from validated input (see RegisterIn); 409 on duplicates."""
+    errors = _taken(username, email)
+    if errors:
+        raise Conflict("A user with that username or email already exists.", errors=errors)
+    user = User(username=username, email=email, password_hash=hash_password(password), role=role)
+    db.session.add(user)
+    _flush_or_conflict()
+    if welcome:
+        notify(db.session, "welcome", recipient=user.email, dedupe_key=f"welcome:{user.id}",
+               user_id=user.id, user=user, max_loans=current_app.config["MAX_ACTIVE_LOANS"])
+    _commit_or_conflict()
+    return user
+
+
+def authenticate_credentials(email: str, password: str) -> User:
+    """The active user with these credentials; one identical 401 for every failure."""
+    user = db.session.scalar(select(User).where(User.email == email))
+    # Always run the KDF so unknown emails cost as much time as wrong passwords.
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    return user
+
+
+def rotate_refresh(claims: dict) -> dict:
+    """A new pair in the same family for a decoded refresh token, which works once.
+
+    Presenting a used refresh token means two parties hold it (one of them a thief),
+    so the whole family is revoked and the legitimate client must log in again.
+    """
+    user = user_for_claims(claims)
+    if tokens.family_revoked(claims):
+        raise Unauthorized("This token has been revoked.")
+    if not tokens.consume_refresh(claims):
+        tokens.revoke_family(claims)
+        raise Unauthorized("This refresh token was already used; the session has been revoked.")
+    return tokens.issue_pair(user, family=claims["fam"])
+
+
+def change_me(user: User, changes: dict[str, Any]) -> User:
+    """PATCH /users/me: email and password changes need the current password."""
+    sensitive = [f for f in ("email", "password") if f in changes]
+    if sensitive:
+        current = changes.get("current_password")
+        if current is None:
+            raise BadRequest("The current password is required to change email or password.",
+                             errors={"current_password": ["Required to change " + " and ".join(sensitive)
+                                                          + "."]})
+        if not verify_password(user.password_hash, current):
+            raise Forbidden("The current password is incorrect.")
+    return _apply(user, changes)
+
+
+def _apply(user: User, changes: dict[str, Any]) -> User:
+    errors = _taken(changes.get("username"), changes.get("email"), exclude=user.id)
+    if errors:
+        raise Conflict("A user with that username or email already exists.", errors=errors)
+    for field in ("username", "email", "role"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+        # Every token issued before the change (including the caller's) stops working.
+        user.token_version += 1
+    if "is_active" in changes and changes["is_active"] != user.is_active:
+        user.is_active = changes["is_active"]
+        if not user.is_active:
+            user.token_version += 1
+    _commit_or_conflict()
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Record a reset email if an active account has this email; silent otherwise."""
+    user = db.session.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
+    if user is None:
+        return
+    raw = secrets.token_urlsafe(32)
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    row = PasswordResetToken(user_id=user.id, token_hash=_digest(raw),
+                             expires_at=utcnow() + timedelta(minutes=minutes))
+    db.session.add(row)
+    db.session.flush()
+    notify(db.session, "password_reset", recipient=user.email,
+           dedupe_key=f"password_reset:{row.id}", user_id=user.id,
+           token=raw, minutes=minutes, user=user)
+    db.session.commit()
+
+
+def confirm_password_reset(token: str, password: str) -> User:
+    """Set a new password with a reset token; the token works once, before it expires."""
+    digest, now = _digest(token), utcnow()
+    # One conditional UPDATE: of two concurrent confirmations only one sees rowcount 1.
+    result = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.token_hash == digest, PasswordResetToken.used_at.is_(None),
+               PasswordResetToken.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise BadRequest("The reset token is invalid, used or expired.",
+                         errors={"token": ["Invalid, used or expired."]})
+    user_id = db.session.scalar(select(PasswordResetToken.user_id)
+                                .where(PasswordResetToken.token_hash == digest))
+    # Other outstanding reset tokens of this user die with this one.
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False))
+    user = db.session.get(User, user_id)
+    user.password_hash = hash_password(password)
+    user.token_version += 1
+    db.session.commit()
+    return user
+
+
+def _digest(token: str) -> str:
+    # Only the hash is stored: a leaked table does not let anyone reset a password.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Admin ----------------------------------------------------------------------------
+
+
+def user_list_query(args: dict[str, Any]) -> Select:
+    stmt = select(User).order_by(User.id)
+    if "q" in args:
+        q = args["q"].lower()
+        stmt = stmt.where(func.lower(User.username).contains(q, autoescape=True)
+                          | func.lower(User.email).contains(q, autoescape=True))
+    if "role" in args:
+        stmt = stmt.where(User.role == args["role"])
+    if "is_active" in args:
+        stmt = stmt.where(User.is_active == args["is_active"])
+    return stmt
+
+
+def get_user(user_id: int, *, lock: bool = False) -> User:
+    if not 0 < user_id < MAX_ID:
+        raise NotFound("No such user.")
+    stmt = select(User).where(User.id == user_id).execution_options(populate_existing=True)
+    if lock:
+        # Serialises against loans being created for this user (their foreign key
+        # check takes a share lock on the row) and against other admin changes.
+        stmt = stmt.with_for_update()
+    user = db.session.scalar(stmt)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def _ensure_other_admin(user: User) -> None:
+    """409 unless another active admin would remain after `user` stops being one."""
+    if not (user.role == "admin" and user.is_active):
+        return
+    # Locking the admins makes two admins demoting each other at once take turns.
+    admins = db.session.scalars(select(User.id).where(
+        User.role == "admin", User.is_active.is_(True)).with_for_update()).all()
+    if not set(admins) - {user.id}:
+        raise Conflict("This is the last active admin; promote another admin first.")
+
+
+def update_user(user_id: int, changes: dict[str, Any]) -> User:
+    user = get_user(user_id, lock=True)
+    loses_admin = (changes.get("role", user.role) != "admin"
+                   or not changes.get("is_active", user.is_active))
+    if loses_admin:
+        _ensure_other_admin(user)
+    return _apply(user, changes)
+
+
+def delete_user(user_id: int) -> None:
+    """Delete a user without active loans; their history cascades in the database."""
+    from api.circulation.holds import cancel_open_holds_for_user
+
+    user = get_user(user_id, lock=True)
+    active = db.session.scalar(select(func.count()).select_from(Loan).where(
+        Loan.user_id == user.id, Loan.returned_at.is_(None)))
+    if active:
+        raise Conflict(f"The user has {active} active loan(s); they must be returned first.")
+    _ensure_other_admin(user)
+    # Ready holds keep a copy each: release them to the next in line before the
+    # holds vanish with the user.
+    cancel_open_holds_for_user(db.session, user.id)
+    db.session.delete(user)
+    db.session.commit()
