@@ -18,6 +18,8 @@ from api.models import User
 from api.redis_client import get_redis
 
 ALGORITHM = "HS256"
+# Tolerated clock skew for tokens issued "in the future" by another server.
+IAT_LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "type", "fam", "ver"]
 
 
@@ -57,10 +59,18 @@ def decode(token: str, kind: str) -> dict:
             token,
             current_app.config["SECRET_KEY"],
             algorithms=[ALGORITHM],
-            options={"require": REQUIRED_CLAIMS},
+            # Times are checked below against api.clock, the app's one source of "now"
+            # (PyJWT would read the system clock, which tests cannot move).
+            options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
         )
     except jwt.InvalidTokenError:
         raise Unauthorized() from None
+    now = utcnow().timestamp()
+    exp, iat = claims["exp"], claims["iat"]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (exp, iat)):
+        raise Unauthorized()
+    if exp <= now or iat > now + IAT_LEEWAY_SECONDS:
+        raise Unauthorized()
     if claims.get("type") != kind:
         raise Unauthorized(f"An {kind} token is required here.")
     return claims
