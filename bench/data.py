@@ -1,0 +1,101 @@
+"""Data the bench generates for itself: a catalog, members, loans, holds, task runs, outbox rows.
+
+Rows go in with executemany (SQLAlchemy Core, batched) or, for the big loan
+tables, one server-side INSERT ... SELECT generate_series: ORM objects one by one
+would make seeding, not the app, the slowest thing in the run.
+"""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from api import models  # noqa: F401
+from api.extensions import db
+
+WORDS = ["amber", "river", "night", "garden", "iron", "glass", "winter", "letter", "house",
+         "silent", "city", "stone", "shadow", "ocean", "paper", "crown", "north", "empire",
+         "song", "forest", "lantern", "mirror", "orchard", "harbour", "machine"]
+ADMIN_ID = 1
+
+
+def table(name):
+    return db.metadata.tables[name]
+
+
+def isbn13(n: int) -> str:
+    body = f"978{n:09d}"
+    check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body)) % 10) % 10
+    return body + str(check)
+
+
+def seed_catalog(engine, books: int, users: int) -> None:
+    """`books` books and `users` members (user 1 is an admin), plus 150 each of the
+    rows the other list endpoints show, so every list has more than 100 items."""
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    book_rows = [{
+        "title": " ".join(rng.choice(WORDS).title() for _ in range(3)) + f" {i}",
+        "author": f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()}",
+        "isbn": isbn13(i), "published_year": rng.randint(1900, 2025),
+        "description": "A generated book for the benchmark. " * 3,
+        "copies_total": 1000, "copies_available": 1000,
+        "created_at": now - timedelta(minutes=i), "updated_at": now,
+    } for i in range(1, books + 1)]
+    user_rows = [{
+        "username": f"user{i}", "email": f"user{i}@bench.invalid", "password_hash": "x",
+        "role": "admin" if i == ADMIN_ID else "user", "is_active": True, "token_version": 0,
+        "created_at": now - timedelta(minutes=i),
+    } for i in range(1, users + 1)]
+    with engine.begin() as conn:
+        conn.execute(table("books").insert(), book_rows)
+        conn.execute(table("users").insert(), user_rows)
+        seed_list_rows(conn, now, min(users, books))
+
+
+def seed_list_rows(conn, now, limit: int) -> None:
+    n = min(150, limit - 1)
+    conn.execute(table("loans").insert(), [{
+        "user_id": ADMIN_ID + 1 + i, "book_id": 1 + i, "borrowed_at": now - timedelta(days=1),
+        "due_at": now + timedelta(days=13), "renewals": 0} for i in range(n)])
+    conn.execute(table("holds").insert(), [{
+        "user_id": ADMIN_ID + 1 + i, "book_id": 2 + i, "status": "waiting",
+        "created_at": now} for i in range(n)])
+    conn.execute(table("task_runs").insert(), [{
+        "id": f"bench-{i}", "name": "overdue-check", "state": "succeeded", "progress_current": 1,
+        "progress_total": 1, "result": {"sent": 0}, "requested_by": ADMIN_ID, "requested_at": now,
+        "finished_at": now} for i in range(n)])
+    conn.execute(table("notifications").insert(), [{
+        "kind": "welcome", "dedupe_key": f"bench:list:{i}", "recipient": f"user{i}@bench.invalid",
+        "subject": "Welcome", "body": "Hello", "user_id": ADMIN_ID + 1 + i, "state": "sent",
+        "attempts": 1, "created_at": now, "next_attempt_at": now, "sent_at": now} for i in range(n)])
+
+
+def seed_loans(engine, loans: int, books: int, overdue_every: int = 10) -> None:
+    """`loans` open loans, every `overdue_every`-th one overdue, five per member
+    (MAX_ACTIVE_LOANS), each member's five on five different books. PostgreSQL only."""
+    members = -(-loans // 5)
+    with engine.begin() as conn:
+        first = conn.scalar(text("SELECT coalesce(max(id), 0) FROM users")) + 1
+        conn.execute(text(
+            "INSERT INTO users (username, email, password_hash, role, is_active, token_version, "
+            "created_at) SELECT 'loaner' || g, 'loaner' || g || '@bench.invalid', 'x', 'user', "
+            "true, 0, now() FROM generate_series(1, :n) g"), {"n": members})
+        conn.execute(text(
+            "INSERT INTO loans (user_id, book_id, borrowed_at, due_at, renewals) "
+            "SELECT :first + (g - 1) / 5, 1 + ((g - 1) * 7919) % :books, "
+            "now() - interval '20 days', "
+            "CASE WHEN g % :every = 0 THEN now() - interval '3 days' "
+            "ELSE now() + interval '7 days' END, 0 "
+            "FROM generate_series(1, :n) g"),
+            {"first": first, "books": books, "every": overdue_every, "n": loans})
+        conn.execute(text("ANALYZE"))
+
+
+def clear_loans(engine) -> None:
+    """Drop the loan-scale data so the next size starts from the same catalog."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM notifications WHERE dedupe_key NOT LIKE 'bench:list:%'"))
+        conn.execute(text("DELETE FROM loans WHERE user_id IN "
+                          "(SELECT id FROM users WHERE username LIKE 'loaner%')"))
+        conn.execute(text("DELETE FROM users WHERE username LIKE 'loaner%'"))

@@ -1,0 +1,157 @@
+"""Shared machinery: gunicorn servers, the load-generator process, medians, the machine."""
+
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.embedded_redis import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+# Identical for the app and every baseline, so a ratio compares the code, not the config.
+GUNICORN_ARGS = ["-w", "2", "-k", "sync", "--threads", "1", "--backlog", "2048",
+                 "--log-level", "warning", "--timeout", "60"]
+
+
+@dataclass
+class Row:
+    benchmark: str
+    app: str = ""
+    baseline: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: bool | None = None  # None: not measured (skipped)
+    note: str = ""
+
+
+def skipped(benchmark: str, target: str, reason: str) -> Row:
+    print(f"  skipped: {reason}", flush=True)
+    return Row(benchmark, target=target, note=f"skipped: {reason}")
+
+
+class Server:
+    """gunicorn serving `spec` on a free loopback port."""
+
+    def __init__(self, spec: str, env: dict, name: str):
+        self.spec, self.env, self.name = spec, env, name
+        self.port = free_port()
+        self.proc = None
+        self.log = ROOT / "var" / "bench" / f"gunicorn-{name}.log"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str = "/health", timeout: float = 60) -> "Server":
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS,
+               "--bind", f"127.0.0.1:{self.port}", self.spec]
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {tail(self.log)}")
+            try:
+                with urllib.request.urlopen(self.base + ready_path, timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.2)  # polling a booting server
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer {ready_path} in {timeout}s")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)  # the arbiter stops its own workers
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def tail(path: Path, lines: int = 8) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def load(url: str, *, requests: int, concurrency: int, duration: float, warmup: int = 50,
+         flush_redis: str | None = None) -> dict:
+    """Run bench.load in its own process and return its JSON summary."""
+    cmd = [sys.executable, "-m", "bench.load", url, "--requests", str(requests),
+           "--concurrency", str(concurrency), "--duration", str(duration),
+           "--warmup", str(warmup)]
+    if flush_redis:
+        cmd += ["--flush-redis", flush_redis]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True,
+                         timeout=duration * 2 + 30)
+    result = json.loads(out.stdout)
+    bad = result["requests"] - result["ok"]
+    if bad or result["errors"]:
+        print(f"    warning: {url}: {bad} non-2xx {result['statuses']} errors {result['errors']}",
+              flush=True)
+    return result
+
+
+def interleaved(rounds: int, runs: dict) -> dict[str, list]:
+    """Run each callable `rounds` times, alternating the order every round
+    (A B, B A, A B ...) so drift on a shared machine hits both sides alike."""
+    names = list(runs)
+    results = {name: [] for name in names}
+    for i in range(rounds):
+        for name in names if i % 2 == 0 else reversed(names):
+            results[name].append(runs[name]())
+    return results
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def med(results: list[dict], key: str) -> float:
+    return median([r[key] for r in results])
+
+
+def fmt(value: float, unit: str = "") -> str:
+    digits = 0 if abs(value) >= 100 else 2 if abs(value) < 10 else 1
+    return f"{value:,.{digits}f}{unit}"
+
+
+def machine(services) -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        cpu = re.search(r"model name\s*:\s*(.+)", info).group(1).strip()
+    except (OSError, AttributeError):
+        pass
+    try:
+        mem = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        ram = f"{mem / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, AttributeError):
+        ram = "RAM unknown"
+    parts = [f"{cpu}, {os.cpu_count()} logical CPUs, {ram}",
+             f"{platform.system()} {platform.release()}",
+             f"Python {platform.python_version()}", _version("gunicorn")]
+    parts += services.versions()
+    return "; ".join(p for p in parts if p)
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{dist} {version(dist)}"
+    except PackageNotFoundError:
+        return ""
