@@ -229,8 +229,6 @@ def update_user(user_id: int, changes: dict[str, Any]) -> User:
 
 def delete_user(user_id: int) -> None:
     """Delete a user without active loans; their history cascades in the database."""
-    from api.circulation.holds import cancel_open_holds_for_user
-
     user = get_user(user_id, lock=True)
     active = db.session.scalar(select(func.count()).select_from(Loan).where(
         Loan.user_id == user.id, Loan.returned_at.is_(None)))
@@ -239,6 +237,8 @@ def delete_user(user_id: int) -> None:
     _ensure_other_admin(user)
     # Ready holds keep a copy each: release them to the next in line before the
     # holds vanish with the user.
+    from api.circulation.holds import cancel_open_holds_for_user
+
     cancel_open_holds_for_user(db.session, user.id)
     db.session.delete(user)
     db.session.commit()
