@@ -17,6 +17,9 @@ WORDS = ["amber", "river", "night", "garden", "iron", "glass", "winter", "letter
          "silent", "city", "stone", "shadow", "ocean", "paper", "crown", "north", "empire",
          "song", "forest", "lantern", "mirror", "orchard", "harbour", "machine"]
 ADMIN_ID = 1
+# One member owns every seeded loan, hold and notification, so lists that show a
+# member only their own rows still have more than 100 items to page through.
+HEAVY_ID = 2
 
 
 def table(name):
@@ -56,10 +59,10 @@ def seed_catalog(engine, books: int, users: int) -> None:
 def seed_list_rows(conn, now, limit: int) -> None:
     n = min(150, limit - 1)
     conn.execute(table("loans").insert(), [{
-        "user_id": ADMIN_ID + 1 + i, "book_id": 1 + i, "borrowed_at": now - timedelta(days=1),
+        "user_id": HEAVY_ID, "book_id": 1 + i, "borrowed_at": now - timedelta(days=1),
         "due_at": now + timedelta(days=13), "renewals": 0} for i in range(n)])
     conn.execute(table("holds").insert(), [{
-        "user_id": ADMIN_ID + 1 + i, "book_id": 2 + i, "status": "waiting",
+        "user_id": HEAVY_ID, "book_id": 2 + i, "status": "waiting",
         "created_at": now} for i in range(n)])
     conn.execute(table("task_runs").insert(), [{
         "id": f"bench-{i}", "name": "overdue-check", "state": "succeeded", "progress_current": 1,
@@ -67,7 +70,7 @@ def seed_list_rows(conn, now, limit: int) -> None:
         "finished_at": now} for i in range(n)])
     conn.execute(table("notifications").insert(), [{
         "kind": "welcome", "dedupe_key": f"bench:list:{i}", "recipient": f"user{i}@bench.invalid",
-        "subject": "Welcome", "body": "Hello", "user_id": ADMIN_ID + 1 + i, "state": "sent",
+        "subject": "Welcome", "body": "Hello", "user_id": HEAVY_ID, "state": "sent",
         "attempts": 1, "created_at": now, "next_attempt_at": now, "sent_at": now} for i in range(n)])
 
 

@@ -1,9 +1,55 @@
-"""Placeholder until the code it measures lands."""
+"""Flask-Limiter on vs off on the same route: throughput, and Redis round trips per limit."""
 
-from bench.harness import skipped
+from bench.books_cache import fetch
+from bench.context import Unavailable
+from bench.harness import Row, fmt, interleaved, load, med, skipped
+from bench.redis_monitor import count_commands
 
 NAME = "limiter"
+BENCH = "limiter on vs off"
+TARGET = "≥ 0.85× throughput, 1 Redis command per limit"
+COUNTED = 200  # requests under MONITOR; enough for a stable per-request mean
 
 
-def run(ctx):
-    return [skipped(NAME, "", "not written yet")]
+def pick_route(server) -> str:
+    # The cached catalog page is the route the issue names; /health until it lands.
+    status, _ = fetch(server.base + "/books?per_page=20")
+    return "/books?per_page=20" if status == 200 else "/health"
+
+
+def commands_per_request(ctx, server, route) -> tuple[float, dict]:
+    def batch():
+        load(server.base + route, requests=COUNTED, concurrency=1, duration=ctx.sizes.duration,
+             warmup=0)
+
+    load(server.base + route, requests=20, concurrency=1, duration=10, warmup=0)  # warm the cache
+    direct, scripted = count_commands(ctx.services.redis_url, batch)
+    return sum(direct.values()) / COUNTED, {"direct": dict(direct), "in scripts": dict(scripted)}
+
+
+def run(ctx) -> list[Row]:
+    try:
+        on, off = ctx.server("app"), ctx.server("app-nolimit")
+    except Unavailable as exc:
+        return [skipped(BENCH, TARGET, str(exc))]
+    s = ctx.sizes
+    route = pick_route(on)
+
+    def hit(server):
+        return lambda: load(server.base + route, requests=s.requests, concurrency=s.concurrency,
+                            duration=s.duration)
+
+    runs = interleaved(s.rounds, {"on": hit(on), "off": hit(off)})
+    with_limit, detail_on = commands_per_request(ctx, on, route)
+    without, detail_off = commands_per_request(ctx, off, route)
+    # One default limit applies (RATELIMIT_DEFAULT is a single limit in the bench), so
+    # the extra round trips per request are the round trips per limit.
+    per_limit = with_limit - without
+    ctx.raw[NAME] = {"route": route, "runs": runs, "redis_on": detail_on, "redis_off": detail_off}
+    a, b = med(runs["on"], "rps"), med(runs["off"], "rps")
+    ratio = a / b
+    extra = ", ".join(f"{k} {v / COUNTED:g}" for k, v in sorted(detail_on["direct"].items()))
+    return [Row(f"{BENCH}, GET {route}", fmt(a, " req/s"), f"limiter off {fmt(b, ' req/s')}",
+                f"{ratio:.2f}×, {per_limit:.2f} Redis commands per limit", TARGET,
+                ratio >= 0.85 and per_limit <= 1.0,
+                f"limiter on, per request: {extra}")]

@@ -79,6 +79,19 @@ class Services:
             out.append("SQLite (PostgreSQL not reachable on 127.0.0.1:5432)")
         return out
 
+    def app(self, **extra: str):
+        """The full app in this process, configured as the gunicorn servers are."""
+        from api import create_app
+
+        env = self.app_env(**extra)
+        # Config classes read the environment when config.py is imported, which has
+        # happened by now; the same settings go in as overrides instead.
+        overrides = {k: v for k, v in env.items() if k.startswith(("RATELIMIT_", "CACHE_"))}
+        if "RATELIMIT_ENABLED" in overrides:
+            overrides["RATELIMIT_ENABLED"] = overrides["RATELIMIT_ENABLED"] == "true"
+        return create_app("development", SQLALCHEMY_DATABASE_URI=self.database_url,
+                          REDIS_URL=self.redis_url, SECRET_KEY=self.secret, **overrides)
+
     def app_env(self, **extra: str) -> dict:
         """Environment for anything that builds the full app against the bench services."""
         env = dict(os.environ)
