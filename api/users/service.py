@@ -207,34 +207,35 @@ def get_user(user_id: int, *, lock: bool = False) -> User:
     return user
 
 
-def _ensure_other_admin(user: User) -> None:
-    """409 unless another active admin would remain after `user` stops being one."""
-    if not (user.role == "admin" and user.is_active):
-        return
-    # Locking the admins makes two admins demoting each other at once take turns.
-    admins = db.session.scalars(select(User.id).where(
-        User.role == "admin", User.is_active.is_(True)).with_for_update()).all()
-    if not set(admins) - {user.id}:
+def _lock_active_admins() -> list[int]:
+    # Locked in id order and before any single user row, so two admins demoting
+    # each other queue (the second then sees one admin left) instead of deadlocking.
+    return list(db.session.scalars(select(User.id).where(
+        User.role == "admin", User.is_active.is_(True)).order_by(User.id).with_for_update()))
+
+
+def _refuse_last_admin(user: User, admins: list[int]) -> None:
+    if admins == [user.id]:
         raise Conflict("This is the last active admin; promote another admin first.")
 
 
 def update_user(user_id: int, changes: dict[str, Any]) -> User:
+    admins = _lock_active_admins() if {"role", "is_active"} & changes.keys() else []
     user = get_user(user_id, lock=True)
-    loses_admin = (changes.get("role", user.role) != "admin"
-                   or not changes.get("is_active", user.is_active))
-    if loses_admin:
-        _ensure_other_admin(user)
+    if changes.get("role", "admin") != "admin" or changes.get("is_active") is False:
+        _refuse_last_admin(user, admins)
     return _apply(user, changes)
 
 
 def delete_user(user_id: int) -> None:
     """Delete a user without active loans; their history cascades in the database."""
+    admins = _lock_active_admins()
     user = get_user(user_id, lock=True)
     active = db.session.scalar(select(func.count()).select_from(Loan).where(
         Loan.user_id == user.id, Loan.returned_at.is_(None)))
     if active:
         raise Conflict(f"The user has {active} active loan(s); they must be returned first.")
-    _ensure_other_admin(user)
+    _refuse_last_admin(user, admins)
     # Ready holds keep a copy each: release them to the next in line before the
     # holds vanish with the user.
     from api.circulation.holds import cancel_open_holds_for_user
