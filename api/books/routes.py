@@ -1,1 +1,183 @@
-from api.books import bp  # noqa: F401
+"""The catalog: public, cached reads; admin-only writes."""
+
+from flask import jsonify, url_for
+
+from api.auth import admin_required
+from api.books import bp, service
+from api.books.schemas import BookIn, BookOut, BookPatch, BookQuery
+from api.caching import cached_catalog_read
+from api.extensions import db
+from api.pagination import paginate
+from api.parsing import json_body, query_args
+
+
+@bp.get("")
+def list_books():
+    """Search the catalog (public, cached).
+    ---
+    tags: [books]
+    parameters:
+      - in: query
+        name: q
+        schema: {type: string, maxLength: 200}
+        description: Substring of title or author (case-insensitive), or an ISBN-10/13.
+      - in: query
+        name: author
+        schema: {type: string, maxLength: 200}
+        description: Substring of the author (case-insensitive).
+      - in: query
+        name: available
+        schema: {type: boolean}
+        description: "true: a copy is free now; false: none is."
+      - in: query
+        name: sort
+        description: Order; ties are broken by id.
+        schema:
+          type: string
+          default: title
+          enum: [title, -title, author, -author, published_year, -published_year,
+                 created_at, -created_at]
+      - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 1000000, default: 1}}
+      - in: query
+        name: per_page
+        schema: {type: integer, minimum: 1, default: 20}
+        description: Items per page; larger values are capped at 100.
+      - {in: header, name: If-None-Match, schema: {type: string}, description: ETag of a copy you hold.}
+    responses:
+      200:
+        description: A page of books, with an RFC 8288 Link header (first, prev, next, last).
+        headers:
+          Link: {schema: {type: string}}
+          ETag: {schema: {type: string}}
+          Cache-Control: {schema: {type: string}, description: "public, no-cache"}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/BooksPage'}
+      304: {description: Not modified (your If-None-Match still matches).}
+      400: {$ref: '#/components/responses/BadRequest'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
+    """
+    args = query_args(BookQuery())
+    return cached_catalog_read(lambda: paginate(service.search_stmt(args), BookOut(), args))
+
+
+@bp.get("/<int:book_id>")
+def get_book(book_id: int):
+    """One book, with copies_total and copies_available (public, cached).
+    ---
+    tags: [books]
+    parameters:
+      - {in: path, name: book_id, required: true, schema: {type: integer}}
+      - {in: header, name: If-None-Match, schema: {type: string}, description: ETag of a copy you hold.}
+    responses:
+      200:
+        description: The book.
+        headers:
+          ETag: {schema: {type: string}}
+          Cache-Control: {schema: {type: string}, description: "public, no-cache"}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/BookOut'}
+      304: {description: Not modified (your If-None-Match still matches).}
+      404: {$ref: '#/components/responses/NotFound'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
+    """
+    return cached_catalog_read(lambda: jsonify(BookOut().dump(service.get_book(db.session, book_id))))
+
+
+@bp.post("")
+@admin_required
+def create_book():
+    """Add a book to the catalog (admin).
+    ---
+    tags: [books]
+    security: [{bearerAuth: []}]
+    description: >
+      ISBN-10 or ISBN-13 with a valid check digit; stored as ISBN-13, so the ISBN-10
+      and ISBN-13 of one book are duplicates (409).
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/BookIn'}
+    responses:
+      201:
+        description: The new book.
+        headers:
+          Location: {schema: {type: string}, description: URL of the book.}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/BookOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      409: {$ref: '#/components/responses/Conflict'}
+      413: {$ref: '#/components/responses/PayloadTooLarge'}
+      415: {$ref: '#/components/responses/UnsupportedMediaType'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
+    """
+    book = service.create_book(db.session, json_body(BookIn()))
+    return BookOut().dump(book), 201, {"Location": url_for("books.get_book", book_id=book.id)}
+
+
+@bp.patch("/<int:book_id>")
+@admin_required
+def update_book(book_id: int):
+    """Change a book (admin); any subset of the fields.
+    ---
+    tags: [books]
+    security: [{bearerAuth: []}]
+    description: >
+      `copies` sets the number owned; copies_available moves by the same delta.
+      Lowering it below the copies on loan or kept for ready holds is a 409; raising
+      it hands the new copies to waiting holds first.
+    parameters:
+      - {in: path, name: book_id, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/BookPatch'}
+    responses:
+      200:
+        description: The updated book.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/BookOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+      413: {$ref: '#/components/responses/PayloadTooLarge'}
+      415: {$ref: '#/components/responses/UnsupportedMediaType'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
+    """
+    data = json_body(BookPatch())
+    return BookOut().dump(service.update_book(db.session, book_id, data))
+
+
+@bp.delete("/<int:book_id>")
+@admin_required
+def delete_book(book_id: int):
+    """Remove a book and its loan and hold history (admin).
+    ---
+    tags: [books]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {in: path, name: book_id, required: true, schema: {type: integer}}
+    responses:
+      204: {description: Deleted.}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
+    """
+    service.delete_book(db.session, book_id)
+    return "", 204

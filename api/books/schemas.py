@@ -1,0 +1,121 @@
+"""Schemas for /books, one per direction.
+
+Strings are stripped and must not be blank; NUL and lone surrogates are refused
+(PostgreSQL and UTF-8 encoders reject them, which would otherwise be a 500).
+"""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.books.isbn import normalise_isbn
+from api.clock import utcnow
+from api.docs import doc_schema
+from api.pagination import PageArgs
+
+TITLE_MAX, AUTHOR_MAX, DESCRIPTION_MAX, QUERY_MAX = 300, 200, 5000, 200
+YEAR_MIN = 1000  # older works are catalogued by their edition's year
+MAX_COPIES = 10_000
+SORTS = ("title", "-title", "author", "-author", "published_year", "-published_year",
+         "created_at", "-created_at")
+
+
+class CleanString(fields.String):
+    default_error_messages = {"bad_chars": "Contains characters that are not allowed.",
+                              "blank": "Must not be blank."}
+
+    def __init__(self, *, max_length: int, allow_blank: bool = False, **kwargs):
+        super().__init__(validate=validate.Length(max=max_length), **kwargs)
+        self.allow_blank = allow_blank
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        if "\x00" in value:
+            raise self.make_error("bad_chars")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.make_error("bad_chars") from None
+        if not value and not self.allow_blank:
+            raise self.make_error("blank")
+        return value
+
+
+class Isbn(CleanString):
+    """ISBN-10 or ISBN-13 (hyphens and spaces allowed), loaded as the ISBN-13."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=20, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalise_isbn(value)
+        except ValueError as e:
+            raise ValidationError(str(e)) from None
+
+
+def _year_ok(year: int) -> None:
+    # Next year's books are announced and catalogued before they ship.
+    if not YEAR_MIN <= year <= utcnow().year + 1:
+        raise ValidationError(f"Must be between {YEAR_MIN} and next year.")
+
+
+@doc_schema
+class BookIn(Schema):
+    title = CleanString(max_length=TITLE_MAX, required=True)
+    author = CleanString(max_length=AUTHOR_MAX, required=True)
+    isbn = Isbn(required=True, metadata={"description": "ISBN-10 or ISBN-13; stored as ISBN-13.",
+                                         "example": "0-306-40615-2"})
+    published_year = fields.Integer(required=True, strict=True, validate=_year_ok)
+    description = CleanString(max_length=DESCRIPTION_MAX, allow_blank=True, allow_none=True,
+                              load_default=None)
+    copies = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_COPIES),
+                            metadata={"description": "Copies the library owns."})
+
+
+@doc_schema
+class BookPatch(Schema):
+    """Every field optional; `copies` changes the shelf count by the same delta."""
+
+    title = CleanString(max_length=TITLE_MAX)
+    author = CleanString(max_length=AUTHOR_MAX)
+    isbn = Isbn()
+    published_year = fields.Integer(strict=True, validate=_year_ok)
+    description = CleanString(max_length=DESCRIPTION_MAX, allow_blank=True, allow_none=True)
+    copies = fields.Integer(strict=True, validate=validate.Range(0, MAX_COPIES))
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one field to change.")
+
+
+@doc_schema
+class BookOut(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    author = fields.String()
+    isbn = fields.String(metadata={"description": "ISBN-13."})
+    published_year = fields.Integer()
+    description = fields.String(allow_none=True)
+    copies_total = fields.Integer()
+    copies_available = fields.Integer(metadata={"description": "Copies free to borrow now."})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+@doc_schema
+class BooksPage(Schema):
+    items = fields.List(fields.Nested(BookOut))
+    meta = fields.Dict(metadata={"description": "{page, per_page, total, pages}"})
+
+
+@doc_schema
+class BookQuery(PageArgs):
+    q = CleanString(max_length=QUERY_MAX, metadata={
+        "description": "Case-insensitive substring of title or author, or an ISBN (10 or 13)."})
+    author = CleanString(max_length=AUTHOR_MAX, metadata={
+        "description": "Case-insensitive substring of the author."})
+    available = fields.Boolean(metadata={"description": "true: only books with a free copy; "
+                                                        "false: only books without."})
+    sort = fields.String(load_default="title", validate=validate.OneOf(SORTS),
+                         metadata={"description": "Order; ties are broken by id."})
