@@ -7,9 +7,13 @@ inside its transaction; the bump happens only after the commit succeeds, so a
 reader can never cache pre-commit data under the new version.
 """
 
+import hashlib
+import json
 import logging
+from collections.abc import Callable
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, Response, current_app, has_app_context, request
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -56,3 +60,61 @@ def _bump_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_catalog_change(session: Session) -> None:
     session.info.pop("catalog_dirty", None)
+
+
+# --- Read side -------------------------------------------------------------------
+#
+# Entries hold the serialised JSON body, its ETag and the Link header, never
+# anything per-user (rate-limit headers are added after the cache). The key covers
+# the catalog version, the endpoint, the host (Link URLs are absolute) and the raw
+# query string with its pairs sorted: `?a=1&b=2` and `?b=2&a=1` share an entry, two
+# different query strings never do. Views validate the query string first, so a
+# bad query is refused before it can reach the cache.
+
+CACHE_CONTROL = "public, no-cache"
+_KEPT_HEADERS = ("Link",)
+
+
+def _entry_key(version: str) -> str:
+    pairs = sorted(request.args.items(multi=True))
+    fingerprint = hashlib.sha256(json.dumps([request.host_url, pairs]).encode()).hexdigest()
+    return f"catalog:v{version}:{request.endpoint}:{request.view_args or {}}:{fingerprint}"
+
+
+def _etag(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+def cached_catalog_read(build: Callable[[], Response]) -> Response:
+    """Serve a catalog GET from Redis, or `build()` it from the database and store it.
+
+    A hit never touches the database. Redis errors fail open: the read is built
+    from the database and one line is logged.
+    """
+    from api.redis_client import get_redis
+
+    key = entry = None
+    try:
+        key = _entry_key(get_redis().get(VERSION_KEY) or "0")
+        entry = cache.get(key)
+    except RedisError as e:
+        log.warning("Catalog cache unavailable, reading from the database: %s", e)
+    if entry is None:
+        response = build()
+        body = response.get_data(as_text=True)
+        entry = {"body": body, "etag": _etag(body),
+                 "headers": {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}}
+        if key is not None and response.status_code == 200:
+            try:
+                cache.set(key, entry)
+            except RedisError as e:
+                log.warning("Catalog cache unavailable, not storing: %s", e)
+    return _conditional(entry)
+
+
+def _conditional(entry: dict) -> Response:
+    response = Response(entry["body"], status=200, mimetype="application/json",
+                        headers=entry["headers"])
+    response.set_etag(entry["etag"])
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response.make_conditional(request)
