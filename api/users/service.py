@@ -16,7 +16,7 @@ from api.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from api.extensions import db
 from api.models import Loan, PasswordResetToken, User
 from api.notify import notify
-from api.passwords import hash_password, verify_password
+from api.passwords import hash_password, needs_rehash, verify_password
 
 BAD_CREDENTIALS = "Invalid email or password."
 
@@ -75,6 +75,10 @@ def authenticate_credentials(email: str, password: str) -> User:
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         raise Unauthorized(BAD_CREDENTIALS)
+    if needs_rehash(user.password_hash):
+        # Raised ARGON2_* costs reach existing accounts as their owners log in.
+        user.password_hash = hash_password(password)
+        db.session.commit()
     return user
 
 

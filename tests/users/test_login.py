@@ -85,3 +85,19 @@ def test_register_is_rate_limited(app, client):
                 for i in range(limit + 1)]
     assert statuses[:limit] == [201] * limit
     assert statuses[-1] == 429
+
+
+def test_login_upgrades_an_outdated_hash(app, client):
+    from argon2 import PasswordHasher
+
+    from api.extensions import db
+    from api.models import User
+
+    acct = create_user(app, "carol")
+    with app.app_context():
+        user = db.session.get(User, acct.id)
+        user.password_hash = PasswordHasher(time_cost=2, memory_cost=2048).hash(PASSWORD)
+        db.session.commit()
+    assert post_login(client, acct.email, PASSWORD).status_code == 200
+    with app.app_context():
+        assert "m=1024,t=1" in db.session.get(User, acct.id).password_hash
