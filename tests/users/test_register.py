@@ -120,3 +120,20 @@ def test_malformed_json_is_400(client, data):
 def test_unicode_email_and_password(register):
     response = register("unicode", "jöhn.dœ@exämple.com", password="пароль-密码-🔑🔑")
     assert response.status_code == 201, response.get_json()
+
+
+@pytest.mark.parametrize("path", ["/users/register", "/users/login", "/users/password-reset"])
+def test_huge_body_is_413(client, path):
+    body = {"username": "carol", "email": "carol@example.com", "password": "x" * 100_000}
+    assert is_problem(client.post(path, json=body), 413)
+
+
+@pytest.mark.parametrize("username", ["car\u200bol", "\u202ecarol", "ｃａｒｏｌ", "carol\u0301", "😀😀😀"])
+def test_odd_unicode_usernames_are_refused(register, username):
+    response = register(username, "carol@example.com")
+    assert is_problem(response, 400)
+
+
+@pytest.mark.parametrize("email", ["carol\u200b@example.com", "carol@exa mple.com", "\u202ecarol@example.com"])
+def test_odd_unicode_emails_are_refused(register, email):
+    assert is_problem(register("carol", email), 400)
