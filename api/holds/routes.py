@@ -1,1 +1,140 @@
-from api.holds import bp  # noqa: F401
+"""/holds: join the queue for a book with no free copy, list, cancel."""
+
+from flask import url_for
+
+from api.auth import current_user, login_required
+from api.circulation import holds
+from api.holds import bp
+from api.holds.schemas import HoldAdminQuery, HoldIn, HoldOut, HoldQuery
+from api.pagination import paginate
+from api.parsing import json_body, query_args
+
+
+def _own(hold_id: int):
+    """The hold if the caller may see it: admins any, members their own (else 404)."""
+    user = current_user()
+    return holds.get_hold(hold_id, owner_id=None if user.is_admin else user.id)
+
+
+@bp.post("")
+@login_required
+def place_hold():
+    """Place a hold: a place in the queue for a book with no free copy.
+    ---
+    tags: [holds]
+    security: [{bearerAuth: []}]
+    description: >
+      409 when a copy is free (borrow it instead), or you already have an open hold
+      on or a loan of this book. When a copy comes back the first waiting hold
+      becomes `ready`: the copy is kept for HOLD_PICKUP_DAYS (until `expires_at`)
+      and the member gets an email; borrow it with POST /loans.
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/HoldIn'}
+    responses:
+      201:
+        description: The hold, with its position in the queue.
+        headers:
+          Location: {schema: {type: string}, description: URL of the hold.}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/HoldOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+      413: {$ref: '#/components/responses/PayloadTooLarge'}
+      415: {$ref: '#/components/responses/UnsupportedMediaType'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
+    """
+    data = json_body(HoldIn())
+    hold = holds.place_hold(current_user(), data["book_id"])
+    return HoldOut().dump(hold), 201, {"Location": url_for("holds.get_hold", hold_id=hold.id)}
+
+
+@bp.get("")
+@login_required
+def list_holds():
+    """List holds, newest first: members their own, admins everyone's.
+    ---
+    tags: [holds]
+    security: [{bearerAuth: []}]
+    parameters:
+      - in: query
+        name: status
+        schema: {type: string, enum: [waiting, ready, fulfilled, cancelled, expired]}
+      - {in: query, name: book_id, schema: {type: integer, minimum: 1}}
+      - in: query
+        name: user_id
+        schema: {type: integer, minimum: 1}
+        description: Admins only; from a member it is a 400.
+      - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 1000000, default: 1}}
+      - in: query
+        name: per_page
+        schema: {type: integer, minimum: 1, default: 20}
+        description: Items per page; larger values are capped at 100.
+    responses:
+      200:
+        description: A page of holds, with an RFC 8288 Link header.
+        headers:
+          Link: {schema: {type: string}}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/HoldsPage'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
+    """
+    user = current_user()
+    args = query_args(HoldAdminQuery() if user.is_admin else HoldQuery())
+    owner = args.get("user_id") if user.is_admin else user.id
+    stmt = holds.list_stmt(user_id=owner, status=args.get("status"), book_id=args.get("book_id"))
+    return paginate(stmt, HoldOut(), args)
+
+
+@bp.get("/<int:hold_id>")
+@login_required
+def get_hold(hold_id: int):
+    """One hold (another member's hold is 404).
+    ---
+    tags: [holds]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {in: path, name: hold_id, required: true, schema: {type: integer}}
+    responses:
+      200:
+        description: The hold.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/HoldOut'}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      404: {$ref: '#/components/responses/NotFound'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
+    """
+    return HoldOut().dump(_own(hold_id))
+
+
+@bp.delete("/<int:hold_id>")
+@login_required
+def cancel_hold(hold_id: int):
+    """Cancel a waiting or ready hold; a kept copy passes to the next in line.
+    ---
+    tags: [holds]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {in: path, name: hold_id, required: true, schema: {type: integer}}
+    responses:
+      204: {description: Cancelled.}
+      401: {$ref: '#/components/responses/Unauthorized'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
+    """
+    holds.cancel_hold(_own(hold_id))
+    return "", 204

@@ -1,0 +1,44 @@
+"""Schemas for /holds, one per direction."""
+
+from marshmallow import Schema, fields, validate
+
+from api.docs import doc_schema
+from api.loans.schemas import Id
+from api.models import HOLD_STATES
+from api.pagination import PageArgs
+
+
+@doc_schema
+class HoldIn(Schema):
+    book_id = Id(required=True)
+
+
+@doc_schema
+class HoldOut(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    book_id = fields.Integer()
+    status = fields.String(metadata={"enum": list(HOLD_STATES)})
+    position = fields.Integer(allow_none=True, metadata={
+        "description": "1-based place in the queue while waiting; null otherwise."})
+    created_at = fields.DateTime()
+    ready_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True, metadata={
+        "description": "While ready: the copy is kept for you until then."})
+
+
+@doc_schema
+class HoldsPage(Schema):
+    items = fields.List(fields.Nested(HoldOut))
+    meta = fields.Dict(metadata={"description": "{page, per_page, total, pages}"})
+
+
+@doc_schema
+class HoldQuery(PageArgs):
+    status = fields.String(validate=validate.OneOf(HOLD_STATES))
+    book_id = Id()
+
+
+@doc_schema
+class HoldAdminQuery(HoldQuery):
+    user_id = Id()

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from api.clock import utcnow
 from api.extensions import db
@@ -37,6 +37,10 @@ class Hold(db.Model):
     # When a ready hold stops keeping its copy (ready_at + HOLD_PICKUP_DAYS).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # 1-based place in the queue of a waiting hold; only loaded where a query asks for
+    # it with `with_expression(Hold.position, ...)` (see api.circulation.holds).
+    position: Mapped[int | None] = query_expression()
 
     user = relationship("User", lazy="raise")
     book = relationship("Book", lazy="raise")

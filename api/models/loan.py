@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, text
+from sqlalchemy import ColumnElement, ForeignKey, Index, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.clock import utcnow
@@ -44,6 +44,18 @@ class Loan(db.Model):
 
     @property
     def status(self) -> str:
+        """active | overdue | returned; `status_is` is the same rule in SQL."""
         if self.returned_at is not None:
             return "returned"
         return "overdue" if self.due_at < utcnow() else "active"
+
+    @classmethod
+    def status_is(cls, status: str, now: datetime) -> ColumnElement[bool]:
+        """SQL for "the loan's status is `status` at `now`" (for ?status= filters)."""
+        if status == "returned":
+            return cls.returned_at.is_not(None)
+        if status == "overdue":
+            return and_(cls.returned_at.is_(None), cls.due_at < now)
+        if status == "active":
+            return and_(cls.returned_at.is_(None), cls.due_at >= now)
+        raise ValueError(f"unknown loan status {status!r}")

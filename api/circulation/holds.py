@@ -1,0 +1,178 @@
+"""Holds: the queue for books with no free copy, and the jobs that move it along.
+
+Lifecycle: waiting -> ready (a copy is kept for the member for HOLD_PICKUP_DAYS and
+a hold_ready email is queued) -> fulfilled (they borrowed it). A waiting or ready
+hold may become cancelled (member, or their account deleted); a ready hold not
+picked up in time becomes expired. A ready hold that ends without a loan passes its
+copy to the next waiting hold, else back to the shelf.
+"""
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased, with_expression
+
+from api.caching import mark_catalog_changed
+from api.circulation.common import MAX_ID, conflict, lock_book, lock_user, make_next_hold_ready, pass_copy_on
+from api.clock import utcnow
+from api.errors import NotFound
+from api.extensions import db
+from api.models import Book, Hold, Loan, User
+
+OPEN = ("waiting", "ready")
+
+
+def position_expr():
+    """SQL for a waiting hold's 1-based place in its book's queue (NULL otherwise).
+
+    A correlated subquery over ix_holds_book_status_created: a page of holds gets
+    its positions in the same query, not one query per hold.
+    """
+    ahead = aliased(Hold)
+    count = (select(func.count()).where(
+        ahead.book_id == Hold.book_id, ahead.status == "waiting",
+        or_(ahead.created_at < Hold.created_at,
+            and_(ahead.created_at == Hold.created_at, ahead.id <= Hold.id)))
+        .correlate(Hold).scalar_subquery())
+    return case((Hold.status == "waiting", count), else_=None)
+
+
+def list_stmt(*, user_id: int | None = None, status: str | None = None,
+              book_id: int | None = None) -> Select:
+    stmt = (select(Hold).options(with_expression(Hold.position, position_expr()))
+            .execution_options(populate_existing=True)
+            .order_by(Hold.created_at.desc(), Hold.id.desc()))
+    if user_id is not None:
+        stmt = stmt.where(Hold.user_id == user_id)
+    if status is not None:
+        stmt = stmt.where(Hold.status == status)
+    if book_id is not None:
+        stmt = stmt.where(Hold.book_id == book_id)
+    return stmt
+
+
+def get_hold(hold_id: int, *, owner_id: int | None = None) -> Hold:
+    """The hold with its queue position; with `owner_id`, another member's hold is 404."""
+    hold = db.session.scalar(list_stmt().where(Hold.id == hold_id)) if 0 < hold_id <= MAX_ID else None
+    if hold is None or (owner_id is not None and hold.user_id != owner_id):
+        raise NotFound("No such hold.")
+    return hold
+
+
+def place_hold(user: User, book_id: int) -> Hold:
+    """Join the queue for a book with no free copy, and commit.
+
+    409 when a copy is free (borrow it instead), or the member already has an open
+    hold on or an open loan of the book. The books row stays locked until commit, so
+    a return cannot put a copy on the shelf behind this new hold's back.
+    """
+    session = db.session
+    user = lock_user(session, user.id)
+    book = lock_book(session, book_id)
+    if book.copies_available > 0:
+        raise conflict(session, "A copy is free; borrow it instead of placing a hold.")
+    if session.scalar(select(Loan.id).where(Loan.user_id == user.id, Loan.book_id == book_id,
+                                            Loan.returned_at.is_(None))) is not None:
+        raise conflict(session, "You already have this book on loan.")
+    if session.scalar(select(Hold.id).where(Hold.user_id == user.id, Hold.book_id == book_id,
+                                            Hold.status.in_(OPEN))) is not None:
+        raise conflict(session, "You already have a hold on this book.")
+    hold = Hold(user_id=user.id, book_id=book_id, status="waiting", created_at=utcnow())
+    session.add(hold)
+    try:
+        session.commit()
+    except IntegrityError:  # uq_holds_open_user_book
+        raise conflict(session, "You already have a hold on this book.") from None
+    return get_hold(hold.id)
+
+
+def _release_ready(session: Session, hold_id: int, book_id: int, new_status: str,
+                   now: datetime, *, due_before: datetime | None = None) -> bool:
+    """End a ready hold and pass its kept copy on; False if it was no longer ready
+    (or, with `due_before`, no longer due to expire). Does not commit."""
+    book = lock_book(session, book_id) if session.get(Book, book_id) else None
+    if book is None:
+        return False
+    cond = [Hold.id == hold_id, Hold.status == "ready"]
+    if due_before is not None:
+        cond.append(Hold.expires_at <= due_before)
+    done = session.execute(update(Hold).where(*cond).values(status=new_status, closed_at=now)
+                           .execution_options(synchronize_session=False))
+    if done.rowcount == 0:
+        return False
+    pass_copy_on(session, book, now)
+    return True
+
+
+def _close(session: Session, hold: Hold, now: datetime) -> bool:
+    """Cancel an open hold (a ready one passes its copy on). Does not commit."""
+    if hold.status == "ready":
+        return _release_ready(session, hold.id, hold.book_id, "cancelled", now)
+    done = session.execute(update(Hold).where(Hold.id == hold.id, Hold.status == "waiting")
+                           .values(status="cancelled", closed_at=now)
+                           .execution_options(synchronize_session=False))
+    if done.rowcount:
+        return True
+    # It became ready after we read it: release it as a ready hold.
+    return _release_ready(session, hold.id, hold.book_id, "cancelled", now)
+
+
+def cancel_hold(hold: Hold) -> None:
+    """Cancel a waiting or ready hold and commit; 409 if it is already closed."""
+    session = db.session
+    if not _close(session, hold, utcnow()):
+        raise conflict(session, f"This hold is already {_status(session, hold.id)}.")
+    session.commit()
+
+
+def _status(session: Session, hold_id: int) -> str:
+    return session.scalar(select(Hold.status).where(Hold.id == hold_id)) or "gone"
+
+
+def cancel_open_holds_for_user(session: Session, user_id: int) -> int:
+    """Cancel all of a member's open holds (ready copies pass on); returns how many.
+    Does NOT commit: the account deletion that calls it commits."""
+    now = utcnow()
+    holds = session.scalars(select(Hold).where(Hold.user_id == user_id, Hold.status.in_(OPEN))
+                            .order_by(Hold.book_id)).all()
+    return sum(_close(session, hold, now) for hold in holds)
+
+
+def promote_holds(session: Session, book_id: int) -> int:
+    """Give free shelf copies of the book to waiting holds, first come first served;
+    returns how many holds became ready. Does NOT commit (the caller does)."""
+    book = lock_book(session, book_id)
+    now, promoted = utcnow(), 0
+    while book.copies_available > 0 and make_next_hold_ready(session, book, now) is not None:
+        book.copies_available = book.copies_available - 1
+        promoted += 1
+    if promoted:
+        session.flush()
+        mark_catalog_changed(session)
+    return promoted
+
+
+def expire_ready_holds(now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Expire ready holds past their pickup time and pass each copy on; returns how
+    many this call expired. Commits after each batch.
+
+    Safe to run twice or in two workers at once: each hold is expired by a
+    conditional UPDATE under its book's row lock, so a hold another run (or a
+    borrow) got to first is skipped, never passed on twice.
+    """
+    session = db.session
+    now = now or utcnow()
+    batch_size = batch_size or int(current_app.config.get("JOB_BATCH_SIZE", 500))
+    expired = 0
+    while True:
+        due = session.execute(
+            select(Hold.id, Hold.book_id).where(Hold.status == "ready", Hold.expires_at <= now)
+            .order_by(Hold.book_id, Hold.id).limit(batch_size)).all()
+        session.rollback()  # end the read snapshot; each hold is re-checked under its lock
+        if not due:
+            return expired
+        expired += sum(_release_ready(session, hold_id, book_id, "expired", now, due_before=now)
+                       for hold_id, book_id in due)
+        session.commit()
