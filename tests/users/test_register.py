@@ -134,6 +134,7 @@ def test_odd_unicode_usernames_are_refused(register, username):
     assert is_problem(response, 400)
 
 
-@pytest.mark.parametrize("email", ["carol\u200b@example.com", "carol@exa mple.com", "\u202ecarol@example.com"])
+@pytest.mark.parametrize("email", ["carol\u200b@example.com", "carol@exa mple.com",
+                                   "\u202ecarol@example.com"])
 def test_odd_unicode_emails_are_refused(register, email):
     assert is_problem(register("carol", email), 400)
