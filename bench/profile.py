@@ -7,6 +7,7 @@ is where time goes when a route is slower than its bare-Flask baseline.
 """
 
 import argparse
+import re
 import sys
 
 from sqlalchemy import event
@@ -21,6 +22,8 @@ def main(argv=None) -> int:
     p.add_argument("path")
     p.add_argument("-n", type=int, default=2000)
     p.add_argument("--env", action="append", default=[], help="NAME=value for the app")
+    p.add_argument("--min", type=float, default=0.03, help="hide frames under this share of the time")
+    p.add_argument("--flush", action="store_true", help="FLUSHDB before each call (cache misses)")
     p.add_argument("--html", help="also write pyinstrument's HTML report here")
     args = p.parse_args(argv)
     from pyinstrument import Profiler
@@ -45,12 +48,14 @@ def main(argv=None) -> int:
         profiler = Profiler(interval=0.0002)
         profiler.start()
         for _ in range(args.n):
+            if args.flush:
+                r.flushdb()
             call()
         profiler.stop()
         stats = r.info("commandstats")
         calls = {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()
                  if k not in ("cmdstat_config", "cmdstat_info")}
-        print(profiler.output_text(unicode=True, color=False, show_all=True))
+        print(trimmed(profiler.output_text(unicode=True, color=False, show_all=True), args.min))
         print(f"per request: {sum(calls.values()) / args.n:.2f} Redis commands {calls}, "
               f"{len(statements) / args.n:.2f} SQL statements")
         if args.html:
@@ -59,6 +64,19 @@ def main(argv=None) -> int:
     finally:
         services.stop()
     return 0
+
+
+def trimmed(text: str, share: float) -> str:
+    """Only the frames that take at least `share` of the total: the profile's spine."""
+    out, total = [], None
+    for line in text.splitlines():
+        m = re.search(r"(\d+\.\d{3,4}) ", line)
+        if not m:
+            continue
+        total = total or float(m.group(1))
+        if float(m.group(1)) >= share * total:
+            out.append(line.rstrip()[:160].replace("│  ", "· "))
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
