@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api import tokens
 from api.auth import MAX_ID, user_for_claims
+from api.circulation.holds import cancel_open_holds_for_user
 from api.clock import utcnow
 from api.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from api.extensions import db
@@ -242,8 +243,6 @@ def delete_user(user_id: int) -> None:
     _refuse_last_admin(user, admins)
     # Ready holds keep a copy each: release them to the next in line before the
     # holds vanish with the user.
-    from api.circulation.holds import cancel_open_holds_for_user
-
     cancel_open_holds_for_user(db.session, user.id)
     db.session.delete(user)
     db.session.commit()

@@ -134,7 +134,6 @@ def test_delete_missing_user_is_404(client, admin):
 
 
 def test_delete_cascades_history(app, client, admin, member, make_book, outbox):
-    pytest.importorskip("api.circulation.holds")
     add_loan(app, member.id, make_book(), returned=True)
     client.post("/users/password-reset", json={"email": member.email})
     assert client.delete(f"/users/{member.id}", headers=admin.headers).status_code == 204
@@ -149,7 +148,6 @@ def test_delete_cascades_history(app, client, admin, member, make_book, outbox):
 
 
 def test_delete_releases_a_ready_hold(app, client, admin, member, make_book):
-    pytest.importorskip("api.circulation.holds")
     from api.models import Book, Hold
 
     book_id = make_book(copies=1, copies_available=0)
