@@ -1,0 +1,59 @@
+"""Extra apps for config variants, on the session's database and (by default) Redis.
+
+The module-level `limiter` keeps each app's storage in app.extensions (see
+api/ratelimit.py), so these apps do not disturb the session-wide one.
+"""
+
+import pytest
+from sqlalchemy import event
+
+from api import create_app
+from api.extensions import db
+
+SMALL_LIMITS = {"RATELIMIT_DEFAULT": "3 per minute", "RATELIMIT_LOGIN": "2 per minute",
+                "RATELIMIT_REGISTER": "2 per minute", "RATELIMIT_PASSWORD_RESET": "2 per minute"}
+
+
+@pytest.fixture
+def make_app(redis_url, database_url):
+    def make(**overrides):
+        config = {"REDIS_URL": redis_url, "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
+        return create_app("testing", **config)
+
+    return make
+
+
+@pytest.fixture
+def small_app(make_app):
+    return make_app(**SMALL_LIMITS)
+
+
+@pytest.fixture
+def proxied_app(make_app):
+    return make_app(PROXY_FIX_X_FOR=1, **SMALL_LIMITS)
+
+
+class SqlCounter:
+    def __init__(self):
+        self.statements = []
+
+    def __call__(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+
+@pytest.fixture
+def count_sql(app):
+    """count_sql() -> a list that collects every SQL statement the app runs from now on."""
+    counters = []
+
+    def start():
+        counter = SqlCounter()
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", counter)
+        counters.append(counter)
+        return counter.statements
+
+    yield start
+    with app.app_context():
+        for counter in counters:
+            event.remove(db.engine, "before_cursor_execute", counter)
