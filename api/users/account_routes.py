@@ -21,6 +21,7 @@ def get_me():
             schema: {$ref: '#/components/schemas/UserOut'}
       401: {$ref: '#/components/responses/Unauthorized'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     return UserOut().dump(current_user())
@@ -54,6 +55,7 @@ def update_me():
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     data = json_body(MeUpdateIn())
@@ -96,6 +98,7 @@ def list_users():
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     args = query_args(UserListQuery())
@@ -120,6 +123,7 @@ def get_user(user_id: int):
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     return UserOut().dump(service.get_user(user_id))
@@ -155,6 +159,7 @@ def update_user(user_id: int):
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     data = json_body(AdminUserUpdateIn())
@@ -179,6 +184,7 @@ def delete_user(user_id: int):
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     service.delete_user(user_id)

@@ -44,6 +44,7 @@ def register():
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(RegisterIn())
     user = service.register_user(data["username"], data["email"], data["password"])
@@ -75,6 +76,7 @@ def login():
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(LoginIn())
     user = service.authenticate_credentials(data["email"], data["password"])
@@ -98,6 +100,7 @@ def refresh():
             schema: {$ref: '#/components/schemas/TokenPairOut'}
       401: {$ref: '#/components/responses/Unauthorized'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     claims = tokens.decode(bearer_token(), "refresh")
@@ -114,6 +117,7 @@ def logout():
       204: {description: Logged out.}
       401: {$ref: '#/components/responses/Unauthorized'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     tokens.revoke_family(g.token_claims)
@@ -145,6 +149,7 @@ def password_reset():
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(PasswordResetIn())
     service.request_password_reset(data["email"])
@@ -168,6 +173,7 @@ def password_reset_confirm():
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
       429: {$ref: '#/components/responses/TooManyRequests'}
+      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(PasswordResetConfirmIn())
     service.confirm_password_reset(data["token"], data["password"])
