@@ -43,17 +43,17 @@ class SqlCounter:
 
 @pytest.fixture
 def count_sql(app):
-    """count_sql() -> a list that collects every SQL statement the app runs from now on."""
-    counters = []
+    """count_sql(on=app) -> a list collecting every SQL statement that app runs from now on."""
+    listening = []
 
-    def start():
+    def start(on=app):
         counter = SqlCounter()
-        with app.app_context():
-            event.listen(db.engine, "before_cursor_execute", counter)
-        counters.append(counter)
+        with on.app_context():
+            engine = db.engine  # each app has its own engine
+        event.listen(engine, "before_cursor_execute", counter)
+        listening.append((engine, counter))
         return counter.statements
 
     yield start
-    with app.app_context():
-        for counter in counters:
-            event.remove(db.engine, "before_cursor_execute", counter)
+    for engine, counter in listening:
+        event.remove(engine, "before_cursor_execute", counter)
