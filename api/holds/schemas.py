@@ -36,9 +36,9 @@ class HoldsPage(Schema):
 @doc_schema
 class HoldQuery(PageArgs):
     status = fields.String(validate=validate.OneOf(HOLD_STATES))
-    book_id = Id()
+    book_id = Id(strict=False)
 
 
 @doc_schema
 class HoldAdminQuery(HoldQuery):
-    user_id = Id()
+    user_id = Id(strict=False)

@@ -16,8 +16,10 @@ from api.pagination import PageArgs
 LOAN_STATUSES = ("active", "overdue", "returned")
 
 
-def Id(**kwargs) -> fields.Integer:  # noqa: N802  (reads like a field class)
-    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kwargs)
+def Id(*, strict: bool = True, **kwargs) -> fields.Integer:  # noqa: N802  (reads like a field class)
+    """A positive database id; JSON bodies must send a number (strict), query strings
+    are text. The upper bound keeps huge numbers from overflowing the database."""
+    return fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
 
 
 def DueAt(**kwargs) -> fields.AwareDateTime:  # noqa: N802
@@ -67,9 +69,9 @@ class LoansPage(Schema):
 @doc_schema
 class LoanQuery(PageArgs):
     status = fields.String(validate=validate.OneOf(LOAN_STATUSES))
-    book_id = Id()
+    book_id = Id(strict=False)
 
 
 @doc_schema
 class LoanAdminQuery(LoanQuery):
-    user_id = Id()
+    user_id = Id(strict=False)

@@ -77,3 +77,19 @@ def add_loan(user_id: int, book_id: int, *, due_in_days: int = 14) -> Loan:
     db.session.add(loan)
     db.session.commit()
     return loan
+
+
+@pytest.fixture
+def travel(app):
+    """travel(timedelta, *accounts): move the clock, then give the accounts fresh
+    tokens (the old ones expired), without the rate-limited login endpoint."""
+    from api import clock, tokens
+
+    def move(delta: timedelta, *accounts) -> None:
+        clock.advance(delta)
+        with app.app_context():
+            for account in accounts:
+                pair = tokens.issue_pair(db.session.get(User, account.id))
+                account.access_token = pair["access_token"]
+
+    return move
