@@ -7,7 +7,6 @@ admins (or an admin and a borrower) editing one book at once never lose a change
 and the shelf count can never go below zero.
 """
 
-import logging
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, exists, or_, select, update
@@ -16,11 +15,10 @@ from sqlalchemy.orm import Session
 
 from api.books.isbn import normalise_isbn
 from api.caching import mark_catalog_changed
+from api.circulation.holds import promote_holds
 from api.clock import utcnow
 from api.errors import Conflict, NotFound
 from api.models import Book, Loan
-
-log = logging.getLogger(__name__)
 
 MAX_ID = 2**31  # larger ids overflow SQLite/PostgreSQL integer binding
 
@@ -102,7 +100,7 @@ def update_book(session: Session, book_id: int, data: dict[str, Any]) -> Book:
         get_book(session, book_id)  # 404 if it was deleted meanwhile
         raise Conflict("Cannot lower copies below those on loan or kept for ready holds.")
     if "copies" in data:
-        _promote_holds(session, book_id)
+        promote_holds(session, book_id)  # new copies go to the hold queue first
     mark_catalog_changed(session)
     _commit(session)
     session.expire_all()
@@ -121,18 +119,6 @@ def delete_book(session: Session, book_id: int) -> None:
         raise Conflict("Copies of this book are on loan; delete it once they are returned.")
     mark_catalog_changed(session)
     session.commit()
-
-
-def _promote_holds(session: Session, book_id: int) -> None:
-    """Hand newly free copies to waiting holds (api.circulation, same transaction)."""
-    try:
-        from api.circulation.holds import promote_holds
-    except ModuleNotFoundError as e:
-        if e.name is None or not e.name.startswith("api.circulation"):
-            raise
-        log.warning("api.circulation.holds is not available; waiting holds not promoted")
-        return
-    promote_holds(session, book_id)
 
 
 def _refuse_duplicate_isbn(session: Session, isbn: str) -> None:
