@@ -5,8 +5,14 @@ from datetime import timedelta
 import pytest
 
 from api import clock
-from api.circulation.holds import (cancel_hold, cancel_open_holds_for_user, expire_ready_holds,
-                                   get_hold, place_hold, promote_holds)
+from api.circulation.holds import (
+    cancel_hold,
+    cancel_open_holds_for_user,
+    expire_ready_holds,
+    get_hold,
+    place_hold,
+    promote_holds,
+)
 from api.circulation.loans import borrow, return_loan
 from api.clock import utcnow
 from api.errors import Conflict

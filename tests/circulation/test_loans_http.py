@@ -106,7 +106,8 @@ def test_list_own_newest_first_admin_filters(client, member, other_member, admin
     assert [x["id"] for x in page.get_json()["items"]] == [mine[2], mine[1]]
 
     def ids(qs, who=admin):
-        return [x["id"] for x in client.get("/loans", query_string=qs, headers=who.headers).get_json()["items"]]
+        response = client.get("/loans", query_string=qs, headers=who.headers)
+        return [x["id"] for x in response.get_json()["items"]]
 
     assert ids({}) == [theirs["id"], *reversed(mine)]
     assert ids({"user_id": other_member.id}) == [theirs["id"]]
