@@ -8,7 +8,7 @@ from dotenv import load_dotenv
 BASE_DIR = Path(__file__).resolve().parent
 load_dotenv(BASE_DIR / ".env")
 
-DEV_SECRET = "dev-secret-not-for-production"
+DEV_SECRET = "dev-secret-not-for-production-use-a-real-one"
 # Values that must never sign production tokens.
 PLACEHOLDER_SECRETS = {"", DEV_SECRET, "changeme", "change-me", "secret", "CHANGE_ME"}
 
@@ -23,9 +23,10 @@ def env_bool(name: str, default: bool) -> bool:
 
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'library.db'}"
-    # Heroku-style URLs name the dialect "postgres", which SQLAlchemy 2 rejects.
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url.removeprefix("postgres://")
+    # Plain postgres:// and postgresql:// URLs get the driver we install (psycopg 3).
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
 
 
@@ -89,7 +90,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or database_url()
+    SECRET_KEY = "testing-secret-of-at-least-thirty-two-bytes"
     ACCESS_TOKEN_MINUTES = 15
     # Fast hashing keeps the suite quick; production keeps argon2's defaults.
     ARGON2_TIME_COST = 1

@@ -16,6 +16,7 @@ from api.embedded_redis import free_port, start_redis_server
 from api.extensions import db
 from api.models import User
 from api.passwords import hash_password
+from config import database_url as database_url_from_env
 
 PASSWORD = "correct horse battery"
 
@@ -35,7 +36,9 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if os.environ.get("DATABASE_URL"):
+        return database_url_from_env()
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
 @pytest.fixture(scope="session")
