@@ -5,7 +5,7 @@ import urllib.error
 import urllib.request
 
 from bench.context import Unavailable
-from bench.harness import Row, fmt, interleaved, load, med, skipped
+from bench.harness import Row, cpu_note, fmt, interleaved, load, med, skipped
 
 NAME = "books_cache"
 CACHED = "cached GET /books?per_page=20"
@@ -42,21 +42,22 @@ def run(ctx) -> list[Row]:
         return [skipped(name, target, str(exc)) for name, target in targets.items()]
     s, redis_url = ctx.sizes, ctx.services.redis_url
 
-    def throughput(url):
-        return lambda: load(url, requests=s.requests, concurrency=s.concurrency, duration=s.duration)
+    def throughput(server, path):
+        return lambda: load(server.base + path, requests=s.requests, concurrency=s.concurrency,
+                            duration=s.duration, server=server)
 
-    def latency(url, flush):
-        return lambda: load(url, requests=s.latency_requests, concurrency=1, duration=s.duration,
-                            warmup=10, flush_redis=redis_url if flush else None)
+    def latency(server, path, flush):
+        return lambda: load(server.base + path, requests=s.latency_requests, concurrency=1,
+                            duration=s.duration, warmup=10, server=server,
+                            flush_redis=redis_url if flush else None)
 
-    hot = interleaved(s.rounds, {"app": throughput(app.base + "/books?per_page=20"),
-                                 "bare": throughput(bare.base + "/health")})
+    hot = interleaved(s.rounds, {"app": throughput(app, "/books?per_page=20"),
+                                 "bare": throughput(bare, "/health")})
     # Flushing the bench Redis before every request makes each app request a miss;
     # the baseline (no cache) pays the same flush so both sides wait alike.
     page = "/books?per_page=100"
-    cold = interleaved(s.rounds, {"miss": latency(app.base + page, True),
-                                  "sql": latency(bare.base + page, True),
-                                  "hit": latency(app.base + page, False)})
+    cold = interleaved(s.rounds, {"miss": latency(app, page, True), "sql": latency(bare, page, True),
+                                  "hit": latency(app, page, False)})
     ctx.raw[NAME] = {"cached": hot, "latency": cold}
 
     a_rps, b_rps = med(hot["app"], "rps"), med(hot["bare"], "rps")
@@ -66,10 +67,12 @@ def run(ctx) -> list[Row]:
         Row(CACHED, f"{fmt(a_rps, ' req/s')}, p50 {a_p50:.2f} ms",
             f"bare /health {fmt(b_rps, ' req/s')}, p50 {b_p50:.2f} ms",
             f"{a_rps / b_rps:.2f}× throughput, {a_p50 / b_p50:.2f}× p50", targets[CACHED],
-            a_rps / b_rps >= 0.5 and a_p50 / b_p50 <= 2.0, f"{s.concurrency} connections"),
+            a_rps / b_rps >= 0.5 and a_p50 / b_p50 <= 2.0,
+            f"{s.concurrency} connections; " + cpu_note(hot["app"], hot["bare"])),
         Row(UNCACHED, f"{miss:.2f} ms", f"raw SQL + json.dumps {sql:.2f} ms", f"{miss / sql:.2f}×",
-            targets[UNCACHED], miss / sql <= 2.0, mismatch or "sequential requests, cache flushed "
-            "before each"),
+            targets[UNCACHED], miss / sql <= 2.0, (mismatch or "sequential requests, cache flushed "
+            "before each") + "; " + cpu_note(cold["miss"], cold["sql"])),
         Row(HIT_MISS, f"hit {hit:.2f} ms", f"miss {miss:.2f} ms", f"hit {miss / hit:.1f}× faster",
-            targets[HIT_MISS], miss / hit >= 5.0, "sequential requests"),
+            targets[HIT_MISS], miss / hit >= 5.0, "sequential requests; "
+            + cpu_note(cold["hit"], cold["miss"]).replace("vs", "hit vs miss")),
     ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from api.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Identical for the app and every baseline, so a ratio compares the code, not the config.
 GUNICORN_ARGS = ["-w", "2", "-k", "sync", "--threads", "1", "--backlog", "2048",
                  "--log-level", "warning", "--timeout", "60"]
@@ -69,6 +70,18 @@ class Server:
         self.stop()
         raise RuntimeError(f"{self.name} did not answer {ready_path} in {timeout}s")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the arbiter and its workers so far. Less sensitive to
+        other load on a shared machine than wall-clock throughput."""
+        total = 0.0
+        for pid in [self.proc.pid, *_children(self.proc.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a worker that exited between listing and reading
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return total
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -80,6 +93,13 @@ class Server:
             self.proc.wait(5)
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def tail(path: Path, lines: int = 8) -> str:
     try:
         return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
@@ -88,16 +108,24 @@ def tail(path: Path, lines: int = 8) -> str:
 
 
 def load(url: str, *, requests: int, concurrency: int, duration: float, warmup: int = 50,
-         flush_redis: str | None = None) -> dict:
-    """Run bench.load in its own process and return its JSON summary."""
+         flush_redis: str | None = None, server: Server | None = None) -> dict:
+    """Run bench.load in its own process and return its JSON summary; with `server`,
+    add the server's CPU milliseconds per request (warm-up included in neither)."""
     cmd = [sys.executable, "-m", "bench.load", url, "--requests", str(requests),
            "--concurrency", str(concurrency), "--duration", str(duration),
            "--warmup", str(warmup)]
     if flush_redis:
         cmd += ["--flush-redis", flush_redis]
+    if server is not None and warmup:
+        load(url, requests=warmup, concurrency=concurrency, duration=duration, warmup=0,
+             flush_redis=flush_redis)
+        cmd[cmd.index("--warmup") + 1] = "0"
+    cpu = server.cpu_seconds() if server is not None else 0.0
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True,
                          timeout=duration * 2 + 30)
     result = json.loads(out.stdout)
+    if server is not None and result["requests"]:
+        result["cpu_ms"] = round((server.cpu_seconds() - cpu) * 1000 / result["requests"], 4)
     bad = result["requests"] - result["ok"]
     if bad or result["errors"]:
         print(f"    warning: {url}: {bad} non-2xx {result['statuses']} errors {result['errors']}",
@@ -122,6 +150,12 @@ def median(values) -> float:
 
 def med(results: list[dict], key: str) -> float:
     return median([r[key] for r in results])
+
+
+def cpu_note(app_runs: list[dict], base_runs: list[dict]) -> str:
+    """Server CPU per request, app vs baseline: the cross-check for wall-clock figures."""
+    a, b = med(app_runs, "cpu_ms"), med(base_runs, "cpu_ms")
+    return f"server CPU/request {a:.2f} vs {b:.2f} ms ({b / a:.2f}×)" if a and b else ""
 
 
 def fmt(value: float, unit: str = "") -> str:

@@ -2,7 +2,7 @@
 
 from bench.books_cache import fetch
 from bench.context import Unavailable
-from bench.harness import Row, fmt, interleaved, load, med, skipped
+from bench.harness import Row, cpu_note, fmt, interleaved, load, med, skipped
 from bench.redis_monitor import count_commands
 
 NAME = "limiter"
@@ -37,7 +37,7 @@ def run(ctx) -> list[Row]:
 
     def hit(server):
         return lambda: load(server.base + route, requests=s.requests, concurrency=s.concurrency,
-                            duration=s.duration)
+                            duration=s.duration, server=server)
 
     runs = interleaved(s.rounds, {"on": hit(on), "off": hit(off)})
     with_limit, detail_on = commands_per_request(ctx, on, route)
@@ -52,4 +52,4 @@ def run(ctx) -> list[Row]:
     return [Row(f"{BENCH}, GET {route}", fmt(a, " req/s"), f"limiter off {fmt(b, ' req/s')}",
                 f"{ratio:.2f}×, {per_limit:.2f} Redis commands per limit", TARGET,
                 ratio >= 0.85 and per_limit <= 1.0,
-                f"limiter on, per request: {extra}")]
+                f"{cpu_note(runs['on'], runs['off'])}; limiter on, Redis per request: {extra}")]
