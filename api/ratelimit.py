@@ -201,5 +201,8 @@ def init_limiter(app: Flask) -> None:
     timeout = app.config["REDIS_SOCKET_TIMEOUT"]
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
                           {"socket_timeout": timeout, "socket_connect_timeout": timeout})
+    # Flask-Limiter skips requests that match no route; probing for URLs (404, 405)
+    # gets the default limit too, in one bucket per client.
+    app.config.setdefault("RATELIMIT_REQUEST_IDENTIFIER", lambda: request.endpoint or "unmatched")
     limiter.init_app(app)
     app.after_request(_rate_limit_headers)

@@ -33,6 +33,13 @@ def test_the_default_limit_applies_per_route(small_app, make_book):
     assert client.get(f"/books/{book_id}").status_code == 200
 
 
+def test_unknown_urls_are_limited_too(small_app):
+    client = small_app.test_client()
+    codes = [client.get(f"/no-such-page/{i}").status_code for i in range(3)]
+    assert codes == [404, 404, 404]
+    assert is_problem(client.put("/books"), 429)  # a 405 shares that bucket
+
+
 def test_keyed_by_user_when_a_valid_token_is_sent(small_app, member, other_member):
     client = small_app.test_client()
     assert hammer(client, "/books", 4)[-1] == 429
