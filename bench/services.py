@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg2
+import psycopg
 from sqlalchemy import create_engine
 
 from api.embedded_redis import free_port, start_redis_server
@@ -21,9 +21,8 @@ from api.embedded_redis import free_port, start_redis_server
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / "var" / "bench"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-# SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which is not installed;
-# the project ships psycopg2-binary, so name the driver.
-PG_BENCH = "postgresql+psycopg2://postgres@127.0.0.1:5432/bench"
+# The driver the project installs (psycopg 3), named as config.database_url() names it.
+PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 
 
 class Services:
@@ -56,8 +55,8 @@ class Services:
 
     @property
     def dsn(self) -> str:
-        """The database URL as libpq/psycopg2 takes it."""
-        return self.database_url.replace("+psycopg2", "")
+        """The database URL as libpq takes it."""
+        return self.database_url.replace("+psycopg", "")
 
     def engine(self):
         return create_engine(self.database_url)
@@ -70,7 +69,7 @@ class Services:
     def versions(self) -> list[str]:
         out = [f"Redis {self.redis().info('server')['redis_version']}"]
         if self.postgres:
-            conn = psycopg2.connect(self.dsn)
+            conn = psycopg.connect(self.dsn)
             with conn.cursor() as cur:
                 cur.execute("SHOW server_version")
                 out.append(f"PostgreSQL {cur.fetchone()[0].split()[0]}")
@@ -110,10 +109,9 @@ class Services:
 
 def _fresh_database() -> str:
     try:
-        admin = psycopg2.connect(PG_ADMIN, connect_timeout=3)
-    except psycopg2.OperationalError:
+        admin = psycopg.connect(PG_ADMIN, connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError:
         return f"sqlite:///{WORKDIR / 'bench.db'}"
-    admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute("DROP DATABASE IF EXISTS bench WITH (FORCE)")
         cur.execute("CREATE DATABASE bench")

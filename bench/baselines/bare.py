@@ -26,10 +26,9 @@ def connection():
     global _conn
     if _conn is None:
         if DSN.startswith("postgresql"):
-            import psycopg2
+            import psycopg
 
-            _conn = psycopg2.connect(DSN)
-            _conn.autocommit = True
+            _conn = psycopg.connect(DSN, autocommit=True)
         else:
             import sqlite3
 

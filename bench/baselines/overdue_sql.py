@@ -11,7 +11,7 @@ import resource
 import sys
 import time
 
-import psycopg2
+import psycopg
 
 SQL = """
 INSERT INTO notifications (kind, dedupe_key, recipient, subject, body, user_id, loan_id,
@@ -35,13 +35,11 @@ RETURNING id
 
 
 def main() -> None:
-    conn = psycopg2.connect(sys.argv[1])
+    conn = psycopg.connect(sys.argv[1])
     started = time.perf_counter()
-    with conn, conn.cursor() as cur:
-        cur.execute(SQL)
-        rows = len(cur.fetchall())
+    with conn:  # commits, then closes
+        rows = len(conn.execute(SQL).fetchall())
     elapsed = time.perf_counter() - started
-    conn.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     json.dump({"seconds": round(elapsed, 3), "rows": rows, "peak_rss_mb": round(peak, 1)}, sys.stdout)
 
