@@ -93,3 +93,18 @@ def travel(app):
                 account.access_token = pair["access_token"]
 
     return move
+
+
+@pytest.fixture
+def quick_member(app):
+    """quick_member(name) -> an Account with a token issued directly (many members
+    would trip the login rate limit)."""
+    from api import tokens
+
+    def make(username: str):
+        account = create_user(app, username)
+        with app.app_context():
+            account.access_token = tokens.issue_pair(db.session.get(User, account.id))["access_token"]
+        return account
+
+    return make

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api import tokens
-from api.circulation.holds import expire_ready_holds, place_hold
+from api.circulation.holds import cancel_hold, expire_ready_holds, get_hold, place_hold
 from api.circulation.loans import borrow, renew, return_loan
 from api.clock import utcnow
 from api.errors import ApiError, Conflict
@@ -187,3 +187,15 @@ def test_borrowing_a_ready_copy_races_its_expiry(app, make_book):
         else:
             assert isinstance(got, Conflict) and (first, second) == ("expired", "ready")
         check_invariant(book_id)
+
+
+def test_cancel_of_first_hold_racing_a_return_still_serves_the_queue(app, make_book):
+    uids = members(app, 3)
+    for _ in range(5):
+        book_id = make_book(copies=1)
+        loans, holds = _queue(app, book_id, uids[:1], uids[1:])
+        race(app, [lambda: return_loan(db.session.get(Loan, loans[0])),  # noqa: B023
+                   lambda: cancel_hold(get_hold(holds[0]))])  # noqa: B023
+        with app.app_context():
+            assert _statuses(holds) == ["cancelled", "ready"]
+            check_invariant(book_id)

@@ -107,3 +107,33 @@ def test_list_holds_own_and_admin(client, member, other_member, admin, make_book
     assert is_problem(client.get("/holds?status=lost", headers=member.headers), 400)
     assert is_problem(client.get(f"/holds/{theirs['id']}", headers=member.headers), 404)
     assert client.get(f"/holds/{theirs['id']}", headers=admin.headers).status_code == 200
+
+
+def test_lists_take_a_fixed_number_of_queries(app, client, admin, quick_member, make_book):
+    from sqlalchemy import event
+
+    from api.extensions import db
+
+    def statements(path):
+        seen = []
+
+        def count(*_args):
+            seen.append(1)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get(path, headers=admin.headers).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    book_id, _ = lend_out(client, admin, make_book)
+    hold(client, quick_member("w0"), book_id)
+    few = statements("/holds"), statements("/loans")
+    for i in range(1, 6):
+        waiter = quick_member(f"w{i}")
+        hold(client, waiter, book_id)
+        client.post("/loans", json={"book_id": make_book()}, headers=waiter.headers)
+    assert (statements("/holds"), statements("/loans")) == few
