@@ -59,8 +59,15 @@ def test_redis_down_and_back(fragile_app, own_redis, make_book, count_sql, caplo
     # Login fails closed rather than unlimited.
     closed = login_attempt(client)
     assert is_problem(closed, 503) and closed.headers["Retry-After"]
+    for url, body in [("/users/register", {"username": "newbie", "email": "n@example.com",
+                                           "password": "long enough"}),
+                      ("/users/password-reset", {"email": "n@example.com"})]:
+        assert is_problem(client.post(url, json=body), 503), url
 
     own_redis.start()
+    # The in-memory window above is spent, so a 200 shows counting is back in Redis.
+    back = client.get("/books")
+    assert back.status_code == 200 and back.headers["X-RateLimit-Remaining"] == "2"
     assert login_attempt(client).status_code == 401
     assert login_attempt(client).status_code == 401
     assert login_attempt(client).status_code == 429  # counted in Redis again
