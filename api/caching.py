@@ -1,4 +1,7 @@
-"""Catalog cache on Redis (Flask-Caching). See README "Caching".
+"""Catalog cache on Redis. See README "Caching".
+
+`init_cache` binds Flask-Caching (`api.extensions.cache`) for general use; catalog
+reads go through `cached_catalog_read` below, on the app's Redis client.
 
 Invalidation is by version: every cached catalog entry's key includes the current
 catalog version, and a commit that changes what a catalog read returns bumps it.
@@ -64,7 +67,8 @@ def _forget_catalog_change(session: Session) -> None:
 
 # --- Read side -------------------------------------------------------------------
 #
-# Entries hold the serialised JSON body, its ETag and the Link header, never
+# Entries are JSON (not Flask-Caching's pickle, so what is read back from Redis is
+# only ever data) holding the serialised body, its ETag and the Link header, never
 # anything per-user (rate-limit headers are added after the cache). The key covers
 # the catalog version, the endpoint, the host (Link URLs are absolute) and the raw
 # query string with its pairs sorted: `?a=1&b=2` and `?b=2&a=1` share an entry, two
@@ -78,7 +82,7 @@ _KEPT_HEADERS = ("Link",)
 def _entry_key(version: str) -> str:
     pairs = sorted(request.args.items(multi=True))
     fingerprint = hashlib.sha256(json.dumps([request.host_url, pairs]).encode()).hexdigest()
-    return f"catalog:v{version}:{request.endpoint}:{request.view_args or {}}:{fingerprint}"
+    return f"cache:catalog:v{version}:{request.endpoint}:{request.view_args or {}}:{fingerprint}"
 
 
 def _etag(body: str) -> str:
@@ -93,10 +97,12 @@ def cached_catalog_read(build: Callable[[], Response]) -> Response:
     """
     from api.redis_client import get_redis
 
+    redis = get_redis()
     key = entry = None
     try:
-        key = _entry_key(get_redis().get(VERSION_KEY) or "0")
-        entry = cache.get(key)
+        key = _entry_key(redis.get(VERSION_KEY) or "0")
+        cached = redis.get(key)
+        entry = json.loads(cached) if cached else None
     except RedisError as e:
         log.warning("Catalog cache unavailable, reading from the database: %s", e)
     if entry is None:
@@ -106,7 +112,7 @@ def cached_catalog_read(build: Callable[[], Response]) -> Response:
                  "headers": {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}}
         if key is not None and response.status_code == 200:
             try:
-                cache.set(key, entry)
+                redis.set(key, json.dumps(entry), ex=current_app.config["CACHE_DEFAULT_TIMEOUT"])
             except RedisError as e:
                 log.warning("Catalog cache unavailable, not storing: %s", e)
     return _conditional(entry)
