@@ -13,6 +13,7 @@ def post_loan(client, account, **body):
 
 def test_borrow_201_with_location_and_body(client, member, make_book, invariant):
     book_id = make_book(copies=2)
+    assert client.get(f"/books/{book_id}").get_json()["copies_available"] == 2  # now cached
     response = post_loan(client, member, book_id=book_id)
     assert response.status_code == 201
     body = response.get_json()
