@@ -1,21 +1,24 @@
 """Run one background job in a fresh process and report its time and memory.
 
 `python -m bench.jobproc module:callable [JSON kwargs]` with the bench's environment.
-A fresh process per run so that ru_maxrss (the peak resident set) belongs to this
-job alone: "peak RSS flat from 100k to 1M loans" compares these numbers.
+A fresh process per run so that the peak resident set (VmHWM; not ru_maxrss, which
+Linux carries over from the parent across exec) belongs to this job alone: "peak
+RSS flat from 100k to 1M loans" compares these numbers.
 """
 
 import importlib
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
 
-def rss_mb() -> float:
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * resource.getpagesize() / 1024 / 1024
+def status_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
 
 
 def main() -> None:
@@ -26,11 +29,11 @@ def main() -> None:
 
     app = create_app()
     with app.app_context():
-        before = rss_mb()
+        before = status_mb("VmRSS")
         started = time.perf_counter()
         result = func(**kwargs)
         elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = status_mb("VmHWM")
     json.dump({"seconds": round(elapsed, 3), "rss_before_mb": round(before, 1),
                "peak_rss_mb": round(peak, 1), "result": result}, sys.stdout, default=str)
 

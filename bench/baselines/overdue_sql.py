@@ -7,11 +7,12 @@ with the subject and body built in SQL from the template's text.
 """
 
 import json
-import resource
 import sys
 import time
 
 import psycopg
+
+from bench.jobproc import status_mb
 
 SQL = """
 INSERT INTO notifications (kind, dedupe_key, recipient, subject, body, user_id, loan_id,
@@ -40,7 +41,7 @@ def main() -> None:
     with conn:  # commits, then closes
         rows = len(conn.execute(SQL).fetchall())
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = status_mb("VmHWM")
     json.dump({"seconds": round(elapsed, 3), "rows": rows, "peak_rss_mb": round(peak, 1)}, sys.stdout)
 
 
