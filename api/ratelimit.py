@@ -121,6 +121,9 @@ class AppLimiter(Limiter):
     def limit(self, limit_value, **kwargs):
         if limit_value in (login_limit, register_limit, password_reset_limit):
             kwargs.setdefault("scope", STRICT_SCOPE)
+            # The per-client default still applies on top: trying many emails from
+            # one address is bounded too, not only many tries at one email.
+            kwargs.setdefault("override_defaults", False)
         return super().limit(limit_value, **kwargs)
 
 

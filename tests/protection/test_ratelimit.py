@@ -64,10 +64,10 @@ def test_x_forwarded_for_is_honoured_behind_a_configured_proxy(proxied_app):
     assert client.get("/books", headers={"X-Forwarded-For": "203.0.113.2"}).status_code == 200
 
 
-def test_login_lockout_is_per_address_and_email(app, proxied_app):
+def test_login_lockout_is_per_address_and_email(app, make_app):
     victim = create_user(app, "victim")
     create_user(app, "colleague")
-    client = proxied_app.test_client()
+    client = make_app(PROXY_FIX_X_FOR=1, RATELIMIT_LOGIN="2 per minute").test_client()
 
     def attempt(email, address, password="wrong password"):
         return client.post("/users/login", json={"email": email, "password": password},
@@ -134,3 +134,10 @@ def test_session_app_is_unaffected_by_extra_apps(small_app, client):
     assert hammer(small, "/books", 4)[-1] == 429
     assert client.get("/books").status_code == 200
     assert client.get("/books").headers["X-RateLimit-Limit"] != "3"
+
+
+def test_login_also_counts_against_the_per_address_default(app, make_app):
+    client = make_app(RATELIMIT_DEFAULT="3 per minute", RATELIMIT_LOGIN="5 per minute").test_client()
+    codes = [client.post("/users/login", json={"email": f"u{i}@example.com", "password": "x" * 10})
+             .status_code for i in range(4)]
+    assert codes == [401, 401, 401, 429]

@@ -1,6 +1,8 @@
 """Redis stops mid-test and comes back: reads fail open, strict limits fail closed,
 and everything recovers without a restart of the app."""
 
+import logging
+
 import pytest
 
 from api.embedded_redis import free_port, start_redis_server
@@ -41,7 +43,9 @@ def login_attempt(client):
     return client.post("/users/login", json={"email": "nobody@example.com", "password": "x" * 10})
 
 
-def test_redis_down_and_back(fragile_app, own_redis, make_book, count_sql, caplog):
+def test_redis_down_and_back(fragile_app, own_redis, make_book, count_sql, caplog, monkeypatch):
+    # Alembic's logging.config.fileConfig (tests/core) disables existing loggers.
+    monkeypatch.setattr(logging.getLogger("api.caching"), "disabled", False)
     client = fragile_app.test_client()
     book_id = make_book(title="Kept")
     assert client.get(f"/books/{book_id}").status_code == 200
