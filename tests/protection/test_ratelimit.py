@@ -141,3 +141,11 @@ def test_login_also_counts_against_the_per_address_default(app, make_app):
     codes = [client.post("/users/login", json={"email": f"u{i}@example.com", "password": "x" * 10})
              .status_code for i in range(4)]
     assert codes == [401, 401, 401, 429]
+
+
+def test_limits_can_be_switched_off_per_app(make_app, client):
+    off = make_app(RATELIMIT_ENABLED=False, RATELIMIT_DEFAULT="1 per minute").test_client()
+    responses = [off.get("/books") for _ in range(3)]
+    assert [r.status_code for r in responses] == [200] * 3
+    assert "X-RateLimit-Limit" not in responses[-1].headers
+    assert "X-RateLimit-Limit" in client.get("/books").headers  # the session app still limits
