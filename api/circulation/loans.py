@@ -69,6 +69,12 @@ def borrow(user: User, book_id: int, *, due_at: datetime | None = None) -> Loan:
         if taken.rowcount == 0:
             raise conflict(session, "No copy of this book is free; place a hold to join the queue.")
         mark_catalog_changed(session)
+        # A waiting hold cannot coexist with a free copy; should one exist anyway, close
+        # it so it never turns ready for a book the member already has. (Only after the
+        # books row: locks go books before holds, never the other way.)
+        session.execute(
+            update(Hold).where(Hold.user_id == user.id, Hold.book_id == book_id, Hold.status == "waiting")
+            .values(status="fulfilled", closed_at=now).execution_options(synchronize_session=False))
     loan = Loan(user_id=user.id, book_id=book_id, borrowed_at=now,
                 due_at=due_at or now + timedelta(days=setting("LOAN_PERIOD_DAYS")))
     session.add(loan)
@@ -85,14 +91,7 @@ def _take_kept_copy(session: Session, user_id: int, book_id: int, now: datetime)
     fulfilled = session.execute(
         update(Hold).where(Hold.user_id == user_id, Hold.book_id == book_id, Hold.status == "ready")
         .values(status="fulfilled", closed_at=now).execution_options(synchronize_session=False))
-    if fulfilled.rowcount:
-        return True
-    # A waiting hold cannot coexist with a free copy; close it anyway should a copy
-    # reach this member by another path, so it never becomes ready for a book they have.
-    session.execute(
-        update(Hold).where(Hold.user_id == user_id, Hold.book_id == book_id, Hold.status == "waiting")
-        .values(status="fulfilled", closed_at=now).execution_options(synchronize_session=False))
-    return False
+    return fulfilled.rowcount == 1
 
 
 def return_loan(loan: Loan) -> Loan:
