@@ -199,3 +199,19 @@ def test_cancel_of_first_hold_racing_a_return_still_serves_the_queue(app, make_b
         with app.app_context():
             assert _statuses(holds) == ["cancelled", "ready"]
             check_invariant(book_id)
+
+
+def test_placing_a_hold_racing_the_return_never_strands_a_copy(app, make_book):
+    uids = members(app, 2)
+    for _ in range(5):
+        book_id = make_book(copies=1)
+        loans, _ = _queue(app, book_id, uids[:1], [])
+        ret, held = race(app, [lambda: return_loan(db.session.get(Loan, loans[0])).id,  # noqa: B023
+                               lambda: place_hold(db.session.get(User, uids[1]), book_id)])  # noqa: B023
+        assert ret == loans[0]
+        with app.app_context():
+            if isinstance(held, Conflict):  # the return won: the copy is on the shelf
+                assert db.session.get(Book, book_id).copies_available == 1
+            else:  # the hold won: the returned copy is kept for it
+                assert _statuses([held.id]) == ["ready"]
+            check_invariant(book_id)
