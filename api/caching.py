@@ -13,6 +13,7 @@ reader can never cache pre-commit data under the new version.
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, has_app_context, request
@@ -97,14 +98,17 @@ def cached_catalog_read(build: Callable[[], Response]) -> Response:
     """
     from api.redis_client import get_redis
 
-    redis = get_redis()
+    redis, state = get_redis(), current_app.extensions.setdefault("catalog_cache", {})
     key = entry = None
-    try:
-        key = _entry_key(redis.get(VERSION_KEY) or "0")
-        cached = redis.get(key)
-        entry = json.loads(cached) if cached else None
-    except RedisError as e:
-        log.warning("Catalog cache unavailable, reading from the database: %s", e)
+    # After a failure Redis is left alone for CACHE_RETRY_SECONDS, so a hung server
+    # costs one socket timeout per interval rather than one per read.
+    if time.monotonic() >= state.get("down_until", 0):
+        try:
+            key = _entry_key(redis.get(VERSION_KEY) or "0")
+            cached = redis.get(key)
+            entry = json.loads(cached) if cached else None
+        except RedisError as e:
+            _cache_failed(state, "Catalog cache unavailable, reading from the database: %s", e)
     if entry is None:
         response = build()
         body = response.get_data(as_text=True)
@@ -114,8 +118,13 @@ def cached_catalog_read(build: Callable[[], Response]) -> Response:
             try:
                 redis.set(key, json.dumps(entry), ex=current_app.config["CACHE_DEFAULT_TIMEOUT"])
             except RedisError as e:
-                log.warning("Catalog cache unavailable, not storing: %s", e)
+                _cache_failed(state, "Catalog cache unavailable, not storing: %s", e)
     return _conditional(entry)
+
+
+def _cache_failed(state: dict, message: str, error: Exception) -> None:
+    log.warning(message, error)
+    state["down_until"] = time.monotonic() + current_app.config.get("CACHE_RETRY_SECONDS", 5)
 
 
 def _conditional(entry: dict) -> Response:

@@ -35,7 +35,7 @@ def own_redis(tmp_path):
 @pytest.fixture
 def fragile_app(make_app, own_redis):
     # Retry Redis on every request so the test needs no waiting.
-    return make_app(REDIS_URL=own_redis.url, RATELIMIT_STORAGE_RETRY_SECONDS=0,
+    return make_app(REDIS_URL=own_redis.url, RATELIMIT_STORAGE_RETRY_SECONDS=0, CACHE_RETRY_SECONDS=0,
                     RATELIMIT_DEFAULT="3 per minute", RATELIMIT_LOGIN="2 per minute")
 
 
