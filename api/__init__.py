@@ -40,6 +40,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     ma.init_app(app)
     init_redis(app)
     _init_sqlite(app)
+    from api.celery import celery_init_app
+
+    celery_init_app(app)
 
     from api.caching import init_cache
     from api.ratelimit import init_limiter

@@ -1,0 +1,104 @@
+"""Schemas for /admin (task control and the outbox), one per direction."""
+
+from marshmallow import Schema, fields, pre_dump, validate
+
+from api.celery import JOB_TASKS
+from api.docs import doc_schema
+from api.models import NOTIFICATION_STATES, TASK_STATES
+from api.pagination import PageArgs
+
+
+@doc_schema
+class TaskAccepted(Schema):
+    """The answer to POST /admin/tasks/<name>: the run is recorded and queued."""
+
+    task_id = fields.String(attribute="id")
+    name = fields.String(metadata={"enum": list(JOB_TASKS)})
+    state = fields.String(metadata={"enum": list(TASK_STATES)})
+    status_url = fields.String(metadata={"description": "Poll this for state and progress."})
+
+
+@doc_schema
+class TaskProgress(Schema):
+    current = fields.Integer()
+    total = fields.Integer(allow_none=True, metadata={"description": "Null until the job has counted."})
+
+
+@doc_schema
+class TaskRunOut(Schema):
+    task_id = fields.String(attribute="id")
+    name = fields.String(metadata={"enum": list(JOB_TASKS)})
+    state = fields.String(metadata={"enum": list(TASK_STATES)})
+    progress = fields.Nested(TaskProgress)
+    result = fields.Raw(allow_none=True, metadata={"type": "object", "nullable": True,
+                                                   "description": "The job's summary once succeeded."})
+    error = fields.String(allow_none=True)
+    requested_by = fields.Integer(allow_none=True, metadata={"description": "Admin id; null for beat."})
+    requested_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+    @pre_dump
+    def _progress(self, run, **_kwargs) -> dict:
+        names = ("id", "name", "state", "result", "error", "requested_by", "requested_at",
+                 "started_at", "finished_at")
+        data = {name: getattr(run, name) for name in names}
+        data["progress"] = {"current": run.progress_current, "total": run.progress_total}
+        return data
+
+
+@doc_schema
+class TaskRunsPage(Schema):
+    items = fields.List(fields.Nested(TaskRunOut))
+    meta = fields.Dict(metadata={"description": "{page, per_page, total, pages}"})
+
+
+@doc_schema
+class TaskRunQuery(PageArgs):
+    name = fields.String(validate=validate.OneOf(list(JOB_TASKS)))
+    state = fields.String(validate=validate.OneOf(TASK_STATES))
+
+
+@doc_schema
+class ScheduleEntryOut(Schema):
+    name = fields.String()
+    task = fields.String()
+    crontab = fields.String(metadata={"description": "minute hour day-of-month month day-of-week, UTC"})
+    setting = fields.String(metadata={"description": "The environment variable that sets it."})
+
+
+@doc_schema
+class ScheduleOut(Schema):
+    timezone = fields.String()
+    items = fields.List(fields.Nested(ScheduleEntryOut))
+
+
+@doc_schema
+class NotificationOut(Schema):
+    """An outbox row. The body is left out: it can carry a password-reset token."""
+
+    id = fields.Integer()
+    kind = fields.String()
+    recipient = fields.String()
+    subject = fields.String()
+    state = fields.String(metadata={"enum": list(NOTIFICATION_STATES)})
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    user_id = fields.Integer(allow_none=True)
+    loan_id = fields.Integer(allow_none=True)
+    hold_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    next_attempt_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+
+
+@doc_schema
+class NotificationsPage(Schema):
+    items = fields.List(fields.Nested(NotificationOut))
+    meta = fields.Dict(metadata={"description": "{page, per_page, total, pages}"})
+
+
+@doc_schema
+class NotificationQuery(PageArgs):
+    state = fields.String(validate=validate.OneOf(NOTIFICATION_STATES))
+    kind = fields.String(validate=validate.Length(max=32))

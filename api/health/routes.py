@@ -1,4 +1,10 @@
+"""/health: a cheap liveness probe and an async readiness probe."""
+
+from flask import current_app
+
 from api.health import bp
+from api.health.checks import run_checks
+from api.health.schemas import ReadinessOut
 
 
 @bp.get("")
@@ -17,3 +23,31 @@ def liveness():
                 status: {type: string, example: ok}
     """
     return {"status": "ok"}
+
+
+@bp.get("/ready")
+async def readiness():
+    """Readiness probe: database, Redis and a Celery worker, checked concurrently.
+    ---
+    tags: [health]
+    description: >
+      Each check runs in a thread (the clients block) under HEALTH_CHECK_TIMEOUT,
+      all at once, so the probe takes as long as the slowest check, not their sum.
+      The worker check is a Celery control ping through the broker: it passes only
+      when some worker is consuming and answers within HEALTH_WORKER_TIMEOUT.
+    responses:
+      200:
+        description: Every dependency answered.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/ReadinessOut'}
+      503:
+        description: At least one check failed (same body; see each check's `error`).
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/ReadinessOut'}
+    """
+    results = await run_checks(current_app._get_current_object())
+    ok = all(result["ok"] for result in results.values())
+    body = ReadinessOut().dump({"status": "ok" if ok else "unavailable", "checks": results})
+    return body, 200 if ok else 503

@@ -1,0 +1,49 @@
+"""Readiness checks. Each blocking client call runs in a thread via asyncio.to_thread;
+asyncio.wait_for bounds it (a timed-out thread is abandoned, not killed: the clients'
+own socket timeouts end it soon after)."""
+
+import asyncio
+import time
+
+from flask import Flask
+from sqlalchemy import text
+
+from api.extensions import db
+
+
+def _database(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _redis(app: Flask) -> None:
+    app.extensions["redis"].ping()
+
+
+def _worker(app: Flask) -> None:
+    # limit=1 returns on the first reply; with no worker it waits the whole timeout.
+    replies = app.extensions["celery"].control.ping(timeout=app.config["HEALTH_WORKER_TIMEOUT"], limit=1)
+    if not replies:
+        raise RuntimeError("no Celery worker answered a ping")
+
+
+CHECKS = {"database": _database, "redis": _redis, "worker": _worker}
+
+
+async def _timed(app: Flask, check, timeout: float) -> dict:
+    started = time.perf_counter()
+    error = None
+    try:
+        await asyncio.wait_for(asyncio.to_thread(check, app), timeout)
+    except TimeoutError:
+        error = f"timed out after {timeout:g}s"
+    except Exception as e:  # noqa: BLE001 - a failed check is reported, not raised
+        error = f"{type(e).__name__}: {e}"[:500]
+    return {"ok": error is None, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "error": error}
+
+
+async def run_checks(app: Flask) -> dict:
+    timeout = float(app.config["HEALTH_CHECK_TIMEOUT"])
+    results = await asyncio.gather(*(_timed(app, check, timeout) for check in CHECKS.values()))
+    return dict(zip(CHECKS, results, strict=True))

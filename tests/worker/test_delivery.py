@@ -1,0 +1,98 @@
+"""Outbox delivery through a real worker, Redis and SMTP server."""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from api.embedded_redis import free_port
+from api.extensions import db
+from api.models import Notification
+from tests.worker.fixtures import wait_for
+from tests.worker.helpers import add_notices, kick, outbox, settled
+from worker.mail import OUTCOME_UNKNOWN, message_id
+
+pytestmark = pytest.mark.worker
+
+
+def test_each_notice_arrives_once(worker_app, celery_worker, inbox):
+    ids = add_notices(worker_app, 3)  # the commit kicks the worker
+    wait_for(lambda: settled(worker_app), message="outbox delivered")
+    kick(worker_app)  # a second, redundant delivery run
+    kick(worker_app)
+    wait_for(lambda: settled(worker_app) and len(inbox.messages) >= 3)
+    rows = outbox(worker_app)
+    assert {row.state for row in rows.values()} == {"sent"}
+    assert all(row.sent_at is not None and row.attempts == 1 for row in rows.values())
+    expected = {message_id(i, rows[i].dedupe_key, worker_app.config["MAIL_DEFAULT_SENDER"]) for i in ids}
+    assert Counter(inbox.message_ids()) == Counter(expected)
+    first = inbox.messages[0]
+    assert first["Subject"].startswith("Welcome to the library")
+    assert first["To"] == "reader0@example.com"
+
+
+def test_message_id_is_deterministic():
+    a = message_id(7, "overdue:loan:7:2026-11-24", "Library <library@example.org>")
+    assert a == message_id(7, "overdue:loan:7:2026-11-24", "Library <library@example.org>")
+    assert a.endswith("@example.org>") and a != message_id(8, "x", "library@example.org")
+
+
+def test_transient_refusal_is_retried_then_sent(worker_app, celery_worker, inbox):
+    inbox.replies = ["451 4.3.0 Try again later", "451 4.3.0 Try again later"]
+    [row_id] = add_notices(worker_app, 1)
+    wait_for(lambda: outbox(worker_app)[row_id].state == "sent", message="sent after retries")
+    row = outbox(worker_app)[row_id]
+    assert row.attempts == 3
+    assert row.last_error is None
+    assert len(inbox.messages) == 1
+
+
+def test_permanent_refusal_fails_at_once(worker_app, celery_worker, inbox):
+    inbox.replies = ["550 5.1.1 No such mailbox"]
+    [row_id] = add_notices(worker_app, 1)
+    wait_for(lambda: outbox(worker_app)[row_id].state == "failed")
+    row = outbox(worker_app)[row_id]
+    assert row.attempts == 1 and "550" in row.last_error
+    assert inbox.messages == []
+
+
+def test_smtp_down_for_good_fails_with_the_error(worker_app, celery_worker, inbox):
+    worker_app.config["MAIL_PORT"] = free_port()  # nothing listens there
+    [row_id] = add_notices(worker_app, 1)
+    wait_for(lambda: outbox(worker_app)[row_id].state == "failed", message="given up")
+    row = outbox(worker_app)[row_id]
+    assert row.attempts == worker_app.config["MAIL_MAX_ATTEMPTS"]
+    assert "SMTP connect" in row.last_error
+    assert row.sent_at is None
+
+
+def _age(worker_app, row_id: int, **values) -> None:
+    with worker_app.app_context():
+        db.session.execute(update(Notification).where(Notification.id == row_id).values(**values))
+        db.session.commit()
+
+
+def test_row_left_sending_is_not_resent(worker_app, celery_worker, inbox):
+    """A worker died between handing the message over and recording it."""
+    [row_id] = add_notices(worker_app, 1)
+    wait_for(lambda: settled(worker_app))
+    inbox.messages.clear()
+    long_ago = outbox(worker_app)[row_id].created_at - timedelta(hours=1)
+    _age(worker_app, row_id, state="sending", claimed_at=long_ago, sent_at=None)
+    kick(worker_app)
+    wait_for(lambda: outbox(worker_app)[row_id].state == "failed")
+    assert outbox(worker_app)[row_id].last_error == OUTCOME_UNKNOWN
+    assert inbox.messages == []
+
+
+def test_row_claimed_but_never_tried_is_sent_after_the_lease(worker_app, celery_worker, inbox):
+    """A worker claimed the row and died before trying it: still pending, lease expired."""
+    [row_id] = add_notices(worker_app, 1, prefix="claimed")
+    wait_for(lambda: settled(worker_app))
+    inbox.messages.clear()
+    past = outbox(worker_app)[row_id].created_at - timedelta(minutes=1)
+    _age(worker_app, row_id, state="pending", claimed_at=past, next_attempt_at=past, sent_at=None)
+    kick(worker_app)
+    wait_for(lambda: outbox(worker_app)[row_id].state == "sent")
+    assert len(inbox.messages) == 1

@@ -1,0 +1,267 @@
+"""Outbox delivery: pending notification rows go out over SMTP, each at most once.
+
+A row's life: pending -> (claimed: still pending, leased to one worker) -> sending
+(committed just before the SMTP hand-off) -> sent | failed, or back to pending with
+a later next_attempt_at after a transient failure.
+
+- Claiming is one UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING
+  (SQLite ignores the lock clause and serialises writers instead). It pushes
+  next_attempt_at a lease into the future, so rows a crashed worker claimed but never
+  tried become due again by themselves after MAIL_LEASE_SECONDS.
+- pending -> sending is a conditional UPDATE on the claim timestamp (the lease token),
+  committed before the message is handed to SMTP: only one worker can ever flip it.
+- A row still `sending` after the lease means its worker died (or lost the connection)
+  between handing the message over and recording the outcome. It may have been
+  delivered, so it is never resent: it becomes failed with "outcome unknown" for an
+  admin to judge (GET /admin/notifications?state=failed).
+- Transient failures (cannot connect, 4xx) retry with exponential backoff and
+  jitter; 5xx, or MAIL_MAX_ATTEMPTS attempts, end as failed with last_error.
+"""
+
+import hashlib
+import logging
+import random
+import smtplib
+import ssl
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from celery import shared_task
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import func, select, update
+
+from api.clock import utcnow
+from api.extensions import db
+from api.models import Notification
+from api.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+SEND_TASK = "worker.mail.send_pending"
+FOLLOWUP_KEY = "outbox:followup"
+# A retry due further ahead than this is left to the OUTBOX_SWEEP_CRON beat entry.
+FOLLOWUP_HORIZON = 600
+MAX_BATCHES_PER_RUN = 20
+OUTCOME_UNKNOWN = ("outcome unknown: the worker stopped after handing the message to SMTP "
+                   "and before recording the result; not resent to avoid a duplicate")
+
+
+def cfg(key: str):
+    return current_app.config[key]
+
+
+@shared_task(name=SEND_TASK, bind=True)
+def send_pending(self, followup: bool = False) -> dict:
+    """Deliver every due outbox row; safe to run any number of times at once."""
+    if followup:
+        _forget_followup()
+    stats = {"sent": 0, "retrying": 0, "failed": _reap_stale(utcnow())}
+    for _ in range(MAX_BATCHES_PER_RUN):
+        claim_ts, rows = claim_batch(cfg("MAIL_BATCH_SIZE"))
+        if not rows:
+            break
+        for key, count in deliver(rows, claim_ts).items():
+            stats[key] += count
+    else:  # more due than one run should hold a worker for: continue in a fresh task
+        current_app.extensions["celery"].send_task(SEND_TASK, retry=False)
+    _schedule_followup()
+    return stats
+
+
+def claim_batch(limit: int) -> tuple[datetime, list]:
+    now = utcnow()
+    due = (select(Notification.id)
+           .where(Notification.state == "pending", Notification.next_attempt_at <= now)
+           .order_by(Notification.next_attempt_at, Notification.id)
+           .limit(limit).with_for_update(skip_locked=True))
+    ids = db.session.scalars(
+        update(Notification).where(Notification.id.in_(due))
+        .values(claimed_at=now, next_attempt_at=now + timedelta(seconds=cfg("MAIL_LEASE_SECONDS")))
+        .returning(Notification.id).execution_options(synchronize_session=False)).all()
+    db.session.commit()
+    if not ids:
+        return now, []
+    rows = db.session.execute(
+        select(Notification.id, Notification.recipient, Notification.subject, Notification.body,
+               Notification.dedupe_key, Notification.attempts)
+        .where(Notification.id.in_(ids)).order_by(Notification.id)).all()
+    db.session.commit()
+    return now, rows
+
+
+def deliver(rows, claim_ts: datetime) -> dict:
+    """Send claimed rows over one SMTP connection (reopened only after it breaks)."""
+    stats = {"sent": 0, "retrying": 0, "failed": 0}
+    smtp = None
+    try:
+        for index, row in enumerate(rows):
+            if smtp is None:
+                try:
+                    smtp = connect()
+                except (OSError, smtplib.SMTPException) as e:
+                    for left in rows[index:]:
+                        stats[_record_failure(left, "pending", claim_ts, f"SMTP connect: {e}", True)] += 1
+                    return stats
+            flip_ts = utcnow()
+            if not _mark_sending(row.id, claim_ts, flip_ts):
+                continue  # the lease passed and another worker took it
+            try:
+                smtp.send_message(build_message(row))
+            except smtplib.SMTPRecipientsRefused as e:
+                codes = [code for code, _ in e.recipients.values()]
+                stats[_record_failure(row, "sending", flip_ts, f"recipient refused: {e.recipients}",
+                                      all(400 <= c < 500 for c in codes))] += 1
+            except smtplib.SMTPResponseException as e:
+                stats[_record_failure(row, "sending", flip_ts, f"{e.smtp_code} {_text(e.smtp_error)}",
+                                      400 <= e.smtp_code < 500)] += 1
+                if e.smtp_code == 421:  # the server is closing the channel
+                    smtp = _close(smtp)
+            except (OSError, smtplib.SMTPException) as e:
+                # The connection broke mid-transaction: the server may have accepted it.
+                _finish(row.id, flip_ts, state="failed", last_error=f"{OUTCOME_UNKNOWN} ({e})",
+                        attempts=Notification.attempts + 1)
+                stats["failed"] += 1
+                smtp = _close(smtp)
+            else:
+                _finish(row.id, flip_ts, state="sent", sent_at=utcnow(), last_error=None,
+                        attempts=Notification.attempts + 1)
+                stats["sent"] += 1
+    finally:
+        _close(smtp)
+    return stats
+
+
+def connect() -> smtplib.SMTP:
+    smtp = smtplib.SMTP(cfg("MAIL_SERVER"), cfg("MAIL_PORT"), timeout=cfg("MAIL_TIMEOUT"))
+    try:
+        smtp.ehlo()
+        if cfg("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if cfg("MAIL_USERNAME"):
+            smtp.login(cfg("MAIL_USERNAME"), cfg("MAIL_PASSWORD") or "")
+    except BaseException:
+        _close(smtp)
+        raise
+    return smtp
+
+
+def message_id(notification_id: int, dedupe_key: str, sender: str) -> str:
+    """Stable per notification, so a receiving server can spot a duplicate too."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "library.localhost"
+    digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:16]
+    return f"<notification.{notification_id}.{digest}@{domain}>"
+
+
+def build_message(row) -> EmailMessage:
+    sender = cfg("MAIL_DEFAULT_SENDER")
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = row.recipient
+    msg["Subject"] = row.subject
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = message_id(row.id, row.dedupe_key, sender)
+    msg.set_content(row.body)
+    return msg
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential in the attempt number, with "equal jitter" so retries spread out."""
+    delay = min(float(cfg("MAIL_RETRY_MAX_SECONDS")),
+                float(cfg("MAIL_RETRY_BASE_SECONDS")) * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))
+
+
+def _mark_sending(row_id: int, claim_ts: datetime, flip_ts: datetime) -> bool:
+    done = db.session.execute(
+        update(Notification)
+        .where(Notification.id == row_id, Notification.state == "pending",
+               Notification.claimed_at == claim_ts)
+        .values(state="sending", claimed_at=flip_ts).execution_options(synchronize_session=False))
+    db.session.commit()
+    return done.rowcount == 1
+
+
+def _finish(row_id: int, token: datetime, **values) -> None:
+    # Keyed on our own claim timestamp: it also corrects a row the reaper gave up
+    # on while this worker was in fact still sending it.
+    db.session.execute(update(Notification).where(Notification.id == row_id,
+                                                  Notification.claimed_at == token)
+                       .values(**values).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _record_failure(row, from_state: str, token: datetime, error: str, transient: bool) -> str:
+    attempts = row.attempts + 1
+    if transient and attempts < cfg("MAIL_MAX_ATTEMPTS"):
+        values = {"state": "pending", "next_attempt_at": utcnow() + backoff(attempts), "claimed_at": None}
+        outcome = "retrying"
+    else:
+        values = {"state": "failed"}
+        outcome = "failed"
+        log.warning("Notification %s failed for good after %s attempt(s): %s", row.id, attempts, error)
+    db.session.execute(update(Notification)
+                       .where(Notification.id == row.id, Notification.state == from_state,
+                              Notification.claimed_at == token)
+                       .values(attempts=Notification.attempts + 1, last_error=error[:2000], **values)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    return outcome
+
+
+def _reap_stale(now: datetime) -> int:
+    stale = now - timedelta(seconds=cfg("MAIL_LEASE_SECONDS"))
+    done = db.session.execute(
+        update(Notification).where(Notification.state == "sending", Notification.claimed_at < stale)
+        .values(state="failed", last_error=OUTCOME_UNKNOWN, attempts=Notification.attempts + 1)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    if done.rowcount:
+        log.warning("%s notification(s) left in 'sending' by a lost worker marked failed (outcome "
+                    "unknown)", done.rowcount)
+    return done.rowcount
+
+
+def _schedule_followup() -> None:
+    """Wake up for the next retry (or lease expiry) instead of waiting for the sweep."""
+    now = utcnow()
+    lease = timedelta(seconds=cfg("MAIL_LEASE_SECONDS"))
+    pending = db.session.scalar(select(func.min(Notification.next_attempt_at))
+                                .where(Notification.state == "pending"))
+    sending = db.session.scalar(select(func.min(Notification.claimed_at))
+                                .where(Notification.state == "sending"))
+    db.session.commit()
+    wakes = [t for t in (pending, sending + lease if sending else None) if t is not None]
+    if not wakes:
+        return
+    delay = max(0.0, (min(wakes) - now).total_seconds()) + 0.05
+    if delay > FOLLOWUP_HORIZON:
+        return
+    try:
+        if get_redis().set(FOLLOWUP_KEY, "1", nx=True, px=int((delay + 60) * 1000)):
+            current_app.extensions["celery"].send_task(SEND_TASK, kwargs={"followup": True},
+                                                       countdown=delay, retry=False)
+    except Exception:  # noqa: BLE001 - the periodic sweep is the backstop
+        log.warning("Could not schedule the outbox follow-up; the sweep will retry", exc_info=True)
+
+
+def _forget_followup() -> None:
+    try:
+        get_redis().delete(FOLLOWUP_KEY)
+    except RedisError:
+        log.warning("Could not clear %s", FOLLOWUP_KEY)
+
+
+def _close(smtp):
+    if smtp is not None:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    return None
+
+
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
