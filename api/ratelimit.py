@@ -190,7 +190,10 @@ def _rate_limit_headers(response):
     current = limiter.current_limit
     if current is None:
         return response
-    reset_at, remaining = current.window
+    try:
+        reset_at, remaining = current.window
+    except RedisError:  # stats not seen during the hit; headers are not worth a 5xx
+        return response
     response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
     response.headers["X-RateLimit-Remaining"] = str(remaining)
     response.headers["X-RateLimit-Reset"] = str(math.ceil(reset_at))
