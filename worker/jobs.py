@@ -80,6 +80,9 @@ def loan_notices(run_id: str, *, kind: str, now: datetime | None = None) -> dict
     conditions = [Loan.returned_at.is_(None), *window]
     batch_size = current_app.config["JOB_BATCH_SIZE"]
     total = db.session.scalar(select(func.count()).select_from(Loan).where(*conditions))
+    # End the read before writing: a SQLite transaction that reads and then writes
+    # fails at once (SQLITE_BUSY) when another writer committed in between.
+    db.session.commit()
     tracking.progress(run_id, 0, total)
     db.session.commit()
 
@@ -93,6 +96,7 @@ def loan_notices(run_id: str, *, kind: str, now: datetime | None = None) -> dict
         if after is not None:
             stmt = stmt.where(or_(Loan.due_at > after[0], and_(Loan.due_at == after[0], Loan.id > after[1])))
         rows = db.session.execute(stmt).all()
+        db.session.commit()
         if not rows:
             break
         values = []
