@@ -73,6 +73,10 @@ class Config:
     PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)
 
     CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 60)
+    # After a Redis failure, leave it alone this long before trying again, so a hung
+    # server costs one timeout per interval rather than one per request.
+    CACHE_RETRY_SECONDS = float(os.environ.get("CACHE_RETRY_SECONDS", "5"))
+    RATELIMIT_STORAGE_RETRY_SECONDS = float(os.environ.get("RATELIMIT_STORAGE_RETRY_SECONDS", "5"))
 
     OVERDUE_CHECK_CRON = os.environ.get("OVERDUE_CHECK_CRON", "0 6 * * *")
     DUE_SOON_CRON = os.environ.get("DUE_SOON_CRON", "0 7 * * *")

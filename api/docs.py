@@ -66,7 +66,9 @@ def build_template(app: Flask) -> dict:
                              "Errors are RFC 9457 problem details."},
     )
     for name, schema in sorted(_SCHEMAS.items()):
-        spec.components.schema(name, schema=schema)
+        # apispec registers nested schemas on its own when it meets their parent first.
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=schema)
     template = spec.to_dict()
     components = template.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM
