@@ -124,4 +124,4 @@ def celery_init_app(app: Flask) -> Celery:
 
 def kick_outbox(celery_app: Celery) -> None:
     """Ask a worker to send pending mail now; retry=False because the sweep is the backstop."""
-    celery_app.send_task(SEND_TASK, retry=False)
+    celery_app.send_task(SEND_TASK, retry=False, ignore_result=True)

@@ -65,7 +65,7 @@ def send_pending(self, followup: bool = False) -> dict:
         for key, count in deliver(rows, claim_ts).items():
             stats[key] += count
     else:  # more due than one run should hold a worker for: continue in a fresh task
-        current_app.extensions["celery"].send_task(SEND_TASK, retry=False)
+        current_app.extensions["celery"].send_task(SEND_TASK, retry=False, ignore_result=True)
     _schedule_followup()
     return stats
 
@@ -242,7 +242,8 @@ def _schedule_followup() -> None:
     try:
         if get_redis().set(FOLLOWUP_KEY, "1", nx=True, px=int((delay + 60) * 1000)):
             current_app.extensions["celery"].send_task(SEND_TASK, kwargs={"followup": True},
-                                                       countdown=delay, retry=False)
+                                                       countdown=delay, retry=False,
+                                                       ignore_result=True)
     except Exception:  # noqa: BLE001 - the periodic sweep is the backstop
         log.warning("Could not schedule the outbox follow-up; the sweep will retry", exc_info=True)
 

@@ -68,7 +68,8 @@ def start_task(name: str):
     # Committed before queueing: a fast worker must find the row it reports progress to.
     db.session.commit()
     try:
-        current_app.extensions["celery"].send_task(task_name, task_id=run.id, retry=False)
+        current_app.extensions["celery"].send_task(task_name, task_id=run.id, retry=False,
+                                                   ignore_result=True)
     except (KombuError, RedisError, OSError) as e:
         log.warning("Broker unavailable, task %s not queued: %s", name, e)
         db.session.rollback()

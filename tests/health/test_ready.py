@@ -1,0 +1,43 @@
+"""GET /health (sync, cheap) and GET /health/ready (async, concurrent checks)."""
+
+import pytest
+
+from api.health.checks import CHECKS
+
+
+def test_liveness_is_cheap_and_ok(client):
+    response = client.get("/health")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+@pytest.mark.worker
+def test_ready_when_database_redis_and_a_worker_answer(worker_app, celery_worker):
+    response = worker_app.test_client().get("/health/ready")
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == set(CHECKS)
+    for check in body["checks"].values():
+        assert check["ok"] is True and check["error"] is None and check["latency_ms"] >= 0
+
+
+def test_not_ready_when_no_worker_runs(worker_app, clean_broker):
+    response = worker_app.test_client().get("/health/ready")
+    body = response.get_json()
+    assert response.status_code == 503
+    assert body["status"] == "unavailable"
+    assert body["checks"]["worker"]["ok"] is False
+    assert "no Celery worker" in body["checks"]["worker"]["error"]
+    assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
+
+
+def test_not_ready_when_redis_and_broker_are_down(app, redis_url, database_url):
+    from api import create_app
+    from api.embedded_redis import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    broken = create_app("testing", REDIS_URL=dead, SQLALCHEMY_DATABASE_URI=database_url,
+                        CELERY={"broker_url": dead, "result_backend": dead})
+    body = broken.test_client().get("/health/ready").get_json()
+    assert body["checks"]["redis"]["ok"] is False and body["checks"]["worker"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
