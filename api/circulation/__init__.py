@@ -13,6 +13,9 @@ circulation transactions can wait for each other but never deadlock:
   NULL`, `WHERE status = 'ready'`), so of two racing requests only one wins and
   the loser gets a 409 (or, in background jobs, skips the row).
 
+On SQLite (the embedded default) there are no row locks; lock_user/lock_book take
+the database's single write lock instead, so the same checks hold there too.
+
 Invariant after every commit, for every book:
     copies_available + open loans + ready holds == copies_total
 and a copy is never on the shelf while a hold on that book is waiting.

@@ -24,7 +24,19 @@ def conflict(session: Session, detail: str) -> Conflict:
     return Conflict(detail)
 
 
+def _take_write_lock_on_sqlite(session: Session, model, row_id: int) -> None:
+    """SQLite has no row locks, and the driver begins a transaction only at the first
+    write: reads before it see no snapshot at all. A no-op write takes the database's
+    single write lock now (waiting up to busy_timeout), so the checks that follow stay
+    true until commit, as they do under FOR UPDATE on PostgreSQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(model).where(model.id == row_id).values(id=model.id)
+                        .execution_options(synchronize_session=False))
+
+
 def lock_user(session: Session, user_id: int) -> User:
+    if 0 < user_id <= MAX_ID:
+        _take_write_lock_on_sqlite(session, User, user_id)
     user = session.scalar(select(User).where(User.id == user_id).with_for_update()
                           .execution_options(populate_existing=True)) if 0 < user_id <= MAX_ID else None
     if user is None:
@@ -37,6 +49,8 @@ def lock_user(session: Session, user_id: int) -> User:
 
 def lock_book(session: Session, book_id: int) -> Book:
     """The book, locked FOR UPDATE and freshly read (404 if it does not exist)."""
+    if 0 < book_id <= MAX_ID:
+        _take_write_lock_on_sqlite(session, Book, book_id)
     book = session.scalar(select(Book).where(Book.id == book_id).with_for_update()
                           .execution_options(populate_existing=True)) if 0 < book_id <= MAX_ID else None
     if book is None:
