@@ -34,6 +34,7 @@ class Context:
     services: object
     sizes: Sizes
     quick: bool
+    fixes: bool = False  # measure the app with bench/fixes.py applied
     servers: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)  # every run's numbers, for bench/results/raw/
 
@@ -44,10 +45,11 @@ class Context:
             if isinstance(server, Unavailable):
                 raise server
             return server
+        full = "bench.fixed_app:app" if self.fixes else "wsgi:app"
         specs = {
             "bare": ("bench.baselines.bare:app", {}),
-            "app": ("wsgi:app", {}),
-            "app-nolimit": ("wsgi:app", {"RATELIMIT_ENABLED": "false"}),
+            "app": (full, {}),
+            "app-nolimit": (full, {"RATELIMIT_ENABLED": "false"}),
         }
         spec, extra = specs[name]
         try:
@@ -57,6 +59,11 @@ class Context:
             raise self.servers[name] from None
         self.servers[name] = server
         return server
+
+    def app_env(self, **extra: str) -> dict:
+        if self.fixes:
+            extra["BENCH_FIXES"] = "1"
+        return self.services.app_env(**extra)
 
     def stop(self) -> None:
         for server in self.servers.values():

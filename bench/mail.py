@@ -53,19 +53,32 @@ def stop(proc) -> None:
             proc.wait(5)
 
 
+def seed_outbox(engine, n: int, tag) -> None:
+    """Replace the outbox with `n` due, pending rows shaped like overdue notices."""
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE notifications"))
+        conn.execute(table("notifications").insert(), [{
+            "kind": "overdue", "dedupe_key": f"bench:mail:{tag}:{i}",
+            "recipient": f"user{i}@bench.invalid", "subject": SUBJECT, "body": BODY,
+            "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
+        } for i in range(n)])
+
+
 def run(ctx) -> list[Row]:
     n = ctx.sizes.mails
     name = BENCH.format(n=f"{n:,}")
     if not (ROOT / "celery_app.py").exists() or not (ROOT / "worker" / "mail.py").exists():
         return [skipped(name, TARGET, "worker/mail.py or celery_app.py not there yet")]
     smtp_port, count_port = free_port(), free_port()
-    env = ctx.services.app_env(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port), MAIL_USE_TLS="false",
+    env = ctx.app_env(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port), MAIL_USE_TLS="false",
                                MAIL_USERNAME="", MAIL_DEFAULT_SENDER=SENDER)
     sink = start([sys.executable, "-m", "bench.smtp_sink", str(smtp_port), str(count_port)], env,
                  ROOT / "var" / "bench" / "sink.log", "ready")
     worker = None
     try:
-        worker = start([sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--loglevel=INFO",
+        worker = start([sys.executable, "-m", "celery", "-A",
+                        "bench.fixed_app:celery" if ctx.fixes else "celery_app", "worker", "--loglevel=INFO",
                         "--without-gossip", "--without-mingle", "--without-heartbeat",
                         "-n", "bench@%h"], env, LOG, " ready.")
         app = ctx.services.app(MAIL_PORT=str(smtp_port))
@@ -75,14 +88,7 @@ def run(ctx) -> list[Row]:
 
         def through_worker():
             state["round"] += 1
-            now = datetime.now(UTC) - timedelta(seconds=1)
-            with engine.begin() as conn:
-                conn.execute(text("TRUNCATE notifications"))
-                conn.execute(table("notifications").insert(), [{
-                    "kind": "overdue", "dedupe_key": f"bench:mail:{state['round']}:{i}",
-                    "recipient": f"user{i}@bench.invalid", "subject": SUBJECT, "body": BODY,
-                    "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
-                } for i in range(n)])
+            seed_outbox(engine, n, state["round"])
             before = received(count_port)
             started = time.perf_counter()
             with app.app_context():

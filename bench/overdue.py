@@ -48,7 +48,7 @@ def run(ctx) -> list[Row]:
     if reason:
         return [skipped(name, target, reason) for name, target in targets]
     services, engine = ctx.services, ctx.services.engine()
-    env = services.app_env()
+    env = ctx.app_env()
     rows, peaks, raw = [], {}, {}
 
     def outbox_rows() -> int:

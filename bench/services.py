@@ -79,17 +79,24 @@ class Services:
         return out
 
     def app(self, **extra: str):
-        """The full app in this process, configured as the gunicorn servers are."""
+        """The full app in this process, configured as the gunicorn servers are
+        (BENCH_FIXES=1 among `extra`: with bench/fixes.py applied)."""
         from api import create_app
 
         env = self.app_env(**extra)
+        more = {}
+        if env.get("BENCH_FIXES"):
+            from bench import fixes
+
+            fixes.apply()
+            more["SQLALCHEMY_ENGINE_OPTIONS"] = fixes.ENGINE_OPTIONS
         # Config classes read the environment when config.py is imported, which has
         # happened by now; the same settings go in as overrides instead.
         overrides = {k: v for k, v in env.items() if k.startswith(("RATELIMIT_", "CACHE_"))}
         if "RATELIMIT_ENABLED" in overrides:
             overrides["RATELIMIT_ENABLED"] = overrides["RATELIMIT_ENABLED"] == "true"
         return create_app("development", SQLALCHEMY_DATABASE_URI=self.database_url,
-                          REDIS_URL=self.redis_url, SECRET_KEY=self.secret, **overrides)
+                          REDIS_URL=self.redis_url, SECRET_KEY=self.secret, **overrides, **more)
 
     def app_env(self, **extra: str) -> dict:
         """Environment for anything that builds the full app against the bench services."""
