@@ -1,0 +1,90 @@
+"""API4:2023 Unrestricted Resource Consumption.
+
+Every input that scales work has a cap: page size, page number, body size, string
+lengths (including the password fed to the KDF), and request rates.
+"""
+
+import re
+
+import pytest
+
+from api.pagination import MAX_PAGE, MAX_PER_PAGE
+from tests.conftest import is_problem
+
+LIST_PATHS = ["/books", "/loans", "/holds", "/users", "/admin/tasks", "/admin/notifications"]
+
+
+@pytest.mark.parametrize("path", LIST_PATHS)
+def test_page_size_is_capped(client, admin, path):
+    response = client.get(f"{path}?per_page=1000000", headers=admin.headers)
+    assert response.status_code == 200
+    assert response.get_json()["meta"]["per_page"] == MAX_PER_PAGE
+
+
+@pytest.mark.parametrize("path", LIST_PATHS)
+@pytest.mark.parametrize("page", [MAX_PAGE + 1, 10**30, 0, -1])
+def test_absurd_page_numbers_are_400(client, admin, path, page):
+    assert is_problem(client.get(f"{path}?page={page}", headers=admin.headers), 400)
+
+
+def test_body_over_max_content_length_is_413_before_parsing(app, client, admin):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    assert 0 < limit <= 1024 * 1024
+    body = '{"title": "' + "x" * limit + '"}'
+    response = client.post("/books", data=body, content_type="application/json", headers=admin.headers)
+    assert is_problem(response, 413)
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/users/register", {"username": "henry", "email": "henry@example.com", "password": "p" * 129}),
+    ("/users/login", {"email": "henry@example.com", "password": "p" * 129}),
+    ("/users/password-reset/confirm", {"token": "t", "password": "p" * 129}),
+])
+def test_passwords_longer_than_128_never_reach_the_kdf(client, path, body):
+    response = client.post(path, json=body)
+    assert is_problem(response, 400)
+    assert "password" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("path", ["/books?q=", "/books?author=", "/users?q="])
+def test_search_strings_are_capped(client, admin, path):
+    assert is_problem(client.get(path + "x" * 1000, headers=admin.headers), 400)
+
+
+def test_every_route_has_a_rate_limit(make_app):
+    # Derived from the url_map, so a new route is covered without editing this test.
+    from api.ratelimit import EXEMPT_PATHS
+
+    small = make_app(**{name: "1 per minute" for name in (
+        "RATELIMIT_DEFAULT", "RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_PASSWORD_RESET",
+        "RATELIMIT_ADMIN_TASKS")})
+    client = small.test_client()
+    checked = 0
+    for rule in small.url_map.iter_rules():
+        if rule.rule.startswith(EXEMPT_PATHS) or rule.endpoint == "static":
+            continue
+        url = re.sub(r"<[^>]+>", "1", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            client.open(url, method=method)
+            assert is_problem(client.open(url, method=method), 429), (method, rule.rule)
+            checked += 1
+    assert checked >= 25
+
+
+def test_default_limit_answers_429_with_retry_after(make_app, member):
+    small = make_app(RATELIMIT_DEFAULT="2 per minute")
+    client = small.test_client()
+    answers = [client.get("/users/me", headers=member.headers) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert is_problem(answers[-1], 429) and int(answers[-1].headers["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/users/register", {"username": "ivan", "email": "ivan@example.com", "password": "a long password"}),
+    ("/users/password-reset", {"email": "ivan@example.com"}),
+])
+def test_account_endpoints_have_tight_limits(make_app, path, body):
+    small = make_app(RATELIMIT_REGISTER="1 per hour", RATELIMIT_PASSWORD_RESET="1 per hour")
+    client = small.test_client()
+    client.post(path, json=body)
+    assert is_problem(client.post(path, json=body), 429)
