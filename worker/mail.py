@@ -18,14 +18,10 @@ a later next_attempt_at after a transient failure.
   jitter; 5xx, or MAIL_MAX_ATTEMPTS attempts, end as failed with last_error.
 """
 
-import hashlib
 import logging
 import random
 import smtplib
-import ssl
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
 
 from celery import shared_task
 from flask import current_app
@@ -36,6 +32,7 @@ from api.clock import utcnow
 from api.extensions import db
 from api.models import Notification
 from api.redis_client import get_redis
+from worker.smtp import build_message, close, connect, text
 
 log = logging.getLogger(__name__)
 
@@ -104,67 +101,38 @@ def deliver(rows, claim_ts: datetime) -> dict:
                     for left in rows[index:]:
                         stats[_record_failure(left, "pending", claim_ts, f"SMTP connect: {e}", True)] += 1
                     return stats
+            try:
+                message = build_message(row)
+            except (ValueError, TypeError) as e:  # e.g. an address no header can carry
+                stats[_record_failure(row, "pending", claim_ts, f"invalid message: {e}", False)] += 1
+                continue
             flip_ts = utcnow()
             if not _mark_sending(row.id, claim_ts, flip_ts):
                 continue  # the lease passed and another worker took it
             try:
-                smtp.send_message(build_message(row))
+                smtp.send_message(message)
             except smtplib.SMTPRecipientsRefused as e:
                 codes = [code for code, _ in e.recipients.values()]
                 stats[_record_failure(row, "sending", flip_ts, f"recipient refused: {e.recipients}",
                                       all(400 <= c < 500 for c in codes))] += 1
             except smtplib.SMTPResponseException as e:
-                stats[_record_failure(row, "sending", flip_ts, f"{e.smtp_code} {_text(e.smtp_error)}",
+                stats[_record_failure(row, "sending", flip_ts, f"{e.smtp_code} {text(e.smtp_error)}",
                                       400 <= e.smtp_code < 500)] += 1
                 if e.smtp_code == 421:  # the server is closing the channel
-                    smtp = _close(smtp)
+                    smtp = close(smtp)
             except (OSError, smtplib.SMTPException) as e:
                 # The connection broke mid-transaction: the server may have accepted it.
                 _finish(row.id, flip_ts, state="failed", last_error=f"{OUTCOME_UNKNOWN} ({e})",
                         attempts=Notification.attempts + 1)
                 stats["failed"] += 1
-                smtp = _close(smtp)
+                smtp = close(smtp)
             else:
                 _finish(row.id, flip_ts, state="sent", sent_at=utcnow(), last_error=None,
                         attempts=Notification.attempts + 1)
                 stats["sent"] += 1
     finally:
-        _close(smtp)
+        close(smtp)
     return stats
-
-
-def connect() -> smtplib.SMTP:
-    smtp = smtplib.SMTP(cfg("MAIL_SERVER"), cfg("MAIL_PORT"), timeout=cfg("MAIL_TIMEOUT"))
-    try:
-        smtp.ehlo()
-        if cfg("MAIL_USE_TLS"):
-            smtp.starttls(context=ssl.create_default_context())
-            smtp.ehlo()
-        if cfg("MAIL_USERNAME"):
-            smtp.login(cfg("MAIL_USERNAME"), cfg("MAIL_PASSWORD") or "")
-    except BaseException:
-        _close(smtp)
-        raise
-    return smtp
-
-
-def message_id(notification_id: int, dedupe_key: str, sender: str) -> str:
-    """Stable per notification, so a receiving server can spot a duplicate too."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "library.localhost"
-    digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:16]
-    return f"<notification.{notification_id}.{digest}@{domain}>"
-
-
-def build_message(row) -> EmailMessage:
-    sender = cfg("MAIL_DEFAULT_SENDER")
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = row.recipient
-    msg["Subject"] = row.subject
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = message_id(row.id, row.dedupe_key, sender)
-    msg.set_content(row.body)
-    return msg
 
 
 def backoff(attempts: int) -> timedelta:
@@ -253,16 +221,3 @@ def _forget_followup() -> None:
         get_redis().delete(FOLLOWUP_KEY)
     except RedisError:
         log.warning("Could not clear %s", FOLLOWUP_KEY)
-
-
-def _close(smtp):
-    if smtp is not None:
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            smtp.close()
-    return None
-
-
-def _text(value) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

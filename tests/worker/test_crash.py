@@ -12,7 +12,8 @@ import pytest
 
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import add_notices, kick, outbox, settled
-from worker.mail import OUTCOME_UNKNOWN, message_id
+from worker.mail import OUTCOME_UNKNOWN
+from worker.smtp import message_id
 
 pytestmark = pytest.mark.worker
 

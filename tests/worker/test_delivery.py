@@ -1,5 +1,6 @@
 """Outbox delivery through a real worker, Redis and SMTP server."""
 
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -11,7 +12,8 @@ from api.extensions import db
 from api.models import Notification
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import add_notices, kick, outbox, settled
-from worker.mail import OUTCOME_UNKNOWN, message_id
+from worker.mail import OUTCOME_UNKNOWN, claim_batch
+from worker.smtp import message_id
 
 pytestmark = pytest.mark.worker
 
@@ -96,3 +98,26 @@ def test_row_claimed_but_never_tried_is_sent_after_the_lease(worker_app, celery_
     kick(worker_app)
     wait_for(lambda: outbox(worker_app)[row_id].state == "sent")
     assert len(inbox.messages) == 1
+
+
+def test_concurrent_claims_never_share_a_row(worker_app):
+    """FOR UPDATE SKIP LOCKED on PostgreSQL, serialised writers on SQLite."""
+    ids = add_notices(worker_app, 40, prefix="race")
+    barrier = threading.Barrier(4)
+    claimed: list[list[int]] = []
+
+    def claimer():
+        with worker_app.app_context():
+            barrier.wait(30)
+            mine = []
+            while rows := claim_batch(3)[1]:
+                mine += [row.id for row in rows]
+            claimed.append(mine)
+
+    threads = [threading.Thread(target=claimer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(claimed) == 4
+    assert sorted(i for mine in claimed for i in mine) == sorted(ids)
