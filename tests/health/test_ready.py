@@ -3,6 +3,7 @@
 import pytest
 
 from api.health.checks import CHECKS
+from tests.worker.fixtures import run_worker
 
 
 def test_liveness_is_cheap_and_ok(client):
@@ -21,8 +22,11 @@ def test_ready_when_database_redis_and_a_worker_answer(worker_app, celery_worker
         assert check["ok"] is True and check["error"] is None and check["latency_ms"] >= 0
 
 
-def test_not_ready_when_no_worker_runs(worker_app, clean_broker):
-    response = worker_app.test_client().get("/health/ready")
+def test_a_stopped_worker_makes_it_not_ready(worker_app, clean_broker):
+    client = worker_app.test_client()
+    with run_worker(worker_app, pool="solo"):
+        assert client.get("/health/ready").status_code == 200
+    response = client.get("/health/ready")
     body = response.get_json()
     assert response.status_code == 503
     assert body["status"] == "unavailable"

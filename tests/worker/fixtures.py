@@ -102,19 +102,19 @@ def clean_broker(broker_url):
     redis.Redis.from_url(broker_url).flushdb()
 
 
-def _worker(worker_app, **kwargs):
+def run_worker(worker_app, **kwargs):
     return start_worker(worker_app.extensions["celery"], perform_ping_check=False,
                         loglevel="WARNING", shutdown_timeout=30, **kwargs)
 
 
 @pytest.fixture
 def celery_worker(worker_app, clean_broker, inbox):
-    with _worker(worker_app, pool="solo") as worker:
+    with run_worker(worker_app, pool="solo") as worker:
         yield worker
 
 
 @pytest.fixture
 def threaded_worker(worker_app, clean_broker, inbox):
     """Two tasks at once in one worker: the concurrency the jobs must survive."""
-    with _worker(worker_app, pool="threads", concurrency=2) as worker:
+    with run_worker(worker_app, pool="threads", concurrency=2) as worker:
         yield worker
