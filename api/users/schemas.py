@@ -90,9 +90,14 @@ def password_field(**kw) -> fields.Field:
                           "format": "password"}, **kw)
 
 
+# USERNAME_RE for the spec, before lower-casing, so clients can validate before sending.
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,30}[A-Za-z0-9]$"
+
+
 def username_field(**kw) -> fields.Field:
     return Username(metadata={"description": "3-32 of a-z 0-9 . _ - (case-insensitive, stored "
-                                             "lower-cased).", "example": "alice"}, **kw)
+                                             "lower-cased).", "example": "alice",
+                              "pattern": USERNAME_PATTERN, "minLength": 3, "maxLength": 32}, **kw)
 
 
 def email_field(**kw) -> fields.Field:
@@ -119,8 +124,9 @@ class UserOut(Schema):
 
 @doc_schema
 class LoginIn(Schema):
+    # No `format: email`: the address is only looked up, never syntax-checked (see LookupEmail).
     email = LookupEmail(required=True, validate=validate.Length(min=1, max=EMAIL_MAX),
-                        metadata={"format": "email", "example": "alice@example.com"})
+                        metadata={"example": "alice@example.com"})
     password = Text(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX),
                     metadata={"format": "password"})
 
@@ -162,7 +168,7 @@ class UserListQuery(PageArgs):
 @doc_schema
 class PasswordResetIn(Schema):
     email = LookupEmail(required=True, validate=validate.Length(min=1, max=EMAIL_MAX),
-                        metadata={"format": "email"})
+                        metadata={"example": "alice@example.com"})
 
 
 @doc_schema
