@@ -3,21 +3,11 @@
 import pytest
 from sqlalchemy import func, select
 
-from api import create_app
-from api.embedded_redis import free_port
 from api.extensions import db
 from api.models import TaskRun
 from tests.conftest import is_problem
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import add_notices
-
-
-@pytest.fixture(scope="session")
-def dead_broker_app(app, redis_url, database_url):
-    """An app whose broker URL points at a closed port."""
-    broker = f"redis://127.0.0.1:{free_port()}/0"
-    return create_app("testing", REDIS_URL=redis_url, SQLALCHEMY_DATABASE_URI=database_url,
-                      CELERY={"broker_url": broker, "result_backend": broker})
 
 
 def test_members_and_anonymous_are_refused(worker_app, member):

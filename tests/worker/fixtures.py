@@ -84,6 +84,16 @@ def worker_app(app, redis_url, database_url, broker_url):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def dead_broker_app(app, redis_url, database_url):
+    """An app whose broker URL points at a closed port. Request it before a worker
+    fixture: creating a Celery app makes it the process default, and the embedded
+    worker must be started (and become the default) after it."""
+    broker = f"redis://127.0.0.1:{free_port()}/0"
+    return create_app("testing", REDIS_URL=redis_url, SQLALCHEMY_DATABASE_URI=database_url,
+                      CELERY={"broker_url": broker, "result_backend": broker})
+
+
 @pytest.fixture
 def inbox(worker_app):
     handler = Inbox()

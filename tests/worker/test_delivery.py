@@ -123,14 +123,9 @@ def test_concurrent_claims_never_share_a_row(worker_app):
     assert sorted(i for mine in claimed for i in mine) == sorted(ids)
 
 
-def test_a_lost_kick_loses_nothing(app, redis_url, database_url, worker_app, celery_worker, inbox):
+def test_a_lost_kick_loses_nothing(dead_broker_app, worker_app, celery_worker, inbox):
     """The broker is down when the row commits: the commit stands, the sweep sends it."""
-    from api import create_app
-
-    dead = f"redis://127.0.0.1:{free_port()}/0"
-    offline = create_app("testing", REDIS_URL=redis_url, SQLALCHEMY_DATABASE_URI=database_url,
-                         CELERY={"broker_url": dead, "result_backend": dead})
-    [row_id] = add_notices(offline, 1, prefix="lost-kick")
+    [row_id] = add_notices(dead_broker_app, 1, prefix="lost-kick")
     assert outbox(worker_app)[row_id].state == "pending"
     worker_app.extensions["celery"].send_task("worker.mail.send_pending", ignore_result=True)  # as beat
     wait_for(lambda: outbox(worker_app)[row_id].state == "sent")
