@@ -1,0 +1,84 @@
+"""Whole-database circulation invariants, checked in SQL against the real tables.
+
+`violations()` returns human-readable strings rather than asserting, so the state
+machine and the race tests can show every broken rule at once (one drift usually
+breaks several). Call inside an app context.
+"""
+
+from flask import current_app
+from sqlalchemy import text
+
+from api.extensions import db
+from tests.conftest import _clean_database as clean_database  # noqa: F401  (one cleaning rule)
+
+# Each query returns offending rows; an empty result means the rule holds.
+_RULES = {
+    "available + open loans + ready holds != copies_total": """
+        SELECT b.id, b.copies_available, b.copies_total,
+               (SELECT count(*) FROM loans l WHERE l.book_id = b.id AND l.returned_at IS NULL),
+               (SELECT count(*) FROM holds h WHERE h.book_id = b.id AND h.status = 'ready')
+        FROM books b
+        WHERE b.copies_available
+              + (SELECT count(*) FROM loans l WHERE l.book_id = b.id AND l.returned_at IS NULL)
+              + (SELECT count(*) FROM holds h WHERE h.book_id = b.id AND h.status = 'ready')
+              <> b.copies_total""",
+    "shelf count outside 0..copies_total": """
+        SELECT id, copies_available, copies_total FROM books
+        WHERE copies_available < 0 OR copies_available > copies_total""",
+    "a copy is on the shelf while a hold waits": """
+        SELECT b.id, b.copies_available FROM books b
+        WHERE b.copies_available > 0
+          AND EXISTS (SELECT 1 FROM holds h WHERE h.book_id = b.id AND h.status = 'waiting')""",
+    "member above the loan limit": """
+        SELECT user_id, count(*) FROM loans WHERE returned_at IS NULL
+        GROUP BY user_id HAVING count(*) > :max_loans""",
+    "two open loans of one book for one member": """
+        SELECT user_id, book_id FROM loans WHERE returned_at IS NULL
+        GROUP BY user_id, book_id HAVING count(*) > 1""",
+    "two open holds on one book for one member": """
+        SELECT user_id, book_id FROM holds WHERE status IN ('waiting', 'ready')
+        GROUP BY user_id, book_id HAVING count(*) > 1""",
+    "open hold on a book the member already has on loan": """
+        SELECT h.id, h.user_id, h.book_id FROM holds h
+        JOIN loans l ON l.user_id = h.user_id AND l.book_id = h.book_id AND l.returned_at IS NULL
+        WHERE h.status IN ('waiting', 'ready')""",
+    # A waiting hold never goes back to waiting, so an older hold still waiting was
+    # already in the queue when the younger one was served: it was skipped.
+    "hold served out of queue order": """
+        SELECT w.id, r.id FROM holds w JOIN holds r ON r.book_id = w.book_id
+        WHERE w.status = 'waiting' AND r.ready_at IS NOT NULL
+          AND (w.created_at < r.created_at OR (w.created_at = r.created_at AND w.id < r.id))""",
+    "ready hold without its dates": """
+        SELECT id FROM holds WHERE status = 'ready' AND (ready_at IS NULL OR expires_at IS NULL)""",
+    "closed hold without closed_at": """
+        SELECT id FROM holds WHERE status IN ('fulfilled', 'cancelled', 'expired') AND closed_at IS NULL""",
+    # Nothing lost: every hold that was ever made ready has exactly its one email.
+    "ready hold without its hold_ready email": """
+        SELECT h.id FROM holds h WHERE h.ready_at IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM notifications n
+            WHERE n.kind = 'hold_ready' AND n.hold_id = h.id)""",
+    "hold_ready email for a hold never made ready": """
+        SELECT n.id, n.hold_id FROM notifications n JOIN holds h ON h.id = n.hold_id
+        WHERE n.kind = 'hold_ready' AND h.ready_at IS NULL""",
+    "loan or hold of a book that no longer exists": """
+        SELECT 'loan', id FROM loans WHERE book_id NOT IN (SELECT id FROM books)
+        UNION ALL SELECT 'hold', id FROM holds WHERE book_id NOT IN (SELECT id FROM books)""",
+}
+
+
+def violations() -> list[str]:
+    """Every broken rule with up to three offending rows; [] when all hold."""
+    db.session.rollback()  # see other transactions' commits, not an old snapshot
+    params = {"max_loans": int(current_app.config["MAX_ACTIVE_LOANS"])}
+    found = []
+    for name, sql in _RULES.items():
+        rows = db.session.execute(text(sql), params).all()
+        if rows:
+            found.append(f"{name}: {[tuple(r) for r in rows[:3]]}")
+    db.session.rollback()
+    return found
+
+
+def assert_invariants() -> None:
+    problems = violations()
+    assert not problems, "\n".join(problems)

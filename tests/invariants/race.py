@@ -1,0 +1,105 @@
+"""Running jobs in threads released together, each with its own app context (so its
+own session and database connection), for the PostgreSQL race tests."""
+
+import threading
+import time
+
+from sqlalchemy import select, text
+
+from api.circulation import holds, loans
+from api.errors import ApiError
+from api.extensions import db
+from api.models import Hold, User
+from tests.conftest import create_user
+
+
+def race(app, *jobs):
+    """Run each job() in its own thread, all released by one Barrier; returns their
+    results in order, an ApiError being the result of a job that raised it. Any
+    other exception is returned too, so the test can say which job failed how."""
+    barrier = threading.Barrier(len(jobs))
+    results = [None] * len(jobs)
+
+    def run(i, job):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                results[i] = job()
+            except Exception as e:  # noqa: BLE001  (reported to the test, never swallowed)
+                results[i] = e
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a racing job hung (deadlock?)"
+    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, ApiError)]
+    assert not unexpected, unexpected
+    return results
+
+
+def members(app, n: int, prefix: str) -> list[int]:
+    return [create_user(app, f"{prefix}{i}").id for i in range(n)]
+
+
+def lend(user_id: int, book_id: int) -> int:
+    return loans.borrow(db.session.get(User, user_id), book_id).id
+
+
+def queue(user_id: int, book_id: int) -> int:
+    return holds.place_hold(db.session.get(User, user_id), book_id).id
+
+
+def statuses(hold_ids) -> list[str]:
+    return [db.session.scalar(select(Hold.status).where(Hold.id == h)) for h in hold_ids]
+
+
+class Gate:
+    """Pins one interleaving without sleeps: while the gate is shut (a SHARE lock on
+    a table, from its own connection), any transaction that writes that table
+    stops at the write with its earlier locks held. `wait_blocked` then waits until
+    PostgreSQL reports a given statement as waiting on a lock."""
+
+    def __init__(self, app, table: str):
+        with app.app_context():
+            self.engine = db.engine
+        self.conn = self.engine.connect()
+        self.conn.execute(text(f"LOCK TABLE {table} IN SHARE MODE"))
+
+    def wait_blocked(self, n: int, deadline_s: float = 30) -> None:
+        # A deadline only so a broken test fails instead of hanging; nothing is timed.
+        give_up = time.monotonic() + deadline_s
+        with self.engine.connect() as probe:
+            while time.monotonic() < give_up:
+                waiting = probe.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'")).scalar()
+                probe.rollback()
+                if waiting >= n:
+                    return
+        raise AssertionError(f"{n} sessions never waited on locks at once")
+
+    def open(self) -> None:
+        self.conn.commit()
+        self.conn.close()
+
+
+def start(app, job) -> tuple[threading.Thread, list]:
+    """Run job() in a thread with its own app context; the list gets its result."""
+    out = []
+
+    def run():
+        with app.app_context():
+            try:
+                out.append(job())
+            except Exception as e:  # noqa: BLE001  (the test inspects it)
+                out.append(e)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out

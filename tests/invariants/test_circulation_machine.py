@@ -1,0 +1,253 @@
+"""A hypothesis state machine over circulation: random sequences of borrow, return,
+renew, hold, cancel, expiry, copies changes and deletions, driven through the same
+domain functions the views call, with every invariant in tests/invariants/checks.py
+checked in SQL after every step.
+
+Besides "nothing drifts", a few rules also check that the domain says yes when it
+must (a free copy is lent, a hold on a lent-out book is accepted): a function
+that always answered 409 would keep every invariant.
+"""
+
+from datetime import timedelta
+
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import func, select
+
+from api import clock
+from api.books import service as books
+from api.books.isbn import isbn13_from_number
+from api.circulation import holds, loans
+from api.errors import Conflict, NotFound
+from api.extensions import db
+from api.models import Book, Hold, Loan, User
+from tests.invariants.checks import clean_database, violations
+
+MEMBERS = 3
+MEMBER = st.integers(0, MEMBERS - 1)
+PICK = st.integers(0, 3)
+# Small limits so sequences of ~30 steps reach them.
+LIMITS = {"MAX_ACTIVE_LOANS": 2, "MAX_RENEWALS": 1, "HOLD_PICKUP_DAYS": 3, "LOAN_PERIOD_DAYS": 14}
+
+
+class Circulation(RuleBasedStateMachine):
+    app = None  # set by the test; hypothesis builds the machine itself
+
+    books = Bundle("books")
+
+    def __init__(self):
+        super().__init__()
+        clock.reset()
+        self.ctx = self.app.app_context()
+        self.ctx.push()
+        clean_database()
+        self.isbn = 0
+        self.members = []
+        for i in range(MEMBERS):
+            user = User(username=f"m{i}", email=f"m{i}@example.com", password_hash="x")
+            db.session.add(user)
+            db.session.commit()
+            self.members.append(user.id)
+
+    def teardown(self):
+        db.session.remove()
+        self.ctx.pop()
+        clock.reset()
+
+    def _user(self, index: int) -> User:
+        return db.session.get(User, self.members[index])
+
+    @initialize(target=books)
+    def a_queue_and_a_shelf(self):
+        """Start with a queue (one copy lent, two members waiting) and a shelf with
+        a copy left: random steps alone rarely build a queue before the example ends."""
+        queued, shelved = self.add_book(1), self.add_book(2)
+        loans.borrow(self._user(0), queued)
+        holds.place_hold(self._user(1), queued)
+        holds.place_hold(self._user(2), queued)
+        loans.borrow(self._user(1), shelved)
+        return multiple(queued, shelved)
+
+    @rule(target=books, copies=st.integers(0, 2))
+    def add_book(self, copies):
+        self.isbn += 1
+        book = books.create_book(db.session, {
+            "title": f"T{self.isbn}", "author": "A", "isbn": isbn13_from_number(self.isbn),
+            "published_year": 2000, "copies": copies})
+        return book.id
+
+    @rule(who=MEMBER, book_id=books)
+    def borrow(self, who, book_id):
+        must_succeed = self._borrow_must_succeed(self.members[who], book_id)
+        try:
+            loan = loans.borrow(self._user(who), book_id)
+        except (Conflict, NotFound) as e:
+            assert not must_succeed, f"borrow refused although allowed: {e.detail}"
+            event(f"borrow: {e.detail}")
+            return
+        event("borrow: lent")
+        assert loan.user_id == self.members[who]
+
+    def _borrow_must_succeed(self, user_id: int, book_id: int) -> bool:
+        book = db.session.get(Book, book_id, populate_existing=True)
+        if book is None:
+            return False
+        now = clock.utcnow()
+        open_loans = db.session.execute(select(Loan.book_id, Loan.due_at).where(
+            Loan.user_id == user_id, Loan.returned_at.is_(None))).all()
+        kept_for_them = db.session.scalar(select(Hold.id).where(
+            Hold.user_id == user_id, Hold.book_id == book_id, Hold.status == "ready"))
+        db.session.rollback()
+        return ((book.copies_available > 0 or kept_for_them is not None)
+                and len(open_loans) < LIMITS["MAX_ACTIVE_LOANS"]
+                and all(b != book_id and due >= now for b, due in open_loans))
+
+    def _pick(self, model, pick: int):
+        """A loan or hold, open ones first (closed ones test the 409 paths); None if
+        there is none. Chosen from the database: a bundle would mostly hold stale ids."""
+        closed = Loan.returned_at.is_not(None) if model is Loan else Hold.status.not_in(("waiting", "ready"))
+        ids = db.session.scalars(select(model.id).order_by(closed, model.id)).all()
+        db.session.rollback()
+        if not ids:
+            event(f"{model.__name__}: none yet")
+        return ids[pick % len(ids)] if ids else None
+
+    @rule(pick=PICK)
+    def return_loan(self, pick):
+        if (loan_id := self._pick(Loan, pick)) is None:
+            return
+        try:
+            loans.return_loan(loans.get_loan(loan_id))
+            event("return: ok")
+            if self._ready_count():
+                event("return: some hold is ready")
+        except Conflict as e:
+            event(f"return: {e.detail}")
+
+    @rule(pick=PICK)
+    def renew(self, pick):
+        if (loan_id := self._pick(Loan, pick)) is None:
+            return
+        before = loans.get_loan(loan_id).due_at
+        try:
+            loan = loans.renew(loans.get_loan(loan_id))
+        except Conflict as e:
+            event(f"renew: {e.detail}")
+            return
+        event("renew: ok")
+        assert loan.due_at == before + timedelta(days=LIMITS["LOAN_PERIOD_DAYS"])
+
+    @rule(who=MEMBER, book_id=books)
+    def want(self, who, book_id):
+        """What a member does at the desk: borrow if a copy is free, else join the queue."""
+        try:
+            loans.borrow(self._user(who), book_id)
+            event("want: lent")
+        except (Conflict, NotFound):
+            self.place_hold(who, book_id)
+
+    @rule(who=MEMBER, book_id=books)
+    def place_hold(self, who, book_id):
+        must_succeed = self._hold_must_succeed(self.members[who], book_id)
+        try:
+            hold = holds.place_hold(self._user(who), book_id)
+        except (Conflict, NotFound) as e:
+            assert not must_succeed, f"hold refused although allowed: {e.detail}"
+            event(f"hold: {e.detail}")
+            return
+        event("hold: placed")
+        assert hold.status == "waiting" and hold.position >= 1
+
+    def _hold_must_succeed(self, user_id: int, book_id: int) -> bool:
+        book = db.session.get(Book, book_id, populate_existing=True)
+        mine = lambda model, cond: db.session.scalar(  # noqa: E731
+            select(func.count()).select_from(model).where(
+                model.user_id == user_id, model.book_id == book_id, cond))
+        ok = (book is not None and book.copies_available == 0
+              and not mine(Loan, Loan.returned_at.is_(None))
+              and not mine(Hold, Hold.status.in_(("waiting", "ready"))))
+        db.session.rollback()
+        return ok
+
+    def _ready_count(self) -> int:
+        count = db.session.scalar(select(func.count()).select_from(Hold).where(Hold.status == "ready"))
+        db.session.rollback()
+        return count
+
+    @rule(pick=PICK)
+    def collect_ready_hold(self, pick):
+        """The member whose copy is kept comes to borrow it."""
+        ready = db.session.execute(select(Hold.user_id, Hold.book_id).where(Hold.status == "ready")
+                                   .order_by(Hold.id)).all()
+        db.session.rollback()
+        if not ready:
+            return
+        user_id, book_id = ready[pick % len(ready)]
+        event("collect: tried")
+        self.borrow(self.members.index(user_id), book_id)
+
+    @rule(pick=PICK)
+    def cancel_hold(self, pick):
+        if (hold_id := self._pick(Hold, pick)) is None:
+            return
+        hold = holds.get_hold(hold_id)
+        event(f"cancel: {hold.status}")
+        try:
+            holds.cancel_hold(hold)
+        except Conflict as e:
+            event(f"cancel: {e.detail}")
+
+    @rule(days=st.sampled_from([0, 1, 2, 4, 15]))
+    def time_passes_and_holds_expire(self, days):
+        clock.advance(timedelta(days=days, hours=1))
+        event(f"expired {holds.expire_ready_holds()} ready holds")
+        stale = db.session.scalar(select(func.count()).select_from(Hold).where(
+            Hold.status == "ready", Hold.expires_at <= clock.utcnow()))
+        db.session.rollback()
+        assert stale == 0, "expire_ready_holds left a ready hold past its pickup time"
+
+    @rule(book_id=books, copies=st.integers(0, 3))
+    def change_copies(self, book_id, copies):
+        try:
+            book = books.update_book(db.session, book_id, {"copies": copies})
+        except (Conflict, NotFound) as e:
+            event(f"copies: {e.detail}")
+            return
+        event("copies: changed")
+        assert book.copies_total == copies
+
+    # `chance` only thins the rule out: a deletion ends a book's story, and
+    # hypothesis picks rules uniformly.
+    @rule(book_id=books, chance=st.integers(0, 3))
+    def delete_book(self, book_id, chance):
+        if chance:
+            return
+        try:
+            books.delete_book(db.session, book_id)
+            event("delete: ok")
+        except (Conflict, NotFound) as e:
+            event(f"delete: {e.detail}")
+
+    @invariant()
+    def nothing_drifts(self):
+        problems = violations()
+        assert not problems, "\n".join(problems)
+
+
+def test_circulation_state_machine(app, monkeypatch):
+    for key, value in LIMITS.items():
+        monkeypatch.setitem(app.config, key, value)
+    monkeypatch.setattr(Circulation, "app", app)
+    run_state_machine_as_test(Circulation, settings=settings(
+        max_examples=100, stateful_step_count=25, deadline=None, derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        database=None))
