@@ -15,6 +15,7 @@ ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 300}
 
 def apply() -> None:
     _limiter_skips_exempt_paths()
+    _book_list_without_marshmallow_overhead()
     _insert_ignore_unnest()
     _render_with_cached_template()
     _finish_with_async_commit()
@@ -34,6 +35,35 @@ def _limiter_skips_exempt_paths() -> None:
         return check(self, callable_name, in_middleware)
 
     ratelimit.AppLimiter._check_request_limit = _check_request_limit
+
+
+def _book_list_without_marshmallow_overhead() -> None:
+    """api/books/routes.py: (1) load the query string with one module-level BookQuery
+    (building a Schema deep-copies its fields on every request, hit or miss); (2) dump
+    a page of books with a plain dict per row: marshmallow's per-field machinery was
+    40% of an uncached 100-item page. Same JSON, field for field (the bench checks it
+    against the raw-SQL baseline)."""
+    from api.books import routes
+    from api.books.schemas import BookOut, BookQuery
+
+    query = BookQuery()
+    names = tuple(BookOut._declared_fields)
+    stamps = ("created_at", "updated_at")
+
+    class PlainBookOut:
+        def dump(self, obj, many=False):
+            return [self._one(o) for o in obj] if many else self._one(obj)
+
+        @staticmethod
+        def _one(book):
+            row = {name: getattr(book, name) for name in names}
+            for name in stamps:
+                if row[name] is not None:
+                    row[name] = row[name].isoformat()
+            return row
+
+    routes.BookQuery = lambda: query
+    routes.BookOut = PlainBookOut
 
 
 def _insert_ignore_unnest() -> None:

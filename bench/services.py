@@ -6,6 +6,7 @@ var/bench/ when PostgreSQL is not reachable; Redis is a fresh redis-server on a
 free loopback port that dies with the run.
 """
 
+import fcntl
 import os
 import secrets
 import shutil
@@ -20,6 +21,7 @@ from api.embedded_redis import free_port, start_redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / "var" / "bench"
+LOCK = ROOT / "var" / "bench.lock"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The driver the project installs (psycopg 3), named as config.database_url() names it.
 PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
@@ -37,6 +39,13 @@ class Services:
         return bool(self.database_url and self.database_url.startswith("postgresql"))
 
     def start(self) -> "Services":
+        # One bench at a time: a second would drop the first one's database.
+        LOCK.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = open(LOCK, "w")  # noqa: SIM115 (held until the process exits)
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit("another bench run is in progress (var/bench.lock)") from None
         if WORKDIR.exists():
             shutil.rmtree(WORKDIR)
         WORKDIR.mkdir(parents=True)
