@@ -1,5 +1,5 @@
-"""Interleavings pinned with a Gate (a SHARE lock on `loans`): the borrower stops
-at its INSERT INTO loans with its earlier locks held, the other transaction runs
+"""Interleavings pinned with a Gate (a SHARE lock on a table): the borrower stops
+at its write to that table with its earlier locks held, the other transaction runs
 into those locks, then the gate opens. Random races hit these orders only now and
 then (tests/circulation/test_concurrency.py can flake on them); here they happen
 every run.
@@ -28,10 +28,10 @@ def borrow_returning_id(user_id: int, book_id: int) -> int:
     return inspect(loans.borrow(db.session.get(User, user_id), book_id)).identity[0]
 
 
-def pinned(app, first, second) -> tuple:
-    """Run first() up to its INSERT INTO loans, then second() until it waits too,
+def pinned(app, first, second, table: str = "loans") -> tuple:
+    """Run first() up to its write to `table`, then second() until it waits too,
     then let both go; returns (first's result, second's result)."""
-    gate = Gate(app, "loans")
+    gate = Gate(app, table)
     try:
         t1, out1 = start(app, first)
         gate.wait_blocked(1)
@@ -106,4 +106,22 @@ def test_borrowing_a_kept_copy_against_its_release_does_not_deadlock(app, make_b
     assert released == 0 if release == "expire" else isinstance(released, Conflict), released
     with app.app_context():
         assert statuses(hold_ids) == ["fulfilled", "waiting"]
+        assert_invariants()
+
+
+def test_a_waiting_member_trying_to_borrow_while_the_copy_comes_back_does_not_deadlock(app, make_book):
+    uids = members(app, 2, "wait")
+    book_id = make_book(copies=1)
+    with app.app_context():
+        loan_id = lend(uids[0], book_id)
+        (hold_id,) = [queue(uids[1], book_id)]
+    # The waiting member presses "borrow" (no copy is free) just as the copy comes
+    # back. borrow closes their waiting hold before it looks for a shelf copy, so
+    # return, which serves that hold next, must not be left waiting on it forever.
+    got, returned = pinned(app, lambda: borrow_returning_id(uids[1], book_id),
+                           lambda: loans.return_loan(loans.get_loan(loan_id)).id, table="books")
+    no_server_errors(got, returned)
+    assert isinstance(got, Conflict) and returned == loan_id, (got, returned)
+    with app.app_context():
+        assert statuses([hold_id]) == ["ready"]  # the copy is kept for them
         assert_invariants()
