@@ -13,12 +13,25 @@ def json_body(schema: Schema) -> dict[str, Any]:
     """Load the JSON body: 415 when it is not JSON, 400 when malformed or invalid."""
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as application/json.")
-    data = request.get_json(silent=True)
+    data = load_json_or_none()
     if data is None:
         raise BadRequest("The body is not valid JSON.")
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     return schema.load(data)
+
+
+def load_json_or_none() -> Any:
+    """The parsed JSON body, or None when it cannot be parsed.
+
+    `get_json(silent=True)` only absorbs ValueError, but the json module recurses per
+    nesting level: `[[[[...]]]]` 30,000 deep fits in MAX_CONTENT_LENGTH and raises
+    RecursionError, which would otherwise be a 500.
+    """
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
 
 
 def query_args(schema: Schema) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from api import create_app
 from tests.conftest import is_problem
+from tests.security.offline import offline_app, offline_spec
 
 ADMIN_SUMMARY = re.compile(r"\(admin\)")
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
@@ -30,14 +30,13 @@ def _declares_admin_role(view) -> bool:
 
 
 def _admin_operations():
-    app = create_app("testing", REDIS_URL="redis://127.0.0.1:1/0", SQLALCHEMY_DATABASE_URI="sqlite://")
+    app = offline_app()
     found = set()
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         if _declares_admin_role(view) or rule.rule.startswith("/admin"):
             found |= {(method, rule.rule) for method in rule.methods - SKIPPED_METHODS}
-    spec = app.test_client().get("/apispec.json").get_json()
-    for path, operations in spec["paths"].items():
+    for path, operations in offline_spec()["paths"].items():
         flask_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
         for method, operation in operations.items():
             if ADMIN_SUMMARY.search(operation.get("summary", "")) or path.startswith("/admin"):
