@@ -62,6 +62,18 @@ class Config:
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
     MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 5)
     MAIL_SINK_DIR = os.environ.get("MAIL_SINK_DIR", str(BASE_DIR / "var" / "mail"))
+    MAIL_BATCH_SIZE = env_int("MAIL_BATCH_SIZE", 50)
+    # A claimed row becomes due again after this; it must exceed one SMTP hand-off.
+    MAIL_LEASE_SECONDS = env_int("MAIL_LEASE_SECONDS", 300)
+    MAIL_RETRY_BASE_SECONDS = float(os.environ.get("MAIL_RETRY_BASE_SECONDS", "30"))
+    MAIL_RETRY_MAX_SECONDS = float(os.environ.get("MAIL_RETRY_MAX_SECONDS", "3600"))
+
+    # Celery: api/celery.py builds the settings (REDIS_URL may only be known once the
+    # embedded Redis runs); entries here override them.
+    CELERY: dict = {}
+    TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 1800)
+    HEALTH_CHECK_TIMEOUT = float(os.environ.get("HEALTH_CHECK_TIMEOUT", "2"))
+    HEALTH_WORKER_TIMEOUT = float(os.environ.get("HEALTH_WORKER_TIMEOUT", "1"))
 
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "300 per minute")

@@ -18,8 +18,6 @@ Reliability settings, and why:
   results, so they are not written (the backend stays configured on REDIS_URL).
 """
 
-import os
-
 from celery import Celery, Task
 from celery.schedules import crontab
 from celery.signals import worker_process_init
@@ -38,19 +36,6 @@ SCHEDULE = {
     "expire-holds": ("EXPIRE_HOLDS_CRON", JOB_TASKS["expire-holds"]),
     "outbox-sweep": ("OUTBOX_SWEEP_CRON", SEND_TASK),
 }
-
-# Settings read by worker/ that config.py does not define yet (see the report /
-# README "Background work"); the environment still wins.
-WORKER_DEFAULTS = {
-    "MAIL_BATCH_SIZE": 50,
-    "MAIL_LEASE_SECONDS": 300,
-    "MAIL_RETRY_BASE_SECONDS": 30.0,
-    "MAIL_RETRY_MAX_SECONDS": 3600.0,
-    "TASK_TIME_LIMIT": 1800,
-    "HEALTH_CHECK_TIMEOUT": 2.0,
-    "HEALTH_WORKER_TIMEOUT": 1.0,
-}
-
 
 def parse_crontab(expr: str) -> crontab:
     """A five-field crontab string ("m h dom mon dow") as a Celery schedule, in UTC."""
@@ -96,10 +81,8 @@ def celery_settings(config) -> dict:
 
 
 def celery_init_app(app: Flask) -> Celery:
-    for key, default in WORKER_DEFAULTS.items():
-        app.config.setdefault(key, type(default)(os.environ.get(key, default)))
     settings = celery_settings(app.config)
-    settings.update(app.config.get("CELERY") or {})
+    settings.update(app.config["CELERY"])
     app.config["CELERY"] = settings
 
     class FlaskTask(Task):
