@@ -11,6 +11,7 @@ that always answered 409 would keep every invariant.
 from contextlib import suppress
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -229,6 +230,9 @@ class Circulation(RuleBasedStateMachine):
         assert not problems, "\n".join(problems)
 
 
+# A pass takes well under a minute; shrinking a failure to its shortest program can
+# take several, and pytest-timeout would otherwise cut it off before the report.
+@pytest.mark.timeout(900)
 def test_circulation_state_machine(app, monkeypatch):
     for key, value in LIMITS.items():
         monkeypatch.setitem(app.config, key, value)
