@@ -157,3 +157,23 @@ def test_an_expiry_run_whose_connection_dies_is_redone_exactly_once(app, make_bo
                                   .where(Notification.kind == "hold_ready")).all()
         assert sorted(keys) == sorted(f"hold_ready:{h}" for h in hold_ids)
         assert_invariants()
+
+
+def test_without_a_database_no_route_answers_500(app, unreachable_app):
+    admin = create_user(app, "nodbadmin", role="admin")
+    headers = token_for(app, admin.id)
+    down = unreachable_app.test_client()
+    answers = {}
+    for rule in unreachable_app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.rule.startswith(("/apidocs", "/flasgger")):
+            continue
+        path = rule.rule
+        for arg in rule.arguments:
+            path = path.replace(f"<int:{arg}>", "1").replace(f"<{arg}>", "1")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = down.open(path, method=method, headers=headers,
+                                 json={} if method in ("POST", "PUT", "PATCH") else None)
+            answers[f"{method} {path}"] = response.status_code
+    assert answers, "no routes found"
+    broken = {k: v for k, v in answers.items() if v >= 500 and v != 503}
+    assert not broken, broken
