@@ -1,0 +1,73 @@
+"""The spec's rules, restated independently of api/circulation, for the state
+machine to compare answers against: when these say yes, the domain must say yes.
+Each reads the database and ends its transaction. Call inside an app context."""
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from api import clock
+from api.extensions import db
+from api.models import Book, Hold, Loan
+
+OPEN_HOLD = ("waiting", "ready")
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def borrow_allowed(user_id: int, book_id: int) -> bool:
+    book = db.session.get(Book, book_id, populate_existing=True)
+    now = clock.utcnow()
+    open_loans = db.session.execute(select(Loan.book_id, Loan.due_at).where(
+        Loan.user_id == user_id, Loan.returned_at.is_(None))).all()
+    kept_for_them = _count(Hold, Hold.user_id == user_id, Hold.book_id == book_id, Hold.status == "ready")
+    db.session.rollback()
+    return (book is not None and (book.copies_available > 0 or kept_for_them > 0)
+            and len(open_loans) < current_app.config["MAX_ACTIVE_LOANS"]
+            and all(b != book_id and due >= now for b, due in open_loans))
+
+
+def hold_allowed(user_id: int, book_id: int) -> bool:
+    book = db.session.get(Book, book_id, populate_existing=True)
+    mine = (Hold.user_id == user_id, Hold.book_id == book_id)
+    ok = (book is not None and book.copies_available == 0
+          and not _count(Loan, Loan.user_id == user_id, Loan.book_id == book_id, Loan.returned_at.is_(None))
+          and not _count(Hold, *mine, Hold.status.in_(OPEN_HOLD)))
+    db.session.rollback()
+    return ok
+
+
+def renew_allowed(loan_id: int) -> bool:
+    loan = db.session.get(Loan, loan_id, populate_existing=True)
+    others_queue = _count(Hold, Hold.book_id == loan.book_id, Hold.user_id != loan.user_id,
+                          Hold.status.in_(OPEN_HOLD))
+    ok = (loan.returned_at is None and loan.due_at >= clock.utcnow()
+          and loan.renewals < current_app.config["MAX_RENEWALS"] and not others_queue)
+    db.session.rollback()
+    return ok
+
+
+def is_open(model, row_id: int) -> bool:
+    row = db.session.get(model, row_id, populate_existing=True)
+    ok = row.returned_at is None if model is Loan else row.status in OPEN_HOLD
+    db.session.rollback()
+    return ok
+
+
+def copies_allowed(book_id: int, copies: int) -> bool:
+    """Copies on loan or kept for ready holds cannot be removed."""
+    if db.session.get(Book, book_id, populate_existing=True) is None:
+        db.session.rollback()
+        return False
+    out = (_count(Loan, Loan.book_id == book_id, Loan.returned_at.is_(None))
+           + _count(Hold, Hold.book_id == book_id, Hold.status == "ready"))
+    db.session.rollback()
+    return copies >= out
+
+
+def delete_allowed(book_id: int) -> bool:
+    ok = (db.session.get(Book, book_id, populate_existing=True) is not None
+          and not _count(Loan, Loan.book_id == book_id, Loan.returned_at.is_(None)))
+    db.session.rollback()
+    return ok
