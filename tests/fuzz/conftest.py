@@ -58,16 +58,19 @@ class FuzzWorld:
             db.session.remove()
         return bearer(pair["access_token"])
 
+    def seed(self, make_book) -> None:
+        """Rows with small ids, so generated path ids sometimes name a real object."""
+        self.ids.clear()
+        member = self.headers("member")
+        self.headers("admin")
+        on_shelf, out = make_book(copies=2), make_book(copies=0)
+        with self.app.test_client() as client:
+            assert client.post("/loans", json={"book_id": on_shelf}, headers=member).status_code == 201
+            assert client.post("/holds", json={"book_id": out}, headers=member).status_code == 201
+
 
 @pytest.fixture
 def fuzz_world(fuzz_app, make_book):
     world = FuzzWorld(fuzz_app)
-    # Rows with small ids, so generated path ids sometimes name a real book, loan or hold.
-    world.headers("admin")
-    world.headers("member")
-    on_shelf, out = make_book(copies=2), make_book(copies=0)
-    with fuzz_app.test_client() as client:
-        member = world.headers("member")
-        assert client.post("/loans", json={"book_id": on_shelf}, headers=member).status_code == 201
-        assert client.post("/holds", json={"book_id": out}, headers=member).status_code == 201
+    world.seed(make_book)
     return world
