@@ -46,10 +46,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from api.caching import init_cache
     from api.ratelimit import init_limiter
+    from api.security_headers import init_security_headers
 
     init_cache(app)
     init_limiter(app)
     register_error_handlers(app)
+    init_security_headers(app)
     _register_blueprints(app)
 
     from api.cli import register_cli
