@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from api.clock import utcnow
 from api.extensions import db
@@ -41,6 +41,10 @@ FOLLOWUP_KEY = "outbox:followup"
 # A retry due further ahead than this is left to the OUTBOX_SWEEP_CRON beat entry.
 FOLLOWUP_HORIZON = 600
 MAX_BATCHES_PER_RUN = 20
+# Bodies that carry a live secret (the password-reset token) are not kept once
+# delivered: a read of the outbox table must not hand out account takeovers.
+SECRET_KINDS = ("password_reset",)
+REDACTED_BODY = "[redacted after delivery: the message carried a one-time token]"
 OUTCOME_UNKNOWN = ("outcome unknown: the worker stopped after handing the message to SMTP "
                    "and before recording the result; not resent to avoid a duplicate")
 
@@ -128,7 +132,7 @@ def deliver(rows, claim_ts: datetime) -> dict:
                 smtp = close(smtp)
             else:
                 _finish(row.id, flip_ts, state="sent", sent_at=utcnow(), last_error=None,
-                        attempts=Notification.attempts + 1)
+                        attempts=Notification.attempts + 1, body=_scrubbed_body())
                 stats["sent"] += 1
     finally:
         close(smtp)
@@ -150,6 +154,10 @@ def _mark_sending(row_id: int, claim_ts: datetime, flip_ts: datetime) -> bool:
         .values(state="sending", claimed_at=flip_ts).execution_options(synchronize_session=False))
     db.session.commit()
     return done.rowcount == 1
+
+
+def _scrubbed_body():
+    return case((Notification.kind.in_(SECRET_KINDS), REDACTED_BODY), else_=Notification.body)
 
 
 def _finish(row_id: int, token: datetime, **values) -> None:

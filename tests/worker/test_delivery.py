@@ -3,6 +3,7 @@
 import threading
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import update
@@ -10,9 +11,10 @@ from sqlalchemy import update
 from api.embedded_redis import free_port
 from api.extensions import db
 from api.models import Notification
+from api.notify import notify
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import add_notices, kick, outbox, settled
-from worker.mail import OUTCOME_UNKNOWN, claim_batch
+from worker.mail import OUTCOME_UNKNOWN, REDACTED_BODY, claim_batch
 from worker.smtp import message_id
 
 pytestmark = pytest.mark.worker
@@ -130,3 +132,15 @@ def test_a_lost_kick_loses_nothing(dead_broker_app, worker_app, celery_worker, i
     worker_app.extensions["celery"].send_task("worker.mail.send_pending", ignore_result=True)  # as beat
     wait_for(lambda: outbox(worker_app)[row_id].state == "sent")
     assert len(inbox.messages) == 1
+
+
+def test_password_reset_token_is_not_kept_after_delivery(worker_app, celery_worker, inbox):
+    with worker_app.app_context():
+        row = notify(db.session, "password_reset", recipient="reader@example.com",
+                     dedupe_key="password_reset:test", user=SimpleNamespace(username="reader"),
+                     token="live-token-123", minutes=30)
+        db.session.commit()
+        row_id = row.id
+    wait_for(lambda: outbox(worker_app)[row_id].state == "sent", message="reset email sent")
+    assert "live-token-123" in inbox.messages[0].get_payload(decode=True).decode()
+    assert outbox(worker_app)[row_id].body == REDACTED_BODY
