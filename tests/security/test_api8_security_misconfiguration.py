@@ -4,11 +4,9 @@ No debugger, no stack traces, one error format everywhere, hardening headers on
 every response, no version banners from the app, and no cross-origin access.
 """
 
-
 import pytest
 
 from api import create_app
-from api.security_headers import init_security_headers
 from config import CONFIGS, ProductionConfig
 from tests.conftest import is_problem
 
@@ -79,10 +77,7 @@ def _assert_hardened(response):
 
 
 def test_security_headers_hook_covers_success_errors_and_docs(make_app, member):
-    # The hook itself, on an app where it is installed explicitly.
-    app = make_app()
-    init_security_headers(app)
-    client = app.test_client()
+    client = make_app().test_client()
     login = client.post("/users/login", json={"email": "nobody@example.com", "password": "x"})
     for response in (client.get("/health"), client.get("/nowhere"), login,
                      client.get("/users/me", headers=member.headers), client.get("/apidocs/")):
