@@ -1,8 +1,8 @@
 """Interleavings pinned with a Gate (a SHARE lock on a table): the borrower stops
 at its write to that table with its earlier locks held, the other transaction runs
-into those locks, then the gate opens. Random races hit these orders only now and
-then (tests/circulation/test_concurrency.py can flake on them); here they happen
-every run.
+into those locks, then the gate opens. Random thread races (as in
+tests/circulation/test_concurrency.py) almost never hit these orders; here they
+happen on every run.
 """
 
 from datetime import timedelta
