@@ -1,7 +1,5 @@
 """The application factory."""
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -20,7 +18,6 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         from api.embedded_redis import ensure_embedded_redis
 
         app.config["REDIS_URL"] = ensure_embedded_redis()
-    logging.basicConfig(level=logging.INFO)
 
     if app.config["PROXY_FIX_X_FOR"]:
         # Trust exactly the configured number of proxies; with none, X-Forwarded-For

@@ -53,10 +53,10 @@ def register_cli(app: Flask) -> None:
 
 
 DEMO_BOOKS = [
-    ("The Hobbit", "J. R. R. Tolkien", "978-0-261-10295-6", 1937, 3),
+    ("The Hobbit", "J. R. R. Tolkien", "978-0-261-10295-8", 1937, 3),
     ("Dune", "Frank Herbert", "978-0-441-17271-9", 1965, 2),
     ("Neuromancer", "William Gibson", "978-0-441-56959-5", 1984, 1),
     ("The Left Hand of Darkness", "Ursula K. Le Guin", "978-0-441-47812-5", 1969, 2),
-    ("Kindred", "Octavia E. Butler", "978-0-8070-8305-2", 1979, 1),
+    ("Kindred", "Octavia E. Butler", "978-0-8070-8305-5", 1979, 1),
     ("Beloved", "Toni Morrison", "978-1-4000-3341-6", 1987, 2),
 ]
