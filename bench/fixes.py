@@ -19,6 +19,7 @@ def apply() -> None:
     _insert_ignore_unnest()
     _render_with_cached_template()
     _finish_with_async_commit()
+    _kick_fans_out()
 
 
 def _limiter_skips_exempt_paths() -> None:
@@ -133,3 +134,19 @@ def _finish_with_async_commit() -> None:
         finish(row_id, token, **values)
 
     mail._finish = _finish
+
+
+def _kick_fans_out(tasks: int = 2) -> None:
+    """api/celery.py: enqueue as many send_pending tasks as the worker has processes
+    (here 2, the default prefork concurrency on 2 cores). Delivery waits on the
+    database and SMTP most of the time, claims use SKIP LOCKED, and send_pending
+    re-enqueues itself per 1,000 rows, so the chains run side by side, safely."""
+    from api import celery as api_celery
+
+    kick = api_celery.kick_outbox
+
+    def kick_outbox(celery_app):
+        for _ in range(tasks):
+            kick(celery_app)
+
+    api_celery.kick_outbox = kick_outbox

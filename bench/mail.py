@@ -110,7 +110,7 @@ def run(ctx) -> list[Row]:
             result["received"] = received(count_port) - before
             return result
 
-        runs = interleaved(ctx.sizes.job_runs, {"app": through_worker, "loop": baseline})
+        runs = interleaved(ctx.sizes.mail_runs, {"app": through_worker, "loop": baseline})
         engine.dispose()
     except RuntimeError as exc:
         return [skipped(name, TARGET, str(exc)[:300])]
