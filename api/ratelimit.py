@@ -28,6 +28,7 @@ from limits.util import WindowStats
 from redis.exceptions import RedisError
 
 from api.errors import ServiceUnavailable, Unauthorized
+from api.parsing import load_json_or_none
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def admin_tasks_limit() -> str:
 def login_key() -> str:
     """Login attempts are counted per (address, email): one attacked account does not
     lock out everyone behind the same address."""
-    body = request.get_json(silent=True)
+    body = load_json_or_none()
     email = body.get("email") if isinstance(body, dict) else None
     email = email.strip().lower() if isinstance(email, str) else ""
     # Hashed so that a 64 KB "email" cannot become a 64 KB Redis key.

@@ -29,10 +29,12 @@ from api.ratelimit import admin_tasks_limit, limiter
 log = logging.getLogger(__name__)
 
 
-@bp.post("/tasks/<name>")
+# Both task routes name their variable `task` (a job name here, a run id below):
+# OpenAPI treats /tasks/{a} and /tasks/{b} as one path, so the names must agree.
+@bp.post("/tasks/<task>")
 @limiter.limit(admin_tasks_limit)
 @admin_required
-def start_task(name: str):
+def start_task(task: str):
     """Run a background job now.
     ---
     tags: [admin]
@@ -40,11 +42,12 @@ def start_task(name: str):
     description: >
       Records the run (state `queued`) and then queues it. If the broker cannot take
       it the record is removed and the answer is 503: nothing is left pretending to
-      be queued. Poll `status_url` (GET /admin/tasks/{task_id}) for progress.
+      be queued. Poll `status_url` (GET /admin/tasks/{task} with the run id) for progress.
     parameters:
       - in: path
-        name: name
+        name: task
         required: true
+        description: The job to run.
         schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds]}
     responses:
       202:
@@ -60,10 +63,10 @@ def start_task(name: str):
       429: {$ref: '#/components/responses/TooManyRequests'}
       503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
-    task_name = JOB_TASKS.get(name)
+    task_name = JOB_TASKS.get(task)
     if task_name is None:
         raise NotFound(f"No such task; choose one of {', '.join(JOB_TASKS)}.")
-    run = TaskRun(id=str(uuid.uuid4()), name=name, state="queued", requested_by=current_user().id)
+    run = TaskRun(id=str(uuid.uuid4()), name=task, state="queued", requested_by=current_user().id)
     db.session.add(run)
     # Committed before queueing: a fast worker must find the row it reports progress to.
     db.session.commit()
@@ -71,26 +74,26 @@ def start_task(name: str):
         current_app.extensions["celery"].send_task(task_name, task_id=run.id, retry=False,
                                                    ignore_result=True)
     except (KombuError, RedisError, OSError) as e:
-        log.warning("Broker unavailable, task %s not queued: %s", name, e)
+        log.warning("Broker unavailable, task %s not queued: %s", task, e)
         db.session.rollback()
         db.session.execute(delete(TaskRun).where(TaskRun.id == run.id))
         db.session.commit()
         raise ServiceUnavailable("The task queue (broker) is unavailable; the task was not queued.",
                                  headers={"Retry-After": "5"}) from None
-    status_url = url_for("admin.get_task", task_id=run.id)
-    body = TaskAccepted().dump({"id": run.id, "name": name, "state": "queued", "status_url": status_url})
+    status_url = url_for("admin.get_task", task=run.id)
+    body = TaskAccepted().dump({"id": run.id, "name": task, "state": "queued", "status_url": status_url})
     return body, 202, {"Location": status_url}
 
 
-@bp.get("/tasks/<task_id>")
+@bp.get("/tasks/<task>")
 @admin_required
-def get_task(task_id: str):
+def get_task(task: str):
     """A job run's state and progress.
     ---
     tags: [admin]
     security: [{bearerAuth: []}]
     parameters:
-      - {in: path, name: task_id, required: true, schema: {type: string}}
+      - {in: path, name: task, required: true, description: The run id (task_id)., schema: {type: string}}
     responses:
       200:
         description: The run, from the task_runs table (it outlives Celery's results).
@@ -103,7 +106,7 @@ def get_task(task_id: str):
       429: {$ref: '#/components/responses/TooManyRequests'}
       503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
-    run = db.session.get(TaskRun, task_id) if len(task_id) <= 64 else None
+    run = db.session.get(TaskRun, task) if len(task) <= 64 else None
     if run is None:
         raise NotFound("No such task.")
     return TaskRunOut().dump(run)

@@ -19,11 +19,11 @@ def list_books():
     parameters:
       - in: query
         name: q
-        schema: {type: string, maxLength: 200}
+        schema: {type: string, minLength: 1, maxLength: 200}
         description: Substring of title or author (case-insensitive), or an ISBN-10/13.
       - in: query
         name: author
-        schema: {type: string, maxLength: 200}
+        schema: {type: string, minLength: 1, maxLength: 200}
         description: Substring of the author (case-insensitive).
       - in: query
         name: available

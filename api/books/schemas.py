@@ -23,6 +23,8 @@ class CleanString(fields.String):
                               "blank": "Must not be blank."}
 
     def __init__(self, *, max_length: int, allow_blank: bool = False, **kwargs):
+        if not allow_blank:  # tell OpenAPI what _deserialize enforces
+            kwargs["metadata"] = {"minLength": 1, **kwargs.get("metadata", {})}
         super().__init__(validate=validate.Length(max=max_length), **kwargs)
         self.allow_blank = allow_blank
 
@@ -65,7 +67,8 @@ class BookIn(Schema):
     author = CleanString(max_length=AUTHOR_MAX, required=True)
     isbn = Isbn(required=True, metadata={"description": "ISBN-10 or ISBN-13; stored as ISBN-13.",
                                          "example": "0-306-40615-2"})
-    published_year = fields.Integer(required=True, strict=True, validate=_year_ok)
+    published_year = fields.Integer(required=True, strict=True, validate=_year_ok,
+                                    metadata={"minimum": YEAR_MIN})
     description = CleanString(max_length=DESCRIPTION_MAX, allow_blank=True, allow_none=True,
                               load_default=None)
     copies = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_COPIES),
@@ -79,7 +82,7 @@ class BookPatch(Schema):
     title = CleanString(max_length=TITLE_MAX)
     author = CleanString(max_length=AUTHOR_MAX)
     isbn = Isbn()
-    published_year = fields.Integer(strict=True, validate=_year_ok)
+    published_year = fields.Integer(strict=True, validate=_year_ok, metadata={"minimum": YEAR_MIN})
     description = CleanString(max_length=DESCRIPTION_MAX, allow_blank=True, allow_none=True)
     copies = fields.Integer(strict=True, validate=validate.Range(0, MAX_COPIES))
 

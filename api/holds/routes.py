@@ -66,10 +66,10 @@ def list_holds():
       - in: query
         name: status
         schema: {type: string, enum: [waiting, ready, fulfilled, cancelled, expired]}
-      - {in: query, name: book_id, schema: {type: integer, minimum: 1}}
+      - {in: query, name: book_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
       - in: query
         name: user_id
-        schema: {type: integer, minimum: 1}
+        schema: {type: integer, minimum: 1, maximum: 2147483647}
         description: Admins only; from a member it is a 400.
       - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 1000000, default: 1}}
       - in: query

@@ -76,10 +76,10 @@ def list_loans():
     security: [{bearerAuth: []}]
     parameters:
       - {in: query, name: status, schema: {type: string, enum: [active, overdue, returned]}}
-      - {in: query, name: book_id, schema: {type: integer, minimum: 1}}
+      - {in: query, name: book_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
       - in: query
         name: user_id
-        schema: {type: integer, minimum: 1}
+        schema: {type: integer, minimum: 1, maximum: 2147483647}
         description: Admins only; from a member it is a 400.
       - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 1000000, default: 1}}
       - in: query

@@ -29,10 +29,6 @@ QUERY_SCHEMAS = {
     "GET /admin/notifications": NotificationQuery,
 }
 COMPARED = ("type", "minimum", "maximum", "minLength", "maxLength", "enum")
-KNOWN_DRIFT = {
-    "GET /loans": "user_id and book_id lack maximum: 2147483647 (the Id field's Range) — owner: circulation",
-    "GET /holds": "user_id and book_id lack maximum: 2147483647 (the Id field's Range) — owner: circulation",
-}
 
 
 def _spec() -> dict:
@@ -57,9 +53,7 @@ def test_every_paginated_list_is_compared():
     assert lists == set(QUERY_SCHEMAS)
 
 
-@pytest.mark.parametrize("label", [
-    pytest.param(label, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DRIFT[label]))
-    if label in KNOWN_DRIFT else label for label in sorted(QUERY_SCHEMAS)])
+@pytest.mark.parametrize("label", sorted(QUERY_SCHEMAS))
 def test_documented_query_parameters_match_the_schema(label):
     method, path = label.split(" ")
     documented = {p["name"]: p["schema"] for p in SPEC["paths"][path][method.lower()]["parameters"]
@@ -76,9 +70,6 @@ def _shape(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)
 
 
-@pytest.mark.xfail(strict=True, reason="/admin/tasks/{name} (POST) and /admin/tasks/{task_id} (GET) are "
-                                       "one path to OpenAPI 3 (4.8.2); Allow on OPTIONS then disagrees with "
-                                       "the spec — owner: admin")
 def test_no_two_paths_differ_only_in_parameter_names():
     shapes = [_shape(path) for path in SPEC["paths"]]
     assert sorted(s for s in shapes if shapes.count(s) > 1) == []
@@ -92,8 +83,6 @@ def _query(path: str, name: str) -> dict:
     return next(p["schema"] for p in SPEC["paths"][path]["get"]["parameters"] if p["name"] == name)
 
 
-@pytest.mark.xfail(strict=True, reason="blank strings and years < 1000 are refused with 400 but the spec "
-                                       "allows them (schemathesis positive_data_acceptance) — owner: books")
 def test_catalog_spec_states_the_limits_the_views_enforce():
     for schema in ("BookIn", "BookPatch"):
         assert _prop(schema, "title").get("minLength") == 1

@@ -93,15 +93,7 @@ def test_account_endpoints_have_tight_limits(make_app, path, body):
 
 # 30,000 levels fit in MAX_CONTENT_LENGTH; the json module recurses once per level.
 DEEP_JSON = "[" * 30_000 + "]" * 30_000
-LOGIN_KEY_BUG = pytest.mark.xfail(
-    strict=True, raises=RecursionError,
-    reason="login_key() calls request.get_json(silent=True), which lets RecursionError through "
-           "(500) — owner: rate limits (api/ratelimit.py)")
-
-
-@pytest.mark.parametrize("method, rule", [
-    pytest.param(*op, marks=LOGIN_KEY_BUG) if op == ("POST", "/users/login") else op
-    for op in operations_with_a_body()])
+@pytest.mark.parametrize("method, rule", operations_with_a_body())
 def test_deeply_nested_json_is_400_not_500(client, admin, method, rule):
     url = re.sub(r"<[^>]+>", "1", rule)
     response = client.open(url, method=method, data=DEEP_JSON, content_type="application/json",
