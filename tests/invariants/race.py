@@ -25,7 +25,7 @@ def race(app, *jobs):
             try:
                 barrier.wait(timeout=30)
                 results[i] = job()
-            except Exception as e:  # noqa: BLE001  (reported to the test, never swallowed)
+            except Exception as e:  # returned to the test, never swallowed
                 results[i] = e
             finally:
                 db.session.remove()
@@ -95,7 +95,7 @@ def start(app, job) -> tuple[threading.Thread, list]:
         with app.app_context():
             try:
                 out.append(job())
-            except Exception as e:  # noqa: BLE001  (the test inspects it)
+            except Exception as e:  # the test inspects it
                 out.append(e)
             finally:
                 db.session.remove()
