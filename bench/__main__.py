@@ -17,7 +17,8 @@ MODULES = ["http_health", "books_cache", "limiter", "sql_counts", "overdue", "ma
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument("--quick", action="store_true", help="smaller counts; finishes in under 3 minutes")
-    p.add_argument("--only", nargs="+", metavar="NAME", choices=MODULES, help="run just these")
+    p.add_argument("--only", nargs="+", metavar="NAME", choices=[*MODULES, "fix_effect"],
+                   help="run just these (fix_effect: the app as is vs with bench/fixes.py)")
     p.add_argument("--fixes", action="store_true",
                    help="measure the app with the proposed fixes in bench/fixes.py applied")
     p.add_argument("--output", help="Markdown file to write (default bench/RESULTS.md on a full "

@@ -51,6 +51,7 @@ class Context:
             "bare": ("bench.baselines.bare:app", {}),
             "app": (full, {}),
             "app-nolimit": (full, {"RATELIMIT_ENABLED": "false"}),
+            "app-fixed": ("bench.fixed_app:app", {}),
         }
         spec, extra = specs[name]
         try:

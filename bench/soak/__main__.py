@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--sqlite", action="store_true",
                    help="use a temp SQLite file even when PostgreSQL is reachable")
+    p.add_argument("--smtp-refuse-every", type=int, default=5, metavar="N",
+                   help="the sink answers 451 to the first attempt of every Nth message (0: never)")
     p.add_argument("--drain-timeout", type=float, default=60.0,
                    help="seconds to wait for the outbox to empty after the load")
     args = p.parse_args(argv)
@@ -68,7 +70,8 @@ def main(argv=None) -> int:
     # SIGTERM (e.g. from make or CI) must still reach the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
-    stack = Stack(limits(sizes["members"]), sqlite=args.sqlite)
+    stack = Stack(limits(sizes["members"]), sqlite=args.sqlite,
+                  refuse_every=args.smtp_refuse_every)
     failed = True
     try:
         print("soak: starting redis, database, SMTP sink, gunicorn, celery worker", flush=True)

@@ -31,8 +31,8 @@ SENDER = "Library <library@soak.example.com>"
 
 
 class Stack:
-    def __init__(self, limits: dict, sqlite: bool = False):
-        self.limits, self.force_sqlite = limits, sqlite
+    def __init__(self, limits: dict, sqlite: bool = False, refuse_every: int = 0):
+        self.limits, self.force_sqlite, self.refuse_every = limits, sqlite, refuse_every
         self.workdir = ROOT / "var" / "soak" / f"run-{os.getpid()}"
         self.db_name = f"soak_{os.getpid()}"
         self.database_url = None
@@ -71,7 +71,7 @@ class Stack:
         self.redis_proc = start_redis_server(port, self.workdir / "redis")
         self.redis_url = f"redis://127.0.0.1:{port}/0"
         self.database_url = self._create_database()
-        self.sink = Sink().start()
+        self.sink = Sink(self.refuse_every).start()
         env = self.env()
         self._flask(env, "db", "upgrade")
         self._flask(env, "create-admin", "--email", ADMIN["email"], "--username",

@@ -50,7 +50,7 @@ def driver_checks(out: dict) -> list[tuple]:
     return checks
 
 
-def outbox_checks(engine, out: dict, received: Counter, without_id: int,
+def outbox_checks(engine, out: dict, received: Counter, without_id: int, refused: int,
                   states: dict, waited: float) -> list[tuple]:
     with engine.connect() as conn:
         rows = conn.execute(text(
@@ -73,7 +73,8 @@ def outbox_checks(engine, out: dict, received: Counter, without_id: int,
         ("sink got each Message-ID exactly once",
          not dupes and not missing and not extra and not without_id,
          f"{sum(received.values())} messages for {len(rows)} rows; duplicates {list(dupes)[:3]}, "
-         f"missing {missing[:3]}, unexpected {extra[:3]}, without Message-ID {without_id}"),
+         f"missing {missing[:3]}, unexpected {extra[:3]}, without Message-ID {without_id}; "
+         f"{refused} first attempts refused with 451 and retried"),
         ("one welcome per registration",
          set(welcome) == set(out["registered"]) and all(n == 1 for n in welcome.values()),
          f"{sum(welcome.values())} welcome rows, {len(out['registered'])} registrations"),
@@ -106,9 +107,9 @@ def run_checks(stack, out: dict, drain_timeout: float) -> list[tuple]:
     try:
         states, waited = drain(engine, drain_timeout)
         time.sleep(1.0)  # a late duplicate delivery would land now, after "drained"
-        received, without_id = stack.sink.handler.snapshot()
+        received, without_id, refused = stack.sink.handler.snapshot()
         return (driver_checks(out)
-                + outbox_checks(engine, out, received, without_id, states, waited)
+                + outbox_checks(engine, out, received, without_id, refused, states, waited)
                 + circulation_checks(engine))
     finally:
         engine.dispose()

@@ -1,0 +1,43 @@
+"""Before and after, in one run: the app as it is vs the app with bench/fixes.py applied,
+interleaved on the same routes (`python -m bench --only fix_effect`). Not part of the
+default run: the fixes are proposals for the owners' files, not the code that ships."""
+
+from bench.context import Unavailable
+from bench.harness import Row, cpu_note, fmt, interleaved, load, med, skipped
+
+NAME = "fix_effect"
+
+
+def run(ctx) -> list[Row]:
+    try:
+        before, after = ctx.server("app"), ctx.server("app-fixed")
+    except Unavailable as exc:
+        return [skipped("effect of bench/fixes.py", "", str(exc))]
+    s, redis_url = ctx.sizes, ctx.services.redis_url
+
+    def throughput(server, path):
+        return lambda: load(server.base + path, requests=s.requests, concurrency=s.concurrency,
+                            duration=s.duration, server=server)
+
+    def latency(server, path, flush):
+        return lambda: load(server.base + path, requests=s.latency_requests, concurrency=1,
+                            duration=s.duration, warmup=10, server=server,
+                            flush_redis=redis_url if flush else None)
+
+    cases = [("GET /health throughput", "rps", throughput, "/health", None),
+             ("cached GET /books?per_page=20 throughput", "rps", throughput, "/books?per_page=20", None),
+             ("uncached GET /books?per_page=100 p50", "p50_ms", latency, "/books?per_page=100", True),
+             ("cached GET /books?per_page=100 p50", "p50_ms", latency, "/books?per_page=100", False)]
+    rows, raw = [], {}
+    for title, key, kind, path, *flush in cases:
+        args = (path, *[f for f in flush if f is not None])
+        runs = interleaved(s.rounds, {"before": kind(before, *args), "after": kind(after, *args)})
+        raw[title] = runs
+        b, a = med(runs["before"], key), med(runs["after"], key)
+        unit = " req/s" if key == "rps" else " ms"
+        better = a / b if key == "rps" else b / a
+        rows.append(Row(f"effect of bench/fixes.py: {title}", f"fixed {fmt(a, unit)}",
+                        f"as is {fmt(b, unit)}", f"{better:.2f}× better", "", None,
+                        cpu_note(runs["after"], runs["before"]).replace("vs", "fixed vs as is")))
+    ctx.raw[NAME] = raw
+    return rows
