@@ -9,12 +9,13 @@ and the shelf count can never go below zero.
 
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.books.isbn import normalise_isbn
 from api.caching import mark_catalog_changed
+from api.circulation.common import lock_book
 from api.circulation.holds import promote_holds
 from api.clock import utcnow
 from api.errors import Conflict, NotFound
@@ -108,15 +109,17 @@ def update_book(session: Session, book_id: int, data: dict[str, Any]) -> Book:
 
 
 def delete_book(session: Session, book_id: int) -> None:
-    get_book(session, book_id)
-    on_loan = exists().where(and_(Loan.book_id == book_id, Loan.returned_at.is_(None)))
-    # One statement: a loan opened after a separate check could not slip through.
-    result = session.execute(delete(Book).where(Book.id == book_id, ~on_loan)
-                             .execution_options(synchronize_session=False))
-    if result.rowcount == 0:
+    # Lock the book row first: every borrow locks it too, so no loan can be opened
+    # between the check and the DELETE. (A single DELETE ... WHERE NOT EXISTS is not
+    # enough on PostgreSQL: after waiting for a borrow it re-checks only the book row,
+    # and the cascade would delete the loan just granted.)
+    lock_book(session, book_id)
+    on_loan = session.scalar(select(Loan.id).where(Loan.book_id == book_id, Loan.returned_at.is_(None))
+                             .limit(1))
+    if on_loan is not None:
         session.rollback()
-        get_book(session, book_id)
         raise Conflict("Copies of this book are on loan; delete it once they are returned.")
+    session.execute(delete(Book).where(Book.id == book_id).execution_options(synchronize_session=False))
     mark_catalog_changed(session)
     session.commit()
 

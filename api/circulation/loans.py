@@ -48,9 +48,9 @@ def borrow(user: User, book_id: int, *, due_at: datetime | None = None) -> Loan:
     # Serialises this member's borrows: the limit and overdue checks below stay true
     # until we commit.
     user = lock_user(session, user.id)
-    if not (0 < book_id <= MAX_ID) or session.get(Book, book_id) is None:
-        session.rollback()
-        raise NotFound("No such book.")
+    # Lock the book before any holds row (users -> books -> holds): taking a kept
+    # copy updates the hold, and cancel/expiry lock the book first.
+    lock_book(session, book_id)
     open_loans = session.execute(
         select(Loan.book_id, Loan.due_at).where(Loan.user_id == user.id, Loan.returned_at.is_(None))
     ).all()

@@ -65,9 +65,6 @@ def no_server_errors(*results) -> None:
     assert not failures, failures
 
 
-@pytest.mark.xfail(strict=True, reason="delete_book's one DELETE ... WHERE NOT EXISTS(open loan) re-checks "
-                   "only the books row after waiting for a borrower's lock, so ON DELETE CASCADE removes "
-                   "the loan just lent (or deadlocks with a kept-copy borrow) — owner: books")
 @pytest.mark.parametrize("copy", ["shelf", "kept"])
 def test_deleting_a_book_behind_a_borrow_keeps_the_new_loan(app, make_book, copy):
     uids = members(app, 3, "del")
@@ -85,9 +82,6 @@ def test_deleting_a_book_behind_a_borrow_keeps_the_new_loan(app, make_book, copy
         assert_invariants()
 
 
-@pytest.mark.xfail(strict=True, reason="borrow of a kept copy locks the holds row before the books row (the "
-                   "FK check of INSERT INTO loans), while cancel and expiry lock books then holds: "
-                   "PostgreSQL aborts one with a deadlock, answered as 503 — owner: circulation")
 @pytest.mark.parametrize("release", ["cancel", "expire"])
 def test_borrowing_a_kept_copy_against_its_release_does_not_deadlock(app, make_book, release):
     uids = members(app, 3, "kept")
