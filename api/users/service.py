@@ -127,6 +127,9 @@ def _apply(user: User, changes: dict[str, Any]) -> User:
         user.is_active = changes["is_active"]
         if not user.is_active:
             user.token_version += 1
+            # A deactivated member cannot borrow, so a copy kept for them would sit
+            # idle: their holds end and kept copies pass to the next in line.
+            cancel_open_holds_for_user(db.session, user.id)
     _commit_or_conflict()
     return user
 
