@@ -43,6 +43,15 @@ PROBLEM = {
 
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 
+# Every list takes these; views reference them as $ref: '#/components/parameters/Page'.
+PARAMETERS = {
+    "Page": {"in": "query", "name": "page", "description": "Page number, from 1.",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
+    "PerPage": {"in": "query", "name": "per_page",
+                "description": "Items per page; larger values are capped at 100.",
+                "schema": {"type": "integer", "minimum": 1, "default": 20}},
+}
+
 RESPONSES = {
     "BadRequest": _problem_response("Malformed or invalid input (problem+json with `errors`)."),
     "Unauthorized": _problem_response("Missing, invalid, expired or revoked token."),
@@ -73,6 +82,7 @@ def build_template(app: Flask) -> dict:
     components = template.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM
     components["responses"] = RESPONSES
+    components["parameters"] = PARAMETERS
     components["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     }

@@ -124,11 +124,8 @@ def list_tasks():
         name: name
         schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds]}
       - {in: query, name: state, schema: {type: string, enum: [queued, running, succeeded, failed]}}
-      - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 1000000, default: 1}}
-      - in: query
-        name: per_page
-        schema: {type: integer, minimum: 1, default: 20}
-        description: Items per page; larger values are capped at 100.
+      - $ref: '#/components/parameters/Page'
+      - $ref: '#/components/parameters/PerPage'
     responses:
       200:
         description: A page of runs, with an RFC 8288 Link header.
@@ -184,11 +181,8 @@ def list_notifications():
     parameters:
       - {in: query, name: state, schema: {type: string, enum: [pending, sending, sent, failed]}}
       - {in: query, name: kind, schema: {type: string, maxLength: 32}}
-      - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 1000000, default: 1}}
-      - in: query
-        name: per_page
-        schema: {type: integer, minimum: 1, default: 20}
-        description: Items per page; larger values are capped at 100.
+      - $ref: '#/components/parameters/Page'
+      - $ref: '#/components/parameters/PerPage'
     responses:
       200:
         description: A page of outbox rows, with an RFC 8288 Link header.

@@ -37,11 +37,8 @@ def list_books():
           default: title
           enum: [title, -title, author, -author, published_year, -published_year,
                  created_at, -created_at]
-      - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 1000000, default: 1}}
-      - in: query
-        name: per_page
-        schema: {type: integer, minimum: 1, default: 20}
-        description: Items per page; larger values are capped at 100.
+      - $ref: '#/components/parameters/Page'
+      - $ref: '#/components/parameters/PerPage'
       - {in: header, name: If-None-Match, schema: {type: string}, description: ETag of a copy you hold.}
     responses:
       200:

@@ -71,11 +71,8 @@ def list_holds():
         name: user_id
         schema: {type: integer, minimum: 1, maximum: 2147483647}
         description: Admins only; from a member it is a 400.
-      - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 1000000, default: 1}}
-      - in: query
-        name: per_page
-        schema: {type: integer, minimum: 1, default: 20}
-        description: Items per page; larger values are capped at 100.
+      - $ref: '#/components/parameters/Page'
+      - $ref: '#/components/parameters/PerPage'
     responses:
       200:
         description: A page of holds, with an RFC 8288 Link header.

@@ -69,9 +69,8 @@ def list_users():
     ---
     tags: [users]
     parameters:
-      - {name: page, in: query, schema: {type: integer, minimum: 1, maximum: 1000000, default: 1}}
-      - {name: per_page, in: query, schema: {type: integer, minimum: 1, default: 20},
-         description: 'Capped at 100.'}
+      - $ref: '#/components/parameters/Page'
+      - $ref: '#/components/parameters/PerPage'
       - {name: q, in: query, schema: {type: string, minLength: 1, maxLength: 100},
          description: Case-insensitive substring of username or email.}
       - {name: role, in: query, schema: {type: string, enum: [user, admin]}}

@@ -41,6 +41,13 @@ CONVERTER = OpenAPIConverter("3.0.3", lambda schema: None,
                              APISpec("x", "1", "3.0.3", plugins=[MarshmallowPlugin()]))
 
 
+def _parameters(operation: dict) -> list[dict]:
+    """The operation's parameters with `$ref: '#/components/parameters/X'` resolved."""
+    shared = SPEC["components"].get("parameters", {})
+    return [shared[p["$ref"].rsplit("/", 1)[-1]] if "$ref" in p else p
+            for p in operation.get("parameters", [])]
+
+
 def _operations():
     for path, item in SPEC["paths"].items():
         for method, operation in item.items():
@@ -49,14 +56,14 @@ def _operations():
 
 def test_every_paginated_list_is_compared():
     lists = {label for label, op in _operations()
-             if any(p["name"] == "page" for p in op.get("parameters", []))}
+             if any(p["name"] == "page" for p in _parameters(op))}
     assert lists == set(QUERY_SCHEMAS)
 
 
 @pytest.mark.parametrize("label", sorted(QUERY_SCHEMAS))
 def test_documented_query_parameters_match_the_schema(label):
     method, path = label.split(" ")
-    documented = {p["name"]: p["schema"] for p in SPEC["paths"][path][method.lower()]["parameters"]
+    documented = {p["name"]: p["schema"] for p in _parameters(SPEC["paths"][path][method.lower()])
                   if p["in"] == "query"}
     fields = QUERY_SCHEMAS[label]().fields
     assert set(documented) == set(fields)
@@ -80,7 +87,7 @@ def _prop(schema: str, name: str) -> dict:
 
 
 def _query(path: str, name: str) -> dict:
-    return next(p["schema"] for p in SPEC["paths"][path]["get"]["parameters"] if p["name"] == name)
+    return next(p["schema"] for p in _parameters(SPEC["paths"][path]["get"]) if p["name"] == name)
 
 
 def test_catalog_spec_states_the_limits_the_views_enforce():
