@@ -3,6 +3,7 @@ the SMTP sink together. Every check is (name, ok, detail)."""
 
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, text
 
@@ -17,17 +18,22 @@ SELECT b.id, b.copies_total, b.copies_available,
 FROM books b ORDER BY b.id""")
 
 
-def drain(engine, timeout: float) -> tuple[dict, float]:
-    """Wait (bounded) until no row is pending or sending; return the state counts."""
-    t0 = time.monotonic()
+def drain(engine, timeout: float) -> tuple[dict, float, float]:
+    """Wait (bounded) until no row is pending or sending. Returns the state counts, the
+    wait, and the longest a due, unleased row sat without a worker picking it up."""
+    t0, idle = time.monotonic(), 0.0
     while True:
         with engine.connect() as conn:
             states = dict(conn.execute(text(
                 "SELECT state, count(*) FROM notifications GROUP BY state")).all())
+            due = conn.scalar(text("SELECT min(next_attempt_at) FROM notifications "
+                                   "WHERE state = 'pending' AND claimed_at IS NULL"))
+        if due is not None:
+            idle = max(idle, (datetime.now(UTC) - _dt(due)).total_seconds())
         if not states.get("pending") and not states.get("sending"):
-            return states, time.monotonic() - t0
+            return states, time.monotonic() - t0, idle
         if time.monotonic() - t0 > timeout:
-            return states, time.monotonic() - t0
+            return states, time.monotonic() - t0, idle
         time.sleep(0.5)  # polling the worker's progress, not synchronising
 
 
@@ -51,12 +57,15 @@ def driver_checks(out: dict) -> list[tuple]:
 
 
 def outbox_checks(engine, out: dict, received: Counter, without_id: int, refused: int,
-                  states: dict, waited: float) -> list[tuple]:
+                  states: dict, waited: float, idle: float) -> list[tuple]:
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT id, kind, dedupe_key, recipient, hold_id, state, last_error "
             "FROM notifications")).all()
         ready_holds = set(conn.scalars(text("SELECT id FROM holds WHERE ready_at IS NOT NULL")))
+        latency = conn.execute(text(
+            "SELECT attempts > 1, created_at, sent_at FROM notifications WHERE sent_at IS NOT NULL"
+        )).all()
     expected = Counter(message_id(r.id, r.dedupe_key, SENDER) for r in rows)
     dupes = {k: n for k, n in received.items() if n > 1}
     missing = sorted(set(expected) - set(received))
@@ -67,7 +76,8 @@ def outbox_checks(engine, out: dict, received: Counter, without_id: int, refused
     failed = [f"{r.id} {r.kind}: {r.last_error}" for r in rows if r.state == "failed"]
     return [
         ("outbox drained", not states.get("pending") and not states.get("sending"),
-         f"{states} after {waited:.1f}s"),
+         f"{states} {waited:.1f}s after the load; {slowest(latency)}; a due retry waited "
+         f"up to {idle:.1f}s for a worker"),
         ("every notification sent", all(r.state == "sent" for r in rows),
          f"{len(rows)} rows; failed: {failed[:3] or 'none'}"),
         ("sink got each Message-ID exactly once",
@@ -84,6 +94,20 @@ def outbox_checks(engine, out: dict, received: Counter, without_id: int, refused
         ("one reset email per reset request", resets == out["password_resets"],
          f"{resets} rows, {out['password_resets']} requests for real accounts"),
     ]
+
+
+def slowest(rows) -> str:
+    """Created-to-sent, worst case, for first-try and retried rows (seconds)."""
+    worst = {False: 0.0, True: 0.0}
+    for retried, created, sent in rows:
+        worst[bool(retried)] = max(worst[bool(retried)], (_dt(sent) - _dt(created)).total_seconds())
+    return f"slowest delivery {worst[False]:.1f}s first try, {worst[True]:.1f}s retried"
+
+
+def _dt(value):
+    # SQLite hands the custom column type back as text through a raw connection.
+    value = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def circulation_checks(engine) -> list[tuple]:
@@ -105,11 +129,12 @@ def circulation_checks(engine) -> list[tuple]:
 def run_checks(stack, out: dict, drain_timeout: float) -> list[tuple]:
     engine = create_engine(stack.database_url)
     try:
-        states, waited = drain(engine, drain_timeout)
+        states, waited, idle = drain(engine, drain_timeout)
         time.sleep(1.0)  # a late duplicate delivery would land now, after "drained"
         received, without_id, refused = stack.sink.handler.snapshot()
         return (driver_checks(out)
-                + outbox_checks(engine, out, received, without_id, refused, states, waited)
+                + outbox_checks(engine, out, received, without_id, refused, states, waited,
+                                idle)
                 + circulation_checks(engine))
     finally:
         engine.dispose()
