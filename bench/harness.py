@@ -73,14 +73,7 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU of the arbiter and its workers so far. Less sensitive to
         other load on a shared machine than wall-clock throughput."""
-        total = 0.0
-        for pid in [self.proc.pid, *_children(self.proc.pid)]:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # a worker that exited between listing and reading
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        return total
+        return tree_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -91,6 +84,19 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by a process and its children (one level: gunicorn's
+    and Celery's workers), read from /proc."""
+    total = 0.0
+    for pid in [root, *_children(root)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a worker that exited between listing and reading
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
 def _children(pid: int) -> list[int]:

@@ -9,6 +9,7 @@ the kick until every row is `sent` (polled). Worker start-up is not timed.
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from sqlalchemy import text
 
 from api.embedded_redis import free_port
 from bench.data import table
-from bench.harness import ROOT, Row, interleaved, median, skipped, tail
+from bench.harness import ROOT, Row, interleaved, median, skipped, tail, tree_cpu_seconds
 from bench.smtp_baseline import BODY, SENDER, SUBJECT
 from bench.smtp_sink import received
 
@@ -51,6 +52,11 @@ def stop(proc) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def seed_outbox(engine, n: int, tag) -> None:
@@ -89,7 +95,7 @@ def run(ctx) -> list[Row]:
         def through_worker():
             state["round"] += 1
             seed_outbox(engine, n, state["round"])
-            before = received(count_port)
+            before, cpu = received(count_port), tree_cpu_seconds(worker.pid)
             started = time.perf_counter()
             with app.app_context():
                 app.extensions["outbox_kick"]()
@@ -99,15 +105,17 @@ def run(ctx) -> list[Row]:
                 with engine.connect() as conn:
                     sent = conn.scalar(text("SELECT count(*) FROM notifications WHERE state = 'sent'"))
             elapsed = time.perf_counter() - started
-            return {"seconds": elapsed, "sent": sent, "received": received(count_port) - before}
+            return {"seconds": elapsed, "sent": sent, "received": received(count_port) - before,
+                    "cpu_ms": (tree_cpu_seconds(worker.pid) - cpu) * 1000 / n}
 
         def baseline():
-            before = received(count_port)
+            before, cpu = received(count_port), children_cpu()
             out = subprocess.run([sys.executable, "-m", "bench.smtp_baseline", str(smtp_port), str(n)],
                                  cwd=ROOT, env=env, capture_output=True, text=True, check=True,
                                  timeout=timeout)
             result = json.loads(out.stdout)
             result["received"] = received(count_port) - before
+            result["cpu_ms"] = (children_cpu() - cpu) * 1000 / n  # interpreter start-up included
             return result
 
         runs = interleaved(ctx.sizes.mail_runs, {"app": through_worker, "loop": baseline})
@@ -122,8 +130,10 @@ def run(ctx) -> list[Row]:
     a = n / median([r["seconds"] for r in runs["app"]])
     b = n / median([r["seconds"] for r in runs["loop"]])
     complete = all(r["sent"] == n and r["received"] == n for r in runs["app"])
+    cpu = median([r["cpu_ms"] for r in runs["app"]]), median([r["cpu_ms"] for r in runs["loop"]])
     note = (f"all {n:,} sent and received each run" if complete else
             f"incomplete: sent {[r['sent'] for r in runs['app']]}, "
             f"sink got {[r['received'] for r in runs['app']]}")
     return [Row(name, f"{a:,.0f} msg/s", f"one connection, one loop {b:,.0f} msg/s", f"{a / b:.2f}×",
-                TARGET, a / b >= 0.5 and complete, note)]
+                TARGET, a / b >= 0.5 and complete,
+                f"{note}; sender CPU/message: worker {cpu[0]:.2f} ms vs loop {cpu[1]:.2f} ms")]
