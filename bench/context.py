@@ -27,7 +27,7 @@ class Sizes:
 QUICK = Sizes(rounds=3, requests=1000, concurrency=4, latency_requests=120, duration=15,
               books=5000, users=1000, loan_sizes=(10_000, 100_000), job_runs=1, mail_runs=1, mails=1000)
 FULL = Sizes(rounds=5, requests=3000, concurrency=4, latency_requests=400, duration=30,
-             books=10_000, users=2000, loan_sizes=(100_000, 1_000_000), job_runs=3, mail_runs=2, mails=10_000)
+             books=10_000, users=2000, loan_sizes=(100_000, 1_000_000), job_runs=3, mail_runs=3, mails=10_000)
 
 
 @dataclass
