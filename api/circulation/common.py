@@ -34,10 +34,14 @@ def _take_write_lock_on_sqlite(session: Session, model, row_id: int) -> None:
                         .execution_options(synchronize_session=False))
 
 
+# Row locks are FOR NO KEY UPDATE (key_share=True), not FOR UPDATE: we never change
+# a key, and FOR UPDATE would also block the FOR KEY SHARE that PostgreSQL takes to
+# check a foreign key (a notification or loan row naming this member or book) —
+# a return making someone's hold ready would then deadlock with their borrow.
 def lock_user(session: Session, user_id: int) -> User:
     if 0 < user_id <= MAX_ID:
         _take_write_lock_on_sqlite(session, User, user_id)
-    user = session.scalar(select(User).where(User.id == user_id).with_for_update()
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update(key_share=True)
                           .execution_options(populate_existing=True)) if 0 < user_id <= MAX_ID else None
     if user is None:
         session.rollback()
@@ -51,7 +55,7 @@ def lock_book(session: Session, book_id: int) -> Book:
     """The book, locked FOR UPDATE and freshly read (404 if it does not exist)."""
     if 0 < book_id <= MAX_ID:
         _take_write_lock_on_sqlite(session, Book, book_id)
-    book = session.scalar(select(Book).where(Book.id == book_id).with_for_update()
+    book = session.scalar(select(Book).where(Book.id == book_id).with_for_update(key_share=True)
                           .execution_options(populate_existing=True)) if 0 < book_id <= MAX_ID else None
     if book is None:
         session.rollback()

@@ -208,7 +208,7 @@ def get_user(user_id: int, *, lock: bool = False) -> User:
     if lock:
         # Serialises against loans being created for this user (their foreign key
         # check takes a share lock on the row) and against other admin changes.
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     user = db.session.scalar(stmt)
     if user is None:
         raise NotFound("No such user.")
@@ -219,7 +219,7 @@ def _lock_active_admins() -> list[int]:
     # Locked in id order and before any single user row, so two admins demoting
     # each other queue (the second then sees one admin left) instead of deadlocking.
     return list(db.session.scalars(select(User.id).where(
-        User.role == "admin", User.is_active.is_(True)).order_by(User.id).with_for_update()))
+        User.role == "admin", User.is_active.is_(True)).order_by(User.id).with_for_update(key_share=True)))
 
 
 def _refuse_last_admin(user: User, admins: list[int]) -> None:
