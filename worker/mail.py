@@ -200,6 +200,16 @@ def _reap_stale(now: datetime) -> int:
     return done.rowcount
 
 
+# Record the wake-up time unless one at least as early is already scheduled: a retry
+# due in seconds must not wait behind a wake-up set for a lease expiry minutes away.
+_EARLIER_WAKE = """
+local current = redis.call("get", KEYS[1])
+if current and tonumber(current) <= tonumber(ARGV[1]) then return 0 end
+redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1
+"""
+
+
 def _schedule_followup() -> None:
     """Wake up for the next retry (or lease expiry) instead of waiting for the sweep."""
     now = utcnow()
@@ -216,7 +226,8 @@ def _schedule_followup() -> None:
     if delay > FOLLOWUP_HORIZON:
         return
     try:
-        if get_redis().set(FOLLOWUP_KEY, "1", nx=True, px=int((delay + 60) * 1000)):
+        wake_ms = int((now.timestamp() + delay) * 1000)
+        if get_redis().eval(_EARLIER_WAKE, 1, FOLLOWUP_KEY, wake_ms, int((delay + 60) * 1000)):
             current_app.extensions["celery"].send_task(SEND_TASK, kwargs={"followup": True},
                                                        countdown=delay, retry=False,
                                                        ignore_result=True)
