@@ -3,7 +3,8 @@
 Paths come from the views' docstrings (YAML after `---`). Component schemas come
 from the marshmallow schemas themselves, through apispec's MarshmallowPlugin, so
 each schema is defined once: decorate it with `@doc_schema` and reference it as
-`$ref: '#/components/schemas/<ClassName>'`.
+`$ref: '#/components/schemas/<ClassName>'`. Errors every operation can answer
+(429, 500, 503) are added by `LibrarySwagger`, so docstrings list only their own.
 """
 
 from apispec import APISpec
@@ -62,7 +63,27 @@ RESPONSES = {
     "UnsupportedMediaType": _problem_response("The body is not application/json."),
     "TooManyRequests": _problem_response("Rate limited.", RETRY_AFTER),
     "ServiceUnavailable": _problem_response("A dependency (database, Redis, broker) is down.", RETRY_AFTER),
+    "InternalServerError": _problem_response("An unexpected error (no details are given)."),
 }
+
+# Errors any operation can answer, added to every operation by LibrarySwagger so
+# views document only their own. Health probes are exempt from rate limits.
+COMMON_RESPONSES = {"429": "TooManyRequests", "500": "InternalServerError", "503": "ServiceUnavailable"}
+NOT_RATE_LIMITED = ("/health",)
+
+
+class LibrarySwagger(Swagger):
+    def get_apispecs(self, endpoint="apispec"):
+        spec = super().get_apispecs(endpoint)
+        for path, item in spec.get("paths", {}).items():
+            for operation in item.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                for code, name in COMMON_RESPONSES.items():
+                    if code == "429" and path.startswith(NOT_RATE_LIMITED):
+                        continue
+                    operation["responses"].setdefault(code, {"$ref": f"#/components/responses/{name}"})
+        return spec
 
 
 def build_template(app: Flask) -> dict:
@@ -100,4 +121,4 @@ def init_docs(app: Flask) -> None:
         "specs_route": "/apidocs/",
         "openapi": "3.0.3",
     }
-    Swagger(app, config=config, template=build_template(app), merge=True)
+    LibrarySwagger(app, config=config, template=build_template(app), merge=True)

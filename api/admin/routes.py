@@ -60,8 +60,6 @@ def start_task(task: str):
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     task_name = JOB_TASKS.get(task)
     if task_name is None:
@@ -103,8 +101,6 @@ def get_task(task: str):
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     run = db.session.get(TaskRun, task) if len(task) <= 64 else None
     if run is None:
@@ -137,8 +133,6 @@ def list_tasks():
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     args = query_args(TaskRunQuery())
     stmt = select(TaskRun).order_by(TaskRun.requested_at.desc(), TaskRun.id.desc())
@@ -163,7 +157,6 @@ def schedule():
             schema: {$ref: '#/components/schemas/ScheduleOut'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
     """
     config = current_app.config
     items = [{"name": name, "task": task, "crontab": config[key], "setting": key}
@@ -194,8 +187,6 @@ def list_notifications():
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     args = query_args(NotificationQuery())
     stmt = select(Notification).order_by(Notification.id.desc())

@@ -52,8 +52,6 @@ def list_books():
             schema: {$ref: '#/components/schemas/BooksPage'}
       304: {description: Not modified (your If-None-Match still matches).}
       400: {$ref: '#/components/responses/BadRequest'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     args = query_args(BookQuery())
     return cached_catalog_read(lambda: paginate(service.search_stmt(args), BookOut(), args))
@@ -78,8 +76,6 @@ def get_book(book_id: int):
             schema: {$ref: '#/components/schemas/BookOut'}
       304: {description: Not modified (your If-None-Match still matches).}
       404: {$ref: '#/components/responses/NotFound'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     return cached_catalog_read(lambda: jsonify(BookOut().dump(service.get_book(db.session, book_id))))
 
@@ -113,8 +109,6 @@ def create_book():
       409: {$ref: '#/components/responses/Conflict'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     book = service.create_book(db.session, json_body(BookIn()))
     return BookOut().dump(book), 201, {"Location": url_for("books.get_book", book_id=book.id)}
@@ -151,8 +145,6 @@ def update_book(book_id: int):
       409: {$ref: '#/components/responses/Conflict'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(BookPatch())
     return BookOut().dump(service.update_book(db.session, book_id, data))
@@ -173,8 +165,6 @@ def delete_book(book_id: int):
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     service.delete_book(db.session, book_id)
     return "", 204

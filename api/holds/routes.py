@@ -47,8 +47,6 @@ def place_hold():
       409: {$ref: '#/components/responses/Conflict'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(HoldIn())
     hold = holds.place_hold(current_user(), data["book_id"])
@@ -83,8 +81,6 @@ def list_holds():
             schema: {$ref: '#/components/schemas/HoldsPage'}
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     user = current_user()
     args = query_args(HoldAdminQuery() if user.is_admin else HoldQuery())
@@ -110,8 +106,6 @@ def get_hold(hold_id: int):
             schema: {$ref: '#/components/schemas/HoldOut'}
       401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     return HoldOut().dump(_own(hold_id))
 
@@ -130,8 +124,6 @@ def cancel_hold(hold_id: int):
       401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     holds.cancel_hold(_own(hold_id))
     return "", 204

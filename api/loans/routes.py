@@ -51,8 +51,6 @@ def borrow():
       409: {$ref: '#/components/responses/Conflict'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     caller = current_user()
     data = json_body(LoanAdminIn() if caller.is_admin else LoanIn())
@@ -93,8 +91,6 @@ def list_loans():
             schema: {$ref: '#/components/schemas/LoansPage'}
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     user = current_user()
     args = query_args(LoanAdminQuery() if user.is_admin else LoanQuery())
@@ -120,8 +116,6 @@ def get_loan(loan_id: int):
             schema: {$ref: '#/components/schemas/LoanOut'}
       401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     return LoanOut().dump(_own(loan_id))
 
@@ -144,8 +138,6 @@ def return_loan(loan_id: int):
       401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     return LoanOut().dump(loans.return_loan(_own(loan_id)))
 
@@ -171,8 +163,6 @@ def renew_loan(loan_id: int):
       401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     return LoanOut().dump(loans.renew(_own(loan_id)))
 
@@ -204,8 +194,6 @@ def update_loan(loan_id: int):
       409: {$ref: '#/components/responses/Conflict'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(LoanPatch())
     return LoanOut().dump(loans.set_due_at(loans.get_loan(loan_id), data["due_at"]))

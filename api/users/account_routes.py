@@ -20,8 +20,6 @@ def get_me():
           application/json:
             schema: {$ref: '#/components/schemas/UserOut'}
       401: {$ref: '#/components/responses/Unauthorized'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     return UserOut().dump(current_user())
@@ -54,8 +52,6 @@ def update_me():
       409: {$ref: '#/components/responses/Conflict'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     data = json_body(MeUpdateIn())
@@ -96,8 +92,6 @@ def list_users():
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     args = query_args(UserListQuery())
@@ -121,8 +115,6 @@ def get_user(user_id: int):
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     return UserOut().dump(service.get_user(user_id))
@@ -157,8 +149,6 @@ def update_user(user_id: int):
       409: {$ref: '#/components/responses/Conflict'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     data = json_body(AdminUserUpdateIn())
@@ -182,8 +172,6 @@ def delete_user(user_id: int):
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     service.delete_user(user_id)

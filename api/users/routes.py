@@ -43,8 +43,6 @@ def register():
       409: {$ref: '#/components/responses/Conflict'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(RegisterIn())
     user = service.register_user(data["username"], data["email"], data["password"])
@@ -75,8 +73,6 @@ def login():
       401: {$ref: '#/components/responses/Unauthorized'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(LoginIn())
     user = service.authenticate_credentials(data["email"], data["password"])
@@ -99,8 +95,6 @@ def refresh():
           application/json:
             schema: {$ref: '#/components/schemas/TokenPairOut'}
       401: {$ref: '#/components/responses/Unauthorized'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     claims = tokens.decode(bearer_token(), "refresh")
@@ -116,8 +110,6 @@ def logout():
     responses:
       204: {description: Logged out.}
       401: {$ref: '#/components/responses/Unauthorized'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     security: [{bearerAuth: []}]
     """
     tokens.revoke_family(g.token_claims)
@@ -148,8 +140,6 @@ def password_reset():
       400: {$ref: '#/components/responses/BadRequest'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(PasswordResetIn())
     service.request_password_reset(data["email"])
@@ -172,8 +162,6 @@ def password_reset_confirm():
       400: {$ref: '#/components/responses/BadRequest'}
       413: {$ref: '#/components/responses/PayloadTooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
-      429: {$ref: '#/components/responses/TooManyRequests'}
-      503: {$ref: '#/components/responses/ServiceUnavailable'}
     """
     data = json_body(PasswordResetConfirmIn())
     service.confirm_password_reset(data["token"], data["password"])
