@@ -39,5 +39,42 @@ def run(ctx) -> list[Row]:
         rows.append(Row(f"effect of bench/fixes.py: {title}", f"fixed {fmt(a, unit)}",
                         f"as is {fmt(b, unit)}", f"{better:.2f}× better", "", None,
                         cpu_note(runs["after"], runs["before"]).replace("vs", "fixed vs as is")))
+    if ctx.services.postgres:
+        rows.append(overdue_effect(ctx, raw))
     ctx.raw[NAME] = raw
     return rows
+
+
+def overdue_effect(ctx, raw) -> Row:
+    """The overdue job at the larger quick size, as is vs patched, alternating."""
+    import sys
+
+    from bench.data import clear_loans, seed_loans
+    from bench.overdue import JOB, run_process
+
+    n, engine = 100_000, ctx.services.engine()
+    clear_loans(engine)
+    seed_loans(engine, n, ctx.sizes.books)
+
+    def job(fixed):
+        env = ctx.services.app_env(**({"BENCH_FIXES": "1"} if fixed else {}))
+        result = run_process([sys.executable, "-m", "bench.jobproc", JOB], env, 300)
+        clear_notices(engine)
+        return result
+
+    runs = interleaved(3, {"before": lambda: job(False), "after": lambda: job(True)})
+    clear_loans(engine)
+    engine.dispose()
+    raw["overdue"] = runs
+    b, a = med(runs["before"], "seconds"), med(runs["after"], "seconds")
+    return Row(f"effect of bench/fixes.py: overdue check, {n:,} loans", f"fixed {a:.2f} s",
+               f"as is {b:.2f} s", f"{b / a:.2f}× better", "", None,
+               f"peak RSS {med(runs['after'], 'peak_rss_mb'):.0f} fixed vs "
+               f"{med(runs['before'], 'peak_rss_mb'):.0f} MB as is")
+
+
+def clear_notices(engine) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE notifications"))
