@@ -119,6 +119,13 @@ class AppLimiter(Limiter):
     def enabled(self, value: bool) -> None:
         self._enabled = value
 
+    def _check_request_limit(self, callable_name=None, in_middleware=True):
+        # Flask-Limiter resolves limits and exemption scopes before it consults the
+        # request filter; decide exempt paths (health probes) first, for free.
+        if _exempt_path():
+            return None
+        return super()._check_request_limit(callable_name, in_middleware)
+
     def limit(self, limit_value, **kwargs):
         if limit_value in (login_limit, register_limit, password_reset_limit):
             kwargs.setdefault("scope", STRICT_SCOPE)

@@ -10,6 +10,10 @@ from api.extensions import db
 from api.pagination import paginate
 from api.parsing import json_body, query_args
 
+# The catalog list is the hottest route; a marshmallow schema deep-copies its fields
+# per instance, and load() keeps no state between calls, so one instance serves all.
+BOOK_QUERY = BookQuery()
+
 
 @bp.get("")
 def list_books():
@@ -53,7 +57,7 @@ def list_books():
       304: {description: Not modified (your If-None-Match still matches).}
       400: {$ref: '#/components/responses/BadRequest'}
     """
-    args = query_args(BookQuery())
+    args = query_args(BOOK_QUERY)
     return cached_catalog_read(lambda: paginate(service.search_stmt(args), BookOut(), args))
 
 
