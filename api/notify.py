@@ -10,7 +10,7 @@ periodic outbox sweep still finds the rows.
 import logging
 from typing import Any
 
-from flask import current_app, has_app_context, render_template
+from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 def render(kind: str, **context: Any) -> tuple[str, str]:
     """Render templates/email/<kind>.txt; its first line is the subject."""
-    text = render_template(f"email/{kind}.txt", **context)
+    # The compiled template directly: render_template would also run context
+    # processors and signals, which these templates do not use, once per notice of
+    # a batch job.
+    text = current_app.jinja_env.get_template(f"email/{kind}.txt").render(**context)
     subject, _, body = text.partition("\n")
     return subject.removeprefix("Subject:").strip(), body.lstrip("\n")
 

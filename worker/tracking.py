@@ -18,13 +18,18 @@ from api.models import TaskRun
 def insert_ignore(model, rows: list[dict], conflict_columns: list[str], returning=None):
     """INSERT ... ON CONFLICT DO NOTHING on PostgreSQL or SQLite; the returned column
     of the rows actually inserted (a conflicting row is skipped, never an error)."""
+    if not rows:
+        return []
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).values(rows).on_conflict_do_nothing(index_elements=conflict_columns)
+    # Rows go as executemany parameters, not .values(rows): the statement then has
+    # one cached compiled form and SQLAlchemy batches the rows ("insertmanyvalues"),
+    # instead of compiling a new statement with rows x columns parameters per batch.
+    stmt = insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
     if returning is None:
-        db.session.execute(stmt)
+        db.session.execute(stmt, rows)
         return []
-    return db.session.scalars(stmt.returning(returning)).all()
+    return db.session.scalars(stmt.returning(returning), rows).all()
 
 
 def begin(run_id: str, name: str) -> None:
