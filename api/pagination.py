@@ -7,6 +7,7 @@ from flask import jsonify, request, url_for
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 
+from api.docs import doc_schema
 from api.extensions import db
 
 MAX_PER_PAGE = 100
@@ -22,6 +23,21 @@ class PageArgs(Schema):
     # Larger values are capped at MAX_PER_PAGE rather than refused (SPEC: "capped").
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1),
                               metadata={"description": "Items per page, 1-100 (larger values are capped)."})
+
+
+@doc_schema
+class PageMeta(Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer(metadata={"description": "Items on all pages."})
+    pages = fields.Integer()
+
+
+def page_schema(item_schema: type[Schema]) -> type[Schema]:
+    """The documented list envelope for `item_schema` (BookOut -> BooksPage)."""
+    name = item_schema.__name__.removesuffix("Out") + "sPage"
+    return doc_schema(Schema.from_dict(
+        {"items": fields.List(fields.Nested(item_schema)), "meta": fields.Nested(PageMeta)}, name=name))
 
 
 def paginate(stmt: Select, schema: Schema, args: dict[str, Any]):

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, pre_dump, validate
 from api.celery import JOB_TASKS
 from api.docs import doc_schema
 from api.models import NOTIFICATION_STATES, TASK_STATES
-from api.pagination import PageArgs
+from api.pagination import PageArgs, page_schema
 
 
 @doc_schema
@@ -47,10 +47,7 @@ class TaskRunOut(Schema):
         return data
 
 
-@doc_schema
-class TaskRunsPage(Schema):
-    items = fields.List(fields.Nested(TaskRunOut))
-    meta = fields.Dict(metadata={"description": "{page, per_page, total, pages}"})
+TaskRunsPage = page_schema(TaskRunOut)
 
 
 @doc_schema
@@ -92,10 +89,7 @@ class NotificationOut(Schema):
     sent_at = fields.DateTime(allow_none=True)
 
 
-@doc_schema
-class NotificationsPage(Schema):
-    items = fields.List(fields.Nested(NotificationOut))
-    meta = fields.Dict(metadata={"description": "{page, per_page, total, pages}"})
+NotificationsPage = page_schema(NotificationOut)
 
 
 @doc_schema

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from api.books.isbn import normalise_isbn
 from api.clock import utcnow
 from api.docs import doc_schema
-from api.pagination import PageArgs
+from api.pagination import PageArgs, page_schema
 
 TITLE_MAX, AUTHOR_MAX, DESCRIPTION_MAX, QUERY_MAX = 300, 200, 5000, 200
 YEAR_MIN = 1000  # older works are catalogued by their edition's year
@@ -106,10 +106,7 @@ class BookOut(Schema):
     updated_at = fields.DateTime()
 
 
-@doc_schema
-class BooksPage(Schema):
-    items = fields.List(fields.Nested(BookOut))
-    meta = fields.Dict(metadata={"description": "{page, per_page, total, pages}"})
+BooksPage = page_schema(BookOut)
 
 
 @doc_schema

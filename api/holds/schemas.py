@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from api.docs import doc_schema
 from api.loans.schemas import Id
 from api.models import HOLD_STATES
-from api.pagination import PageArgs
+from api.pagination import PageArgs, page_schema
 
 
 @doc_schema
@@ -27,10 +27,7 @@ class HoldOut(Schema):
         "description": "While ready: the copy is kept for you until then."})
 
 
-@doc_schema
-class HoldsPage(Schema):
-    items = fields.List(fields.Nested(HoldOut))
-    meta = fields.Dict(metadata={"description": "{page, per_page, total, pages}"})
+HoldsPage = page_schema(HoldOut)
 
 
 @doc_schema

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from api.circulation.common import MAX_ID
 from api.docs import doc_schema
-from api.pagination import PageArgs
+from api.pagination import PageArgs, page_schema
 
 LOAN_STATUSES = ("active", "overdue", "returned")
 
@@ -60,10 +60,7 @@ class LoanOut(Schema):
     status = fields.String(metadata={"enum": list(LOAN_STATUSES)})
 
 
-@doc_schema
-class LoansPage(Schema):
-    items = fields.List(fields.Nested(LoanOut))
-    meta = fields.Dict(metadata={"description": "{page, per_page, total, pages}"})
+LoansPage = page_schema(LoanOut)
 
 
 @doc_schema

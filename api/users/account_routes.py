@@ -78,17 +78,7 @@ def list_users():
           Link: {schema: {type: string}, description: 'first, prev, next, last pages.'}
         content:
           application/json:
-            schema:
-              type: object
-              properties:
-                items: {type: array, items: {$ref: '#/components/schemas/UserOut'}}
-                meta:
-                  type: object
-                  properties:
-                    page: {type: integer}
-                    per_page: {type: integer}
-                    total: {type: integer}
-                    pages: {type: integer}
+            schema: {$ref: '#/components/schemas/UsersPage'}
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}

@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from api.docs import doc_schema
 from api.models import ROLES
-from api.pagination import PageArgs
+from api.pagination import PageArgs, page_schema
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,30}[a-z0-9]")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -180,3 +180,6 @@ class PasswordResetConfirmIn(Schema):
 @doc_schema
 class MessageOut(Schema):
     detail = fields.String()
+
+
+UsersPage = page_schema(UserOut)
