@@ -4,7 +4,8 @@ Paths come from the views' docstrings (YAML after `---`). Component schemas come
 from the marshmallow schemas themselves, through apispec's MarshmallowPlugin, so
 each schema is defined once: decorate it with `@doc_schema` and reference it as
 `$ref: '#/components/schemas/<ClassName>'`. Errors every operation can answer
-(429, 500, 503) are added by `LibrarySwagger`, so docstrings list only their own.
+(429, 500, 503; 400/413/415 with a body; 401 with a token) are added by
+`LibrarySwagger`, so docstrings list only their own.
 """
 
 from apispec import APISpec
@@ -69,6 +70,9 @@ RESPONSES = {
 # Errors any operation can answer, added to every operation by LibrarySwagger so
 # views document only their own. Health probes are exempt from rate limits.
 COMMON_RESPONSES = {"429": "TooManyRequests", "500": "InternalServerError", "503": "ServiceUnavailable"}
+# ...and what every operation with a JSON body, or with a token, can answer.
+BODY_RESPONSES = {"400": "BadRequest", "413": "PayloadTooLarge", "415": "UnsupportedMediaType"}
+AUTH_RESPONSES = {"401": "Unauthorized"}
 NOT_RATE_LIMITED = ("/health",)
 
 
@@ -79,9 +83,14 @@ class LibrarySwagger(Swagger):
             for operation in item.values():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
-                for code, name in COMMON_RESPONSES.items():
-                    if code == "429" and path.startswith(NOT_RATE_LIMITED):
-                        continue
+                added = dict(COMMON_RESPONSES)
+                if path.startswith(NOT_RATE_LIMITED):
+                    del added["429"]
+                if "requestBody" in operation:
+                    added.update(BODY_RESPONSES)
+                if operation.get("security"):
+                    added.update(AUTH_RESPONSES)
+                for code, name in added.items():
                     operation["responses"].setdefault(code, {"$ref": f"#/components/responses/{name}"})
         return spec
 

@@ -57,7 +57,6 @@ def start_task(task: str):
         content:
           application/json:
             schema: {$ref: '#/components/schemas/TaskAccepted'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
     """
@@ -98,7 +97,6 @@ def get_task(task: str):
         content:
           application/json:
             schema: {$ref: '#/components/schemas/TaskRunOut'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
     """
@@ -131,7 +129,6 @@ def list_tasks():
           application/json:
             schema: {$ref: '#/components/schemas/TaskRunsPage'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
     """
     args = query_args(TaskRunQuery())
@@ -155,7 +152,6 @@ def schedule():
         content:
           application/json:
             schema: {$ref: '#/components/schemas/ScheduleOut'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
     """
     config = current_app.config
@@ -185,7 +181,6 @@ def list_notifications():
           application/json:
             schema: {$ref: '#/components/schemas/NotificationsPage'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
     """
     args = query_args(NotificationQuery())

@@ -108,11 +108,8 @@ def create_book():
           application/json:
             schema: {$ref: '#/components/schemas/BookOut'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       409: {$ref: '#/components/responses/Conflict'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     """
     book = service.create_book(db.session, json_body(BookIn()))
     return BookOut().dump(book), 201, {"Location": url_for("books.get_book", book_id=book.id)}
@@ -143,12 +140,9 @@ def update_book(book_id: int):
           application/json:
             schema: {$ref: '#/components/schemas/BookOut'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     """
     data = json_body(BookPatch())
     return BookOut().dump(service.update_book(db.session, book_id, data))
@@ -165,7 +159,6 @@ def delete_book(book_id: int):
       - {in: path, name: book_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}

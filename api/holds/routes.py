@@ -42,11 +42,8 @@ def place_hold():
           application/json:
             schema: {$ref: '#/components/schemas/HoldOut'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     """
     data = json_body(HoldIn())
     hold = holds.place_hold(current_user(), data["book_id"])
@@ -80,7 +77,6 @@ def list_holds():
           application/json:
             schema: {$ref: '#/components/schemas/HoldsPage'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
     """
     user = current_user()
     args = query_args(HoldAdminQuery() if user.is_admin else HoldQuery())
@@ -104,7 +100,6 @@ def get_hold(hold_id: int):
         content:
           application/json:
             schema: {$ref: '#/components/schemas/HoldOut'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
     """
     return HoldOut().dump(_own(hold_id))
@@ -121,7 +116,6 @@ def cancel_hold(hold_id: int):
       - {in: path, name: hold_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Cancelled.}
-      401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """

@@ -46,11 +46,8 @@ def borrow():
           application/json:
             schema: {$ref: '#/components/schemas/LoanOut'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     """
     caller = current_user()
     data = json_body(LoanAdminIn() if caller.is_admin else LoanIn())
@@ -90,7 +87,6 @@ def list_loans():
           application/json:
             schema: {$ref: '#/components/schemas/LoansPage'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
     """
     user = current_user()
     args = query_args(LoanAdminQuery() if user.is_admin else LoanQuery())
@@ -114,7 +110,6 @@ def get_loan(loan_id: int):
         content:
           application/json:
             schema: {$ref: '#/components/schemas/LoanOut'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
     """
     return LoanOut().dump(_own(loan_id))
@@ -135,7 +130,6 @@ def return_loan(loan_id: int):
         content:
           application/json:
             schema: {$ref: '#/components/schemas/LoanOut'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """
@@ -160,7 +154,6 @@ def renew_loan(loan_id: int):
         content:
           application/json:
             schema: {$ref: '#/components/schemas/LoanOut'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """
@@ -188,12 +181,9 @@ def update_loan(loan_id: int):
           application/json:
             schema: {$ref: '#/components/schemas/LoanOut'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     """
     data = json_body(LoanPatch())
     return LoanOut().dump(loans.set_due_at(loans.get_loan(loan_id), data["due_at"]))

@@ -19,7 +19,6 @@ def get_me():
         content:
           application/json:
             schema: {$ref: '#/components/schemas/UserOut'}
-      401: {$ref: '#/components/responses/Unauthorized'}
     security: [{bearerAuth: []}]
     """
     return UserOut().dump(current_user())
@@ -47,11 +46,8 @@ def update_me():
           application/json:
             schema: {$ref: '#/components/schemas/UserOut'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       409: {$ref: '#/components/responses/Conflict'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     security: [{bearerAuth: []}]
     """
     data = json_body(MeUpdateIn())
@@ -80,7 +76,6 @@ def list_users():
           application/json:
             schema: {$ref: '#/components/schemas/UsersPage'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
     security: [{bearerAuth: []}]
     """
@@ -102,7 +97,6 @@ def get_user(user_id: int):
         content:
           application/json:
             schema: {$ref: '#/components/schemas/UserOut'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
     security: [{bearerAuth: []}]
@@ -133,12 +127,9 @@ def update_user(user_id: int):
           application/json:
             schema: {$ref: '#/components/schemas/UserOut'}
       400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     security: [{bearerAuth: []}]
     """
     data = json_body(AdminUserUpdateIn())
@@ -158,7 +149,6 @@ def delete_user(user_id: int):
       - {name: user_id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
-      401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}

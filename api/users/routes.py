@@ -41,8 +41,6 @@ def register():
             schema: {$ref: '#/components/schemas/UserOut'}
       400: {$ref: '#/components/responses/BadRequest'}
       409: {$ref: '#/components/responses/Conflict'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     """
     data = json_body(RegisterIn())
     user = service.register_user(data["username"], data["email"], data["password"])
@@ -71,8 +69,6 @@ def login():
             schema: {$ref: '#/components/schemas/TokenPairOut'}
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     """
     data = json_body(LoginIn())
     user = service.authenticate_credentials(data["email"], data["password"])
@@ -94,7 +90,6 @@ def refresh():
         content:
           application/json:
             schema: {$ref: '#/components/schemas/TokenPairOut'}
-      401: {$ref: '#/components/responses/Unauthorized'}
     security: [{bearerAuth: []}]
     """
     claims = tokens.decode(bearer_token(), "refresh")
@@ -109,7 +104,6 @@ def logout():
     tags: [users]
     responses:
       204: {description: Logged out.}
-      401: {$ref: '#/components/responses/Unauthorized'}
     security: [{bearerAuth: []}]
     """
     tokens.revoke_family(g.token_claims)
@@ -138,8 +132,6 @@ def password_reset():
           application/json:
             schema: {$ref: '#/components/schemas/MessageOut'}
       400: {$ref: '#/components/responses/BadRequest'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     """
     data = json_body(PasswordResetIn())
     service.request_password_reset(data["email"])
@@ -160,8 +152,6 @@ def password_reset_confirm():
     responses:
       204: {description: Password changed; log in again.}
       400: {$ref: '#/components/responses/BadRequest'}
-      413: {$ref: '#/components/responses/PayloadTooLarge'}
-      415: {$ref: '#/components/responses/UnsupportedMediaType'}
     """
     data = json_body(PasswordResetConfirmIn())
     service.confirm_password_reset(data["token"], data["password"])
