@@ -61,6 +61,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from api.admin import bp as admin_bp
+    from api.audit import bp as audit_bp
     from api.books import bp as books_bp
     from api.health import bp as health_bp
     from api.holds import bp as holds_bp
@@ -72,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(loans_bp, url_prefix="/loans")
     app.register_blueprint(holds_bp, url_prefix="/holds")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(audit_bp, url_prefix="/admin/audit")
     app.register_blueprint(health_bp, url_prefix="/health")
 
 

@@ -24,13 +24,15 @@ class ApiError(Exception):
     status = 400
 
     def __init__(self, detail: str, *, status: int | None = None, errors: dict | None = None,
-                 headers: dict | None = None):
+                 headers: dict | None = None, code: str | None = None):
         super().__init__(detail)
         self.detail = detail
         if status is not None:
             self.status = status
         self.errors = errors
         self.headers = headers or {}
+        # Machine-readable reason clients switch on (SPEC "Refusals"); never the detail text.
+        self.code = code
 
 
 class BadRequest(ApiError):
@@ -60,6 +62,8 @@ class NotFound(ApiError):
 
 
 class Conflict(ApiError):
+    """409; always raise it with a `code` from SPEC "Refusals" (e.g. "no_copy_available")."""
+
     status = 409
 
 
@@ -68,7 +72,8 @@ class ServiceUnavailable(ApiError):
 
 
 def problem(status: int, detail: str | None = None, *, title: str | None = None,
-            errors: dict | None = None, headers: dict | None = None) -> Response:
+            errors: dict | None = None, headers: dict | None = None,
+            code: str | None = None) -> Response:
     phrase = HTTPStatus(status).phrase
     body = {
         "type": "about:blank",
@@ -76,6 +81,8 @@ def problem(status: int, detail: str | None = None, *, title: str | None = None,
         "status": status,
         "detail": detail or phrase,
     }
+    if code:
+        body["code"] = code
     if errors:
         body["errors"] = errors
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
@@ -94,7 +101,7 @@ def _field_errors(messages) -> dict:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(e: ApiError):
-        return problem(e.status, e.detail, errors=e.errors, headers=e.headers)
+        return problem(e.status, e.detail, errors=e.errors, headers=e.headers, code=e.code)
 
     @app.errorhandler(ValidationError)
     def validation_error(e: ValidationError):

@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic needs every table registered)."""
 
+from api.models.audit import AuditEntry
 from api.models.book import Book
 from api.models.hold import HOLD_STATES, OPEN_HOLD_STATES, Hold
 from api.models.loan import Loan
@@ -9,6 +10,6 @@ from api.models.task_run import TASK_STATES, TaskRun
 from api.models.user import ROLES, User
 
 __all__ = [
-    "Book", "Hold", "HOLD_STATES", "OPEN_HOLD_STATES", "Loan", "Notification",
+    "AuditEntry", "Book", "Hold", "HOLD_STATES", "OPEN_HOLD_STATES", "Loan", "Notification",
     "NOTIFICATION_STATES", "PasswordResetToken", "TaskRun", "TASK_STATES", "User", "ROLES",
 ]

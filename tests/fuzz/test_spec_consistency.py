@@ -14,6 +14,7 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 
 from api import create_app
 from api.admin.schemas import NotificationQuery, TaskRunQuery
+from api.audit.schemas import AuditQuery
 from api.books.schemas import BookQuery
 from api.holds.schemas import HoldAdminQuery
 from api.loans.schemas import LoanAdminQuery
@@ -27,6 +28,7 @@ QUERY_SCHEMAS = {
     "GET /holds": HoldAdminQuery,
     "GET /admin/tasks": TaskRunQuery,
     "GET /admin/notifications": NotificationQuery,
+    "GET /admin/audit": AuditQuery,
 }
 COMPARED = ("type", "minimum", "maximum", "minLength", "maxLength", "enum")
 

@@ -1,0 +1,1 @@
+"""Circulation rules by patron category and item type (SPEC "Circulation rules")."""
