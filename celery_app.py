@@ -1,6 +1,6 @@
 """Celery entry point: `celery -A celery_app worker` and `celery -A celery_app beat`.
 
-The Celery instance lives on the Flask app (api/celery.py); `app` is the name
+The Celery instance lives on the Flask app (api/celery_setup.py); `app` is the name
 Celery's -A option looks for first, so the Flask app is `flask_app`.
 """
 

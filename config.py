@@ -68,7 +68,7 @@ class Config:
     MAIL_RETRY_BASE_SECONDS = float(os.environ.get("MAIL_RETRY_BASE_SECONDS", "30"))
     MAIL_RETRY_MAX_SECONDS = float(os.environ.get("MAIL_RETRY_MAX_SECONDS", "3600"))
 
-    # Celery: api/celery.py builds the settings (REDIS_URL may only be known once the
+    # Celery: api/celery_setup.py builds the settings (REDIS_URL may only be known once the
     # embedded Redis runs); entries here override them.
     CELERY: dict = {}
     TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 1800)

@@ -37,7 +37,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     ma.init_app(app)
     init_redis(app)
     _init_sqlite(app)
-    from api.celery import celery_init_app
+    from api.celery_setup import celery_init_app
 
     celery_init_app(app)
 

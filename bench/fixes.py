@@ -137,7 +137,7 @@ def _finish_with_async_commit() -> None:
 
 
 def _kick_fans_out(tasks: int = 2) -> None:
-    """api/celery.py: enqueue as many send_pending tasks as the worker has processes
+    """api/celery_setup.py: enqueue as many send_pending tasks as the worker has processes
     (here 2, the default prefork concurrency on 2 cores). Delivery waits on the
     database and SMTP most of the time, claims use SKIP LOCKED, and send_pending
     re-enqueues itself per 1,000 rows, so the chains run side by side, safely."""

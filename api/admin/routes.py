@@ -18,7 +18,7 @@ from api.admin.schemas import (
     TaskRunQuery,
 )
 from api.auth import admin_required, current_user
-from api.celery import JOB_TASKS, SCHEDULE
+from api.celery_setup import JOB_TASKS, SCHEDULE
 from api.errors import NotFound, ServiceUnavailable
 from api.extensions import db
 from api.models import Notification, TaskRun

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, pre_dump, validate
 
-from api.celery import JOB_TASKS
+from api.celery_setup import JOB_TASKS
 from api.docs import doc_schema
 from api.models import NOTIFICATION_STATES, TASK_STATES
 from api.pagination import PageArgs, page_schema

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from api import clock
-from api.celery import JOB_TASKS
+from api.celery_setup import JOB_TASKS
 from api.extensions import db
 from api.models import Hold, Loan
 from tests.conftest import create_user

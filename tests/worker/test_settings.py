@@ -1,9 +1,9 @@
-"""Celery configuration built from the app config (api/celery.py)."""
+"""Celery configuration built from the app config (api/celery_setup.py)."""
 
 import pytest
 from celery.schedules import crontab
 
-from api.celery import SCHEDULE, parse_crontab
+from api.celery_setup import SCHEDULE, parse_crontab
 
 
 def test_reliability_settings(worker_app):
