@@ -141,7 +141,7 @@ def _kick_fans_out(tasks: int = 2) -> None:
     (here 2, the default prefork concurrency on 2 cores). Delivery waits on the
     database and SMTP most of the time, claims use SKIP LOCKED, and send_pending
     re-enqueues itself per 1,000 rows, so the chains run side by side, safely."""
-    from api import celery as api_celery
+    from api import celery_setup as api_celery
 
     kick = api_celery.kick_outbox
 
