@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from api.docs import doc_schema
+from api.fields import Id
 from api.pagination import PageArgs, page_schema
 
 
@@ -22,4 +23,4 @@ AuditsPage = page_schema(AuditOut)
 class AuditQuery(PageArgs):
     object_type = fields.String(validate=validate.Length(min=1, max=32))
     object_id = fields.String(validate=validate.Length(min=1, max=64))
-    actor_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    actor_id = Id(strict=False)

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from api.books.isbn import normalise_isbn
 from api.clock import utcnow
 from api.docs import doc_schema
+from api.fields import CleanString
 from api.pagination import PageArgs, page_schema
 
 TITLE_MAX, AUTHOR_MAX, DESCRIPTION_MAX, QUERY_MAX = 300, 200, 5000, 200
@@ -16,29 +17,6 @@ YEAR_MIN = 1000  # older works are catalogued by their edition's year
 MAX_COPIES = 10_000
 SORTS = ("title", "-title", "author", "-author", "published_year", "-published_year",
          "created_at", "-created_at")
-
-
-class CleanString(fields.String):
-    default_error_messages = {"bad_chars": "Contains characters that are not allowed.",
-                              "blank": "Must not be blank."}
-
-    def __init__(self, *, max_length: int, allow_blank: bool = False, **kwargs):
-        if not allow_blank:  # tell OpenAPI what _deserialize enforces
-            kwargs["metadata"] = {"minLength": 1, **kwargs.get("metadata", {})}
-        super().__init__(validate=validate.Length(max=max_length), **kwargs)
-        self.allow_blank = allow_blank
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
-        if "\x00" in value:
-            raise self.make_error("bad_chars")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise self.make_error("bad_chars") from None
-        if not value and not self.allow_blank:
-            raise self.make_error("blank")
-        return value
 
 
 class Isbn(CleanString):

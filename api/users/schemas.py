@@ -12,29 +12,13 @@ from email_validator import EmailNotValidError, validate_email
 from marshmallow import Schema, fields, validate
 
 from api.docs import doc_schema
+from api.fields import StrictBoolean, Text
 from api.models import ROLES
 from api.pagination import PageArgs, page_schema
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,30}[a-z0-9]")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 EMAIL_MAX = 254
-
-
-class Text(fields.String):
-    """A string without NUL or lone surrogates: PostgreSQL refuses the first and
-    UTF-8 encoders (argon2, psycopg) the second, which would otherwise be a 500."""
-
-    default_error_messages = {"bad_chars": "Contains characters that are not allowed."}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in value:
-            raise self.make_error("bad_chars")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise self.make_error("bad_chars") from None
-        return value
 
 
 class Username(Text):
@@ -72,15 +56,6 @@ class LookupEmail(Text):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip().lower()
-
-
-class StrictBoolean(fields.Boolean):
-    """JSON true/false only: marshmallow's Boolean would also take 1, "yes" or "on"."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
 
 
 def password_field(**kw) -> fields.Field:

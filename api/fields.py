@@ -1,0 +1,95 @@
+"""Shared primitives: the marshmallow fields every resource uses, the id bound, and
+the one lookup-or-404.
+
+`Text` refuses what would otherwise be a 500 further down: NUL (PostgreSQL refuses
+it) and lone surrogates (UTF-8 encoders in argon2 and psycopg refuse them).
+`CleanString` is the same field, stripped and non-blank by default, for catalog text.
+"""
+
+from datetime import UTC
+from typing import TypeVar
+
+from marshmallow import fields, validate
+from sqlalchemy.orm import Session
+
+from api.errors import NotFound
+
+# The largest id a database integer column holds: a larger one overflows SQLite's
+# and PostgreSQL's integer binding (a 500) where it should simply not be found.
+MAX_ID = 2**31 - 1
+
+Row = TypeVar("Row")
+
+
+def id_in_range(row_id: int) -> bool:
+    return 0 < row_id <= MAX_ID
+
+
+def get_or_404(session: Session, model: type[Row], row_id: int, *, detail: str = "Not found.") -> Row:
+    """`session.get(model, row_id)`, or NotFound(detail) for a missing or impossible id."""
+    row = session.get(model, row_id) if id_in_range(row_id) else None
+    if row is None:
+        raise NotFound(detail)
+    return row
+
+
+class Text(fields.String):
+    """A string without NUL or lone surrogates.
+
+    `strip` trims surrounding white space before the checks; `allow_blank=False`
+    refuses what is empty after that; `max_length` bounds the length.
+    """
+
+    default_error_messages = {"bad_chars": "Contains characters that are not allowed.",
+                              "blank": "Must not be blank."}
+
+    def __init__(self, *, strip: bool = False, allow_blank: bool = True, max_length: int | None = None,
+                 **kwargs):
+        if not allow_blank:  # tell OpenAPI what _deserialize enforces
+            kwargs["metadata"] = {"minLength": 1, **kwargs.get("metadata", {})}
+        if max_length is not None:
+            kwargs["validate"] = validate.Length(max=max_length)
+        super().__init__(**kwargs)
+        self.strip, self.allow_blank = strip, allow_blank
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if self.strip:
+            value = value.strip()
+        if "\x00" in value:
+            raise self.make_error("bad_chars")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.make_error("bad_chars") from None
+        if not value and not self.allow_blank:
+            raise self.make_error("blank")
+        return value
+
+
+class CleanString(Text):
+    """`Text`, stripped and (unless allow_blank) not blank, at most `max_length` long."""
+
+    def __init__(self, *, max_length: int, allow_blank: bool = False, **kwargs):
+        super().__init__(strip=True, allow_blank=allow_blank, max_length=max_length, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true/false only: marshmallow's Boolean would also take 1, "yes" or "on"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def Id(*, strict: bool = True, **kwargs) -> fields.Integer:  # noqa: N802  (reads like a field class)
+    """A positive database id; JSON bodies must send a number (strict), query strings
+    are text. The upper bound keeps huge numbers from overflowing the database."""
+    return fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
+
+
+def DueAt(**kwargs) -> fields.AwareDateTime:  # noqa: N802
+    # Naive times are read as UTC (SPEC: times are UTC); "in the future" is checked
+    # against api.clock in the domain, where "now" is known.
+    return fields.AwareDateTime(default_timezone=UTC, **kwargs)
