@@ -7,9 +7,8 @@ from flask import g, request
 from api import tokens
 from api.errors import Forbidden, Unauthorized
 from api.extensions import db
+from api.fields import MAX_ID, id_in_range  # noqa: F401  (MAX_ID: old import path)
 from api.models import User
-
-MAX_ID = 2**31
 
 
 def bearer_token() -> str:
@@ -41,7 +40,7 @@ def user_for_claims(claims: dict) -> User:
     except (TypeError, ValueError):
         raise Unauthorized() from None
     # Out-of-range ids would overflow SQLite's integer binding (a 500, not a 401).
-    user = db.session.get(User, user_id) if 0 < user_id < MAX_ID else None
+    user = db.session.get(User, user_id) if id_in_range(user_id) else None
     if user is None or not user.is_active or claims["ver"] != user.token_version:
         raise Unauthorized()
     return user

@@ -8,10 +8,9 @@ from sqlalchemy.orm import Session
 
 from api.caching import mark_catalog_changed
 from api.errors import Conflict, NotFound
+from api.fields import MAX_ID  # noqa: F401  (re-exported: circulation imports it from here)
 from api.models import Book, Hold, User
 from api.notify import notify
-
-MAX_ID = 2**31 - 1
 
 
 def setting(name: str) -> int:
