@@ -5,27 +5,13 @@ loaded with LoanIn, which has no `user_id` or `due_at`, so sending them is a 400
 ("Unknown field."), never silently ignored. Admins' bodies use LoanAdminIn.
 """
 
-from datetime import UTC
-
 from marshmallow import Schema, fields, validate
 
-from api.circulation.common import MAX_ID
 from api.docs import doc_schema
+from api.fields import DueAt, Id  # noqa: F401  (Id re-exported: holds.schemas imports it from here)
 from api.pagination import PageArgs, page_schema
 
 LOAN_STATUSES = ("active", "overdue", "returned")
-
-
-def Id(*, strict: bool = True, **kwargs) -> fields.Integer:  # noqa: N802  (reads like a field class)
-    """A positive database id; JSON bodies must send a number (strict), query strings
-    are text. The upper bound keeps huge numbers from overflowing the database."""
-    return fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
-
-
-def DueAt(**kwargs) -> fields.AwareDateTime:  # noqa: N802
-    # Naive times are read as UTC (SPEC: times are UTC); "in the future" is checked
-    # against api.clock in the domain, where "now" is known.
-    return fields.AwareDateTime(default_timezone=UTC, **kwargs)
 
 
 @doc_schema
