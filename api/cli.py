@@ -25,7 +25,7 @@ def register_cli(app: Flask) -> None:
         try:
             data = RegisterIn().load({"email": email, "username": username, "password": password})
             # No welcome email: it speaks to members about borrowing.
-            user = register_user(data["username"], data["email"], data["password"],
+            user = register_user(db.session, data["username"], data["email"], data["password"],
                                  role="admin", welcome=False)
         except ValidationError as e:
             raise click.ClickException(f"Invalid input: {e.messages}") from None

@@ -4,6 +4,7 @@ from flask import g, url_for
 
 from api import tokens
 from api.auth import bearer_token, login_required
+from api.extensions import db
 from api.parsing import json_body
 from api.ratelimit import limiter, login_key, login_limit, password_reset_limit, register_limit
 from api.users import bp, service
@@ -43,7 +44,7 @@ def register():
       409: {$ref: '#/components/responses/Conflict'}
     """
     data = json_body(RegisterIn())
-    user = service.register_user(data["username"], data["email"], data["password"])
+    user = service.register_user(db.session, data["username"], data["email"], data["password"])
     return UserOut().dump(user), 201, {"Location": url_for("users.get_user", user_id=user.id)}
 
 
@@ -71,7 +72,7 @@ def login():
       401: {$ref: '#/components/responses/Unauthorized'}
     """
     data = json_body(LoginIn())
-    user = service.authenticate_credentials(data["email"], data["password"])
+    user = service.authenticate_credentials(db.session, data["email"], data["password"])
     return TokenPairOut().dump(tokens.issue_pair(user))
 
 
@@ -93,7 +94,7 @@ def refresh():
     security: [{bearerAuth: []}]
     """
     claims = tokens.decode(bearer_token(), "refresh")
-    return TokenPairOut().dump(service.rotate_refresh(claims))
+    return TokenPairOut().dump(service.rotate_refresh(db.session, claims))
 
 
 @bp.post("/logout")
@@ -134,7 +135,7 @@ def password_reset():
       400: {$ref: '#/components/responses/BadRequest'}
     """
     data = json_body(PasswordResetIn())
-    service.request_password_reset(data["email"])
+    service.request_password_reset(db.session, data["email"])
     return MessageOut().dump({"detail": RESET_ACCEPTED}), 202
 
 
@@ -154,5 +155,5 @@ def password_reset_confirm():
       400: {$ref: '#/components/responses/BadRequest'}
     """
     data = json_body(PasswordResetConfirmIn())
-    service.confirm_password_reset(data["token"], data["password"])
+    service.confirm_password_reset(db.session, data["token"], data["password"])
     return "", 204

@@ -1,4 +1,5 @@
-"""Account rules, callable without HTTP. Functions commit their own transaction."""
+"""Account rules, callable without HTTP. Functions take the session first and commit
+their own transaction; refusals are raised (a Conflict always with a `code`)."""
 
 import hashlib
 import secrets
@@ -7,22 +8,29 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api import tokens
-from api.auth import MAX_ID, user_for_claims
+from api.auth import user_for_claims
 from api.circulation.holds import cancel_open_holds_for_user
 from api.clock import utcnow
 from api.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from api.extensions import db
+from api.fields import id_in_range
 from api.models import Loan, PasswordResetToken, User
 from api.notify import notify
 from api.passwords import hash_password, needs_rehash, verify_password
+from api.transaction import integrity_error_as, rollback_and_raise
 
 BAD_CREDENTIALS = "Invalid email or password."
+DUPLICATE = "A user with that username or email already exists."
 
 
-def _taken(username: str | None, email: str | None, *, exclude: int | None = None) -> dict:
+def _duplicate(errors: dict | None = None) -> Conflict:
+    return Conflict(DUPLICATE, errors=errors, code="duplicate")
+
+
+def _taken(session: Session, username: str | None, email: str | None, *,
+           exclude: int | None = None) -> dict:
     """Field errors for a username/email another account already has."""
     errors = {}
     for field, column, value in (("username", User.username, username), ("email", User.email, email)):
@@ -31,47 +39,33 @@ def _taken(username: str | None, email: str | None, *, exclude: int | None = Non
         stmt = select(User.id).where(column == value)
         if exclude is not None:
             stmt = stmt.where(User.id != exclude)
-        if db.session.scalar(stmt) is not None:
+        if session.scalar(stmt) is not None:
             errors[field] = [f"This {field} is already taken."]
     return errors
 
 
-def _flush_or_conflict() -> None:
-    # The pre-check answers nearly always; this catches two requests racing past it.
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("A user with that username or email already exists.") from None
-
-
-def _commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("A user with that username or email already exists.") from None
-
-
-def register_user(username: str, email: str, password: str, *, role: str = "user",
-                  welcome: bool = True) -> User:
+def register_user(session: Session, username: str, email: str, password: str, *,
+                  role: str = "user", welcome: bool = True) -> User:
     """Create an account from validated input (see RegisterIn); 409 on duplicates."""
-    errors = _taken(username, email)
+    errors = _taken(session, username, email)
     if errors:
-        raise Conflict("A user with that username or email already exists.", errors=errors)
+        raise _duplicate(errors)
     user = User(username=username, email=email, password_hash=hash_password(password), role=role)
-    db.session.add(user)
-    _flush_or_conflict()
+    session.add(user)
+    # The pre-check answers nearly always; the unique indexes catch two requests racing past it.
+    with integrity_error_as(session, _duplicate()):
+        session.flush()
     if welcome:
-        notify(db.session, "welcome", recipient=user.email, dedupe_key=f"welcome:{user.id}",
+        notify(session, "welcome", recipient=user.email, dedupe_key=f"welcome:{user.id}",
                user_id=user.id, user=user, max_loans=current_app.config["MAX_ACTIVE_LOANS"])
-    _commit_or_conflict()
+    with integrity_error_as(session, _duplicate()):
+        session.commit()
     return user
 
 
-def authenticate_credentials(email: str, password: str) -> User:
+def authenticate_credentials(session: Session, email: str, password: str) -> User:
     """The active user with these credentials; one identical 401 for every failure."""
-    user = db.session.scalar(select(User).where(User.email == email))
+    user = session.scalar(select(User).where(User.email == email))
     # Always run the KDF so unknown emails cost as much time as wrong passwords.
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
@@ -79,11 +73,11 @@ def authenticate_credentials(email: str, password: str) -> User:
     if needs_rehash(user.password_hash):
         # Raised ARGON2_* costs reach existing accounts as their owners log in.
         user.password_hash = hash_password(password)
-        db.session.commit()
+        session.commit()
     return user
 
 
-def rotate_refresh(claims: dict) -> dict:
+def rotate_refresh(session: Session, claims: dict) -> dict:
     """A new pair in the same family for a decoded refresh token, which works once.
 
     Presenting a used refresh token means two parties hold it (one of them a thief),
@@ -98,7 +92,7 @@ def rotate_refresh(claims: dict) -> dict:
     return tokens.issue_pair(user, family=claims["fam"])
 
 
-def change_me(user: User, changes: dict[str, Any]) -> User:
+def change_me(session: Session, user: User, changes: dict[str, Any]) -> User:
     """PATCH /users/me: email and password changes need the current password."""
     sensitive = [f for f in ("email", "password") if f in changes]
     if sensitive:
@@ -109,13 +103,13 @@ def change_me(user: User, changes: dict[str, Any]) -> User:
                                                           + "."]})
         if not verify_password(user.password_hash, current):
             raise Forbidden("The current password is incorrect.")
-    return _apply(user, changes)
+    return _apply(session, user, changes)
 
 
-def _apply(user: User, changes: dict[str, Any]) -> User:
-    errors = _taken(changes.get("username"), changes.get("email"), exclude=user.id)
+def _apply(session: Session, user: User, changes: dict[str, Any]) -> User:
+    errors = _taken(session, changes.get("username"), changes.get("email"), exclude=user.id)
     if errors:
-        raise Conflict("A user with that username or email already exists.", errors=errors)
+        raise _duplicate(errors)
     for field in ("username", "email", "role"):
         if field in changes:
             setattr(user, field, changes[field])
@@ -129,54 +123,54 @@ def _apply(user: User, changes: dict[str, Any]) -> User:
             user.token_version += 1
             # A deactivated member cannot borrow, so a copy kept for them would sit
             # idle: their holds end and kept copies pass to the next in line.
-            cancel_open_holds_for_user(db.session, user.id)
-    _commit_or_conflict()
+            cancel_open_holds_for_user(session, user.id)
+    with integrity_error_as(session, _duplicate()):
+        session.commit()
     return user
 
 
-def request_password_reset(email: str) -> None:
+def request_password_reset(session: Session, email: str) -> None:
     """Record a reset email if an active account has this email; silent otherwise."""
-    user = db.session.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
+    user = session.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
     if user is None:
         return
     raw = secrets.token_urlsafe(32)
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
     row = PasswordResetToken(user_id=user.id, token_hash=_digest(raw),
                              expires_at=utcnow() + timedelta(minutes=minutes))
-    db.session.add(row)
-    db.session.flush()
-    notify(db.session, "password_reset", recipient=user.email,
+    session.add(row)
+    session.flush()
+    notify(session, "password_reset", recipient=user.email,
            dedupe_key=f"password_reset:{row.id}", user_id=user.id,
            token=raw, minutes=minutes, user=user)
-    db.session.commit()
+    session.commit()
 
 
-def confirm_password_reset(token: str, password: str) -> User:
+def confirm_password_reset(session: Session, token: str, password: str) -> User:
     """Set a new password with a reset token; the token works once, before it expires."""
     digest, now = _digest(token), utcnow()
     # One conditional UPDATE: of two concurrent confirmations only one sees rowcount 1.
-    result = db.session.execute(
+    result = session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.token_hash == digest, PasswordResetToken.used_at.is_(None),
                PasswordResetToken.expires_at > now)
         .values(used_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        db.session.rollback()
-        raise BadRequest("The reset token is invalid, used or expired.",
-                         errors={"token": ["Invalid, used or expired."]})
-    user_id = db.session.scalar(select(PasswordResetToken.user_id)
+        rollback_and_raise(session, BadRequest("The reset token is invalid, used or expired.",
+                                               errors={"token": ["Invalid, used or expired."]}))
+    user_id = session.scalar(select(PasswordResetToken.user_id)
                                 .where(PasswordResetToken.token_hash == digest))
     # Other outstanding reset tokens of this user die with this one.
-    db.session.execute(
+    session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
         .values(used_at=now)
         .execution_options(synchronize_session=False))
-    user = db.session.get(User, user_id)
+    user = session.get(User, user_id)
     user.password_hash = hash_password(password)
     user.token_version += 1
-    db.session.commit()
+    session.commit()
     return user
 
 
@@ -188,7 +182,8 @@ def _digest(token: str) -> str:
 # Admin ----------------------------------------------------------------------------
 
 
-def user_list_query(args: dict[str, Any]) -> Select:
+def users_stmt(args: dict[str, Any]) -> Select:
+    """The query for GET /users: filters, ordered by id."""
     stmt = select(User).order_by(User.id)
     if "q" in args:
         q = args["q"].lower()
@@ -201,51 +196,56 @@ def user_list_query(args: dict[str, Any]) -> Select:
     return stmt
 
 
-def get_user(user_id: int, *, lock: bool = False) -> User:
-    if not 0 < user_id < MAX_ID:
+user_list_query = users_stmt  # the old name, for code written before the rename
+
+
+def get_user(session: Session, user_id: int, *, lock: bool = False) -> User:
+    if not id_in_range(user_id):
         raise NotFound("No such user.")
     stmt = select(User).where(User.id == user_id).execution_options(populate_existing=True)
     if lock:
         # Serialises against loans being created for this user (their foreign key
         # check takes a share lock on the row) and against other admin changes.
         stmt = stmt.with_for_update(key_share=True)
-    user = db.session.scalar(stmt)
+    user = session.scalar(stmt)
     if user is None:
         raise NotFound("No such user.")
     return user
 
 
-def _lock_active_admins() -> list[int]:
+def _lock_active_admins(session: Session) -> list[int]:
     # Locked in id order and before any single user row, so two admins demoting
     # each other queue (the second then sees one admin left) instead of deadlocking.
-    return list(db.session.scalars(select(User.id).where(
+    return list(session.scalars(select(User.id).where(
         User.role == "admin", User.is_active.is_(True)).order_by(User.id).with_for_update(key_share=True)))
 
 
 def _refuse_last_admin(user: User, admins: list[int]) -> None:
     if admins == [user.id]:
-        raise Conflict("This is the last active admin; promote another admin first.")
+        raise Conflict("This is the last active admin; promote another admin first.",
+                       code="last_admin")
 
 
-def update_user(user_id: int, changes: dict[str, Any]) -> User:
-    admins = _lock_active_admins() if {"role", "is_active"} & changes.keys() else []
-    user = get_user(user_id, lock=True)
+def update_user(session: Session, user_id: int, changes: dict[str, Any]) -> User:
+    admins = _lock_active_admins(session) if {"role", "is_active"} & changes.keys() else []
+    user = get_user(session, user_id, lock=True)
     if changes.get("role", "admin") != "admin" or changes.get("is_active") is False:
         _refuse_last_admin(user, admins)
-    return _apply(user, changes)
+    return _apply(session, user, changes)
 
 
-def delete_user(user_id: int) -> None:
+def delete_user(session: Session, user_id: int) -> None:
     """Delete a user without active loans; their history cascades in the database."""
-    admins = _lock_active_admins()
-    user = get_user(user_id, lock=True)
-    active = db.session.scalar(select(func.count()).select_from(Loan).where(
+    admins = _lock_active_admins(session)
+    user = get_user(session, user_id, lock=True)
+    active = session.scalar(select(func.count()).select_from(Loan).where(
         Loan.user_id == user.id, Loan.returned_at.is_(None)))
     if active:
-        raise Conflict(f"The user has {active} active loan(s); they must be returned first.")
+        raise Conflict(f"The user has {active} active loan(s); they must be returned first.",
+                       code="has_active_loans")
     _refuse_last_admin(user, admins)
     # Ready holds keep a copy each: release them to the next in line before the
     # holds vanish with the user.
-    cancel_open_holds_for_user(db.session, user.id)
-    db.session.delete(user)
-    db.session.commit()
+    cancel_open_holds_for_user(session, user.id)
+    session.delete(user)
+    session.commit()

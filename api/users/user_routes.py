@@ -1,6 +1,7 @@
 """The caller's own account (/users/me) and user management for admins."""
 
 from api.auth import admin_required, current_user, login_required
+from api.extensions import db
 from api.pagination import paginate
 from api.parsing import json_body, query_args
 from api.users import bp, service
@@ -51,7 +52,7 @@ def update_me():
     security: [{bearerAuth: []}]
     """
     data = json_body(MeUpdateIn())
-    return UserOut().dump(service.change_me(current_user(), data))
+    return UserOut().dump(service.change_me(db.session, current_user(), data))
 
 
 @bp.get("")
@@ -80,7 +81,7 @@ def list_users():
     security: [{bearerAuth: []}]
     """
     args = query_args(UserListQuery())
-    return paginate(service.user_list_query(args), UserOut(), args)
+    return paginate(service.users_stmt(args), UserOut(), args)
 
 
 @bp.get("/<int:user_id>")
@@ -101,7 +102,7 @@ def get_user(user_id: int):
       404: {$ref: '#/components/responses/NotFound'}
     security: [{bearerAuth: []}]
     """
-    return UserOut().dump(service.get_user(user_id))
+    return UserOut().dump(service.get_user(db.session, user_id))
 
 
 @bp.patch("/<int:user_id>")
@@ -133,7 +134,7 @@ def update_user(user_id: int):
     security: [{bearerAuth: []}]
     """
     data = json_body(AdminUserUpdateIn())
-    return UserOut().dump(service.update_user(user_id, data))
+    return UserOut().dump(service.update_user(db.session, user_id, data))
 
 
 @bp.delete("/<int:user_id>")
@@ -154,5 +155,5 @@ def delete_user(user_id: int):
       409: {$ref: '#/components/responses/Conflict'}
     security: [{bearerAuth: []}]
     """
-    service.delete_user(user_id)
+    service.delete_user(db.session, user_id)
     return "", 204

@@ -207,7 +207,7 @@ class Circulation(RuleBasedStateMachine):
         if chance:
             return
         try:
-            users.delete_user(self.members[who])
+            users.delete_user(db.session, self.members[who])
         except Conflict:
             return
         self.members[who] = self._join()  # someone new takes their place in the story
