@@ -10,7 +10,6 @@ and the shelf count can never go below zero.
 from typing import Any
 
 from sqlalchemy import Select, delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.books.isbn import normalise_isbn
@@ -18,10 +17,10 @@ from api.caching import mark_catalog_changed
 from api.circulation.common import lock_book
 from api.circulation.holds import promote_holds
 from api.clock import utcnow
-from api.errors import Conflict, NotFound
+from api.errors import Conflict
+from api.fields import get_or_404
 from api.models import Book, Loan
-
-MAX_ID = 2**31  # larger ids overflow SQLite/PostgreSQL integer binding
+from api.transaction import integrity_error_as, rollback_and_raise
 
 _SORTS = {
     "title": Book.title, "author": Book.author,
@@ -31,10 +30,7 @@ _ISBN_CHARS = set("0123456789-Xx ")
 
 
 def get_book(session: Session, book_id: int) -> Book:
-    book = session.get(Book, book_id) if 0 < book_id < MAX_ID else None
-    if book is None:
-        raise NotFound("No such book.")
-    return book
+    return get_or_404(session, Book, book_id, detail="No such book.")
 
 
 def search_stmt(args: dict[str, Any]) -> Select:
@@ -90,16 +86,14 @@ def update_book(session: Session, book_id: int, data: dict[str, Any]) -> Book:
         values["copies_available"] = Book.copies_available + delta
         # Copies on loan or kept for ready holds cannot be removed.
         stmt = stmt.where(Book.copies_available + delta >= 0)
-    try:
+    with integrity_error_as(session, _duplicate()):
         result = session.execute(stmt.values(**values)
                                  .execution_options(synchronize_session=False))
-    except IntegrityError:
-        session.rollback()
-        raise _duplicate() from None
     if result.rowcount == 0:
         session.rollback()
         get_book(session, book_id)  # 404 if it was deleted meanwhile
-        raise Conflict("Cannot lower copies below those on loan or kept for ready holds.")
+        raise Conflict("Cannot lower copies below those on loan or kept for ready holds.",
+                       code="copies_in_use")
     if "copies" in data:
         promote_holds(session, book_id)  # new copies go to the hold queue first
     mark_catalog_changed(session)
@@ -117,8 +111,8 @@ def delete_book(session: Session, book_id: int) -> None:
     on_loan = session.scalar(select(Loan.id).where(Loan.book_id == book_id, Loan.returned_at.is_(None))
                              .limit(1))
     if on_loan is not None:
-        session.rollback()
-        raise Conflict("Copies of this book are on loan; delete it once they are returned.")
+        rollback_and_raise(session, Conflict("Copies of this book are on loan; delete it once they "
+                                             "are returned.", code="has_active_loans"))
     session.execute(delete(Book).where(Book.id == book_id).execution_options(synchronize_session=False))
     mark_catalog_changed(session)
     session.commit()
@@ -131,13 +125,10 @@ def _refuse_duplicate_isbn(session: Session, isbn: str) -> None:
 
 def _duplicate() -> Conflict:
     return Conflict("A book with this ISBN is already in the catalog.",
-                    errors={"isbn": ["Already in the catalog."]})
+                    errors={"isbn": ["Already in the catalog."]}, code="duplicate")
 
 
 def _commit(session: Session) -> None:
-    try:
+    # Two admins adding the same ISBN at once: the unique index decides.
+    with integrity_error_as(session, _duplicate()):
         session.commit()
-    except IntegrityError:
-        # Two admins adding the same ISBN at once: the unique index decides.
-        session.rollback()
-        raise _duplicate() from None
