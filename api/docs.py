@@ -6,11 +6,22 @@ each schema is defined once: decorate it with `@doc_schema` and reference it as
 `$ref: '#/components/schemas/<ClassName>'`. Errors every operation can answer
 (429, 500, 503; 400/413/415 with a body; 401 with a token) are added by
 `LibrarySwagger`, so docstrings list only their own.
+
+Query parameters are generated too: an operation names the schema its view loads
+with `x-query-schema: BookQuery`, and `LibrarySwagger` writes one parameter per
+field (its type and limits from apispec's converter), with the `PageArgs` fields as
+`$ref`s to the shared `Page`/`PerPage` components (themselves generated from
+`PageArgs`). A docstring may still list such a parameter by name to give it a
+`description`, never its `schema` (that would be a second source that can drift).
 """
+
+from functools import cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flasgger import Swagger
+from flasgger.constants import OPTIONAL_FIELDS
 from flask import Flask
 
 _SCHEMAS: dict[str, type] = {}
@@ -45,14 +56,8 @@ PROBLEM = {
 
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 
-# Every list takes these; views reference them as $ref: '#/components/parameters/Page'.
-PARAMETERS = {
-    "Page": {"in": "query", "name": "page", "description": "Page number, from 1.",
-             "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
-    "PerPage": {"in": "query", "name": "per_page",
-                "description": "Items per page; larger values are capped at 100.",
-                "schema": {"type": "integer", "minimum": 1, "default": 20}},
-}
+# The PageArgs field behind each shared list parameter ($ref: '#/components/parameters/Page').
+PAGE_PARAMETERS = {"page": "Page", "per_page": "PerPage"}
 
 RESPONSES = {
     "BadRequest": _problem_response("Malformed or invalid input (problem+json with `errors`)."),
@@ -76,6 +81,57 @@ AUTH_RESPONSES = {"401": "Unauthorized"}
 NOT_RATE_LIMITED = ("/health",)
 
 
+@cache
+def converter() -> OpenAPIConverter:
+    """apispec's field -> OpenAPI converter (nested schemas are not expected in queries)."""
+    return OpenAPIConverter("3.0.3", lambda schema: None,
+                            APISpec("converter", "1", "3.0.3", plugins=[MarshmallowPlugin()]))
+
+
+def page_parameters() -> dict:
+    from api.pagination import PageArgs  # api.pagination documents its schemas here
+
+    generated = {p["name"]: p for p in _schema_parameters(PageArgs)}
+    return {ref: generated[name] for name, ref in PAGE_PARAMETERS.items()}
+
+
+def _schema_parameters(schema) -> list[dict]:
+    parameters = converter().schema2parameters(schema, location="query")
+    for parameter in parameters:
+        if parameter.get("required") is False:  # the default; keeps the spec short
+            del parameter["required"]
+    return parameters
+
+
+def query_parameters(schema_name: str, written: list[dict]) -> list[dict]:
+    """The parameters of an operation whose view loads the query schema `schema_name`:
+    one per field, then the docstring's other (path, header) parameters."""
+    schema = _SCHEMAS[schema_name]
+    descriptions = {}
+    others = []
+    fields = schema().fields
+    for parameter in written:
+        if parameter.get("in") == "query" and parameter.get("name") in fields:
+            if set(parameter) - {"in", "name", "description"}:
+                raise ValueError(f"{schema_name}.{parameter['name']}: the schema comes from the "
+                                 "query schema; a docstring may add only a description")
+            descriptions[parameter["name"]] = parameter["description"]
+        elif parameter.get("in") == "query" or "$ref" in parameter:
+            raise ValueError(f"{schema_name} has no field for the documented parameter {parameter}")
+        else:
+            others.append(parameter)
+    generated, paging = [], []
+    for parameter in _schema_parameters(schema):
+        name = parameter["name"]
+        if name in PAGE_PARAMETERS:
+            paging.append({"$ref": f"#/components/parameters/{PAGE_PARAMETERS[name]}"})
+            continue
+        if name in descriptions:
+            parameter["description"] = descriptions[name]
+        generated.append(parameter)
+    return generated + paging + others
+
+
 class LibrarySwagger(Swagger):
     def get_apispecs(self, endpoint="apispec"):
         spec = super().get_apispecs(endpoint)
@@ -83,6 +139,9 @@ class LibrarySwagger(Swagger):
             for operation in item.values():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
+                if "x-query-schema" in operation:
+                    operation["parameters"] = query_parameters(operation.pop("x-query-schema"),
+                                                               operation.get("parameters", []))
                 added = dict(COMMON_RESPONSES)
                 if path.startswith(NOT_RATE_LIMITED):
                     del added["429"]
@@ -112,7 +171,7 @@ def build_template(app: Flask) -> dict:
     components = template.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM
     components["responses"] = RESPONSES
-    components["parameters"] = PARAMETERS
+    components["parameters"] = page_parameters()
     components["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     }
@@ -129,5 +188,7 @@ def init_docs(app: Flask) -> None:
         "swagger_ui": True,
         "specs_route": "/apidocs/",
         "openapi": "3.0.3",
+        # flasgger copies only the operation keys it knows; ours is replaced in get_apispecs.
+        "optional_fields": [*OPTIONAL_FIELDS, "x-query-schema"],
     }
     LibrarySwagger(app, config=config, template=build_template(app), merge=True)

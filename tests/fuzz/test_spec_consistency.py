@@ -1,8 +1,10 @@
-"""The spec says what the views enforce: the hand-written YAML must not drift from
-the marshmallow schemas the views load, or fuzzers and clients are misled.
+"""The spec says what the views enforce, or fuzzers and clients are misled.
 
-Bodies are safe by construction (components come from the same schemas); query
-parameters are written by hand in each docstring, so they are compared here.
+Bodies and query parameters are generated from the marshmallow schemas the views
+load (components by apispec; query parameters by `api.docs.query_parameters` from
+each docstring's `x-query-schema`). These tests check the generator: every list
+names its schema, each documented parameter is what the converter makes of the
+field, and a docstring cannot give a generated parameter a schema of its own.
 """
 
 import re
@@ -16,6 +18,7 @@ from api import create_app
 from api.admin.schemas import NotificationQuery, TaskRunQuery
 from api.audit.schemas import AuditQuery
 from api.books.schemas import BookQuery
+from api.docs import query_parameters
 from api.holds.schemas import HoldAdminQuery
 from api.loans.schemas import LoanAdminQuery
 from api.users.schemas import UserListQuery
@@ -99,3 +102,21 @@ def test_catalog_spec_states_the_limits_the_views_enforce():
         assert _prop(schema, "published_year").get("minimum") == 1000
     assert _query("/books", "q").get("minLength") == 1
     assert _query("/books", "author").get("minLength") == 1
+
+
+def test_a_docstring_cannot_write_a_generated_parameter_schema():
+    with pytest.raises(ValueError, match="only a description"):
+        query_parameters("BookQuery", [{"in": "query", "name": "q", "schema": {"type": "string"}}])
+    with pytest.raises(ValueError, match="has no field"):
+        query_parameters("BookQuery", [{"in": "query", "name": "nonsense", "description": "x"}])
+    with pytest.raises(ValueError, match="has no field"):
+        query_parameters("BookQuery", [{"$ref": "#/components/parameters/Page"}])
+
+
+def test_docstring_descriptions_and_other_parameters_are_kept():
+    written = [{"in": "query", "name": "q", "description": "Said here."},
+               {"in": "header", "name": "If-None-Match", "schema": {"type": "string"}}]
+    generated = query_parameters("BookQuery", written)
+    assert next(p for p in generated if p.get("name") == "q")["description"] == "Said here."
+    assert generated[-1] == written[1]
+    assert {"$ref": "#/components/parameters/Page"} in generated
