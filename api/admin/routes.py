@@ -113,13 +113,7 @@ def list_tasks():
     ---
     tags: [admin]
     security: [{bearerAuth: []}]
-    parameters:
-      - in: query
-        name: name
-        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds]}
-      - {in: query, name: state, schema: {type: string, enum: [queued, running, succeeded, failed]}}
-      - $ref: '#/components/parameters/Page'
-      - $ref: '#/components/parameters/PerPage'
+    x-query-schema: TaskRunQuery
     responses:
       200:
         description: A page of runs, with an RFC 8288 Link header.
@@ -167,11 +161,7 @@ def list_notifications():
     ---
     tags: [admin]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: query, name: state, schema: {type: string, enum: [pending, sending, sent, failed]}}
-      - {in: query, name: kind, schema: {type: string, maxLength: 32}}
-      - $ref: '#/components/parameters/Page'
-      - $ref: '#/components/parameters/PerPage'
+    x-query-schema: NotificationQuery
     responses:
       200:
         description: A page of outbox rows, with an RFC 8288 Link header.

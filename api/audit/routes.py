@@ -13,12 +13,7 @@ def list_audit():
     ---
     tags: [admin]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: query, name: object_type, schema: {type: string, minLength: 1, maxLength: 32}}
-      - {in: query, name: object_id, schema: {type: string, minLength: 1, maxLength: 64}}
-      - {in: query, name: actor_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
-      - $ref: '#/components/parameters/Page'
-      - $ref: '#/components/parameters/PerPage'
+    x-query-schema: AuditQuery
     responses:
       200:
         description: A page of audit entries, with an RFC 8288 Link header.

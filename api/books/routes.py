@@ -20,29 +20,8 @@ def list_books():
     """Search the catalog (public, cached).
     ---
     tags: [books]
+    x-query-schema: BookQuery
     parameters:
-      - in: query
-        name: q
-        schema: {type: string, minLength: 1, maxLength: 200}
-        description: Substring of title or author (case-insensitive), or an ISBN-10/13.
-      - in: query
-        name: author
-        schema: {type: string, minLength: 1, maxLength: 200}
-        description: Substring of the author (case-insensitive).
-      - in: query
-        name: available
-        schema: {type: boolean}
-        description: "true: a copy is free now; false: none is."
-      - in: query
-        name: sort
-        description: Order; ties are broken by id.
-        schema:
-          type: string
-          default: title
-          enum: [title, -title, author, -author, published_year, -published_year,
-                 created_at, -created_at]
-      - $ref: '#/components/parameters/Page'
-      - $ref: '#/components/parameters/PerPage'
       - {in: header, name: If-None-Match, schema: {type: string}, description: ETag of a copy you hold.}
     responses:
       200:

@@ -69,15 +69,9 @@ def list_loans():
     ---
     tags: [loans]
     security: [{bearerAuth: []}]
+    x-query-schema: LoanAdminQuery
     parameters:
-      - {in: query, name: status, schema: {type: string, enum: [active, overdue, returned]}}
-      - {in: query, name: book_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
-      - in: query
-        name: user_id
-        schema: {type: integer, minimum: 1, maximum: 2147483647}
-        description: Admins only; from a member it is a 400.
-      - $ref: '#/components/parameters/Page'
-      - $ref: '#/components/parameters/PerPage'
+      - {in: query, name: user_id, description: Admins only; from a member it is a 400.}
     responses:
       200:
         description: A page of loans, with an RFC 8288 Link header.

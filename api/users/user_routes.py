@@ -61,13 +61,7 @@ def list_users():
     """List users (admin), filtered by `q`, `role` and `is_active`.
     ---
     tags: [users]
-    parameters:
-      - $ref: '#/components/parameters/Page'
-      - $ref: '#/components/parameters/PerPage'
-      - {name: q, in: query, schema: {type: string, minLength: 1, maxLength: 100},
-         description: Case-insensitive substring of username or email.}
-      - {name: role, in: query, schema: {type: string, enum: [user, admin]}}
-      - {name: is_active, in: query, schema: {type: boolean}}
+    x-query-schema: UserListQuery
     responses:
       200:
         description: A page of users, ordered by id, with an RFC 8288 Link header.
