@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench soak install migrate clean
+.PHONY: run stop test lint bench soak install migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# With REDIS_URL unset the command gets a development Redis for as long as it runs.
 migrate: $(STAMP)
-	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/python -m scripts.embedded_redis $(BIN)/flask --app wsgi db upgrade
 
 # API on http://127.0.0.1:$${PORT:-5000}, a Celery worker, beat and a local mail sink.
+# Ctrl-C or `make stop` ends all of them, the development Redis included.
 run: migrate
 	$(BIN)/python -m scripts.run_all
+
+stop:
+	$(BIN)/python -m scripts.run_all stop
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

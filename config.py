@@ -34,8 +34,10 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
     SQLALCHEMY_DATABASE_URI = database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    # None means "start the embedded redis-server" (see api/embedded_redis.py).
+    # None means "the development redis-server `make run` started", whose URL it writes
+    # here (scripts/embedded_redis.py); the app itself never starts one.
     REDIS_URL = os.environ.get("REDIS_URL")
+    EMBEDDED_REDIS_URL_FILE = str(BASE_DIR / "var" / "redis" / "url")
     REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5"))
 
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)

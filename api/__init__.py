@@ -15,9 +15,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     app.json.sort_keys = False
     if app.config.get("REDIS_URL") is None:
-        from api.embedded_redis import ensure_embedded_redis
-
-        app.config["REDIS_URL"] = ensure_embedded_redis()
+        app.config["REDIS_URL"] = _running_embedded_redis(app)
 
     if app.config["PROXY_FIX_X_FOR"]:
         # Trust exactly the configured number of proxies; with none, X-Forwarded-For
@@ -57,6 +55,18 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_cli(app)
     init_docs(app)
     return app
+
+
+def _running_embedded_redis(app: Flask) -> str:
+    """The development redis-server `make run` started (scripts/embedded_redis.py)."""
+    from pathlib import Path
+
+    path = Path(app.config["EMBEDDED_REDIS_URL_FILE"])
+    if not path.exists():
+        raise RuntimeError("REDIS_URL is not set and no development Redis is running: set REDIS_URL, "
+                           "start `make run`, or run the command under "
+                           "`python -m scripts.embedded_redis ...`")
+    return path.read_text().strip()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -12,11 +12,11 @@ import redis
 from sqlalchemy import text
 
 from api import clock, create_app
-from api.embedded_redis import free_port, start_redis_server
 from api.extensions import db
 from api.models import User
 from api.passwords import hash_password
 from config import database_url as database_url_from_env
+from scripts.embedded_redis import free_port, start_redis_server
 
 PASSWORD = "correct horse battery"
 

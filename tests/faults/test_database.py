@@ -16,9 +16,9 @@ from sqlalchemy.pool import NullPool
 from api import create_app, tokens
 from api.circulation import holds, loans
 from api.clock import utcnow
-from api.embedded_redis import free_port
 from api.extensions import db
 from api.models import Book, Hold, Loan, Notification, User
+from scripts.embedded_redis import free_port
 from tests.conftest import bearer, create_user, is_problem
 from tests.invariants.checks import assert_invariants
 from tests.invariants.race import Gate, lend, queue, start, statuses

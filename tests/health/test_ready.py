@@ -37,7 +37,7 @@ def test_a_stopped_worker_makes_it_not_ready(worker_app, clean_broker):
 
 def test_not_ready_when_redis_and_broker_are_down(app, redis_url, database_url):
     from api import create_app
-    from api.embedded_redis import free_port
+    from scripts.embedded_redis import free_port
 
     dead = f"redis://127.0.0.1:{free_port()}/0"
     broken = create_app("testing", REDIS_URL=dead, SQLALCHEMY_DATABASE_URI=database_url,

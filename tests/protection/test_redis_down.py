@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from api.embedded_redis import free_port, start_redis_server
+from scripts.embedded_redis import free_port, start_redis_server
 from tests.conftest import is_problem
 
 

@@ -18,8 +18,8 @@ from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import start_worker
 
 from api import create_app
-from api.embedded_redis import free_port
 from api.extensions import db
+from scripts.embedded_redis import free_port
 
 
 def wait_for(condition, timeout: float = 30.0, message: str = "condition"):

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import update
 
-from api.embedded_redis import free_port
 from api.extensions import db
 from api.models import Notification
 from api.notify import notify
+from scripts.embedded_redis import free_port
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import add_notices, kick, outbox, settled
 from worker.mail import OUTCOME_UNKNOWN, REDACTED_BODY, claim_batch
