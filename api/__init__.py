@@ -25,14 +25,13 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from api import models  # noqa: F401  (register every table with SQLAlchemy)
     from api.errors import register_error_handlers
-    from api.extensions import db, ma, migrate
+    from api.extensions import db, migrate
     from api.redis_client import init_redis
 
     db.init_app(app)
     # Batch mode lets Alembic ALTER tables on SQLite by copying them.
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"),
                      render_as_batch=True, compare_type=True)
-    ma.init_app(app)
     init_redis(app)
     _init_sqlite(app)
     from api.celery_setup import celery_init_app

@@ -1,7 +1,6 @@
 """Extensions, created unbound here and bound to the app in create_app()."""
 
 from flask_caching import Cache
-from flask_marshmallow import Marshmallow
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -23,5 +22,4 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-ma = Marshmallow()
 cache = Cache()
