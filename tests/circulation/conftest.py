@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from api.clock import utcnow
 from api.extensions import db
-from api.models import Book, Hold, Loan, Notification, User
+from api.models import Book, Hold, Loan, User
 from tests.conftest import create_user
 
 
@@ -46,18 +46,6 @@ def users(app_ctx):
         return [db.session.get(User, a.id) for a in accounts]
 
     return make
-
-
-@pytest.fixture
-def outbox(app):
-    def rows(kind: str = "hold_ready") -> list[Notification]:
-        with app.app_context():
-            found = db.session.scalars(select(Notification).where(Notification.kind == kind)
-                                       .order_by(Notification.id)).all()
-            db.session.expunge_all()
-            return found
-
-    return rows
 
 
 def book_state(book_id: int) -> int:

@@ -1,7 +1,6 @@
 """Races on PostgreSQL: threads released together by a Barrier, each with its own
 app context (so its own session and connection)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,9 +10,10 @@ from api import tokens
 from api.circulation.holds import cancel_hold, expire_ready_holds, get_hold, place_hold
 from api.circulation.loans import borrow, renew, return_loan
 from api.clock import utcnow
-from api.errors import ApiError, Conflict
+from api.errors import Conflict
 from api.extensions import db
 from api.models import Book, Hold, Loan, Notification, User
+from tests import helpers
 from tests.circulation.conftest import check_invariant
 from tests.conftest import bearer, create_user
 
@@ -22,28 +22,8 @@ THREADS = 12
 
 
 def race(app, jobs):
-    """Run each job(ctx) in its own thread, all released at once; results in order
-    (an ApiError raised by a job is its result)."""
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def run(i, job):
-        with app.app_context():
-            barrier.wait(timeout=30)
-            try:
-                results[i] = job()
-            except ApiError as e:
-                results[i] = e
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads)
-    return results
+    """tests.helpers.race over a list of jobs (an ApiError raised by a job is its result)."""
+    return helpers.race(app, *jobs)
 
 
 def members(app, n, prefix="racer"):

@@ -7,38 +7,9 @@ import time
 from sqlalchemy import select, text
 
 from api.circulation import holds, loans
-from api.errors import ApiError
 from api.extensions import db
 from api.models import Hold, User
-from tests.conftest import create_user
-
-
-def race(app, *jobs):
-    """Run each job() in its own thread, all released by one Barrier; returns their
-    results in order, an ApiError being the result of a job that raised it. Any
-    other exception is returned too, so the test can say which job failed how."""
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def run(i, job):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                results[i] = job()
-            except Exception as e:  # returned to the test, never swallowed
-                results[i] = e
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads), "a racing job hung (deadlock?)"
-    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, ApiError)]
-    assert not unexpected, unexpected
-    return results
+from tests.helpers import create_user, race  # noqa: F401  (race re-exported)
 
 
 def members(app, n: int, prefix: str) -> list[int]:

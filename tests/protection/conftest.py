@@ -7,20 +7,10 @@ api/ratelimit.py), so these apps do not disturb the session-wide one.
 import pytest
 from sqlalchemy import event
 
-from api import create_app
 from api.extensions import db
 
 SMALL_LIMITS = {"RATELIMIT_DEFAULT": "3 per minute", "RATELIMIT_LOGIN": "2 per minute",
                 "RATELIMIT_REGISTER": "2 per minute", "RATELIMIT_PASSWORD_RESET": "2 per minute"}
-
-
-@pytest.fixture
-def make_app(redis_url, database_url):
-    def make(**overrides):
-        config = {"REDIS_URL": redis_url, "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
-        return create_app("testing", **config)
-
-    return make
 
 
 @pytest.fixture

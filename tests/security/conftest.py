@@ -2,19 +2,6 @@
 
 import pytest
 
-from api import create_app
-
-
-@pytest.fixture
-def make_app(redis_url, database_url):
-    """make_app(**config) -> another app on the session's database and Redis."""
-
-    def make(**overrides):
-        return create_app("testing", REDIS_URL=redis_url, SQLALCHEMY_DATABASE_URI=database_url,
-                          **overrides)
-
-    return make
-
 
 @pytest.fixture
 def loan_of(client):

@@ -1,10 +1,6 @@
 """Helpers for the /users tests."""
 
 import pytest
-from sqlalchemy import select
-
-from api.extensions import db
-from api.models import Notification
 
 
 @pytest.fixture
@@ -17,17 +13,3 @@ def register(client):
         return client.post("/users/register", json=body)
 
     return post
-
-
-@pytest.fixture
-def outbox(app):
-    """outbox(kind) -> the notification rows of that kind, oldest first."""
-
-    def rows(kind: str) -> list[Notification]:
-        with app.app_context():
-            stmt = select(Notification).where(Notification.kind == kind).order_by(Notification.id)
-            rows = db.session.scalars(stmt).all()
-            db.session.expunge_all()
-            return rows
-
-    return rows

@@ -1,33 +1,20 @@
 """Races that only a real concurrent database shows (PostgreSQL)."""
 
-import threading
 
 import pytest
 from sqlalchemy import select
 
 from api.extensions import db
 from api.models import User
-from tests.conftest import create_user, login
+from tests import helpers
+from tests.helpers import create_user, login
 
 pytestmark = pytest.mark.postgres
 
 
 def race(app, calls):
     """Run each callable(client) in its own thread, released together; their results."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        client = app.test_client()
-        barrier.wait()
-        results[i] = call(client)
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+    return helpers.race(app, *[lambda call=call: call(app.test_client()) for call in calls])
 
 
 def test_concurrent_registrations_with_one_email(app):
