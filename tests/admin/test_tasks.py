@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from api.extensions import db
 from api.models import TaskRun
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import add_notices
 

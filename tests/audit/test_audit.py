@@ -2,7 +2,7 @@
 
 from api.audit.service import record
 from api.extensions import db
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 
 def _record(app, actor_id, action, object_type, object_id, data=None):

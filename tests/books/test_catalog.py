@@ -7,7 +7,7 @@ import pytest
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Book, Loan
-from tests.conftest import create_user, is_problem
+from tests.helpers import create_user, is_problem
 
 ISBN13 = "978-0-306-40615-7"
 ISBN10 = "0-306-40615-2"  # the same book

@@ -11,7 +11,7 @@ from api.caching import mark_catalog_changed
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Book, Hold, Loan
-from tests.conftest import create_user
+from tests.helpers import create_user
 
 
 def test_new_copies_go_to_waiting_holds_first(app, client, admin, make_book):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Book, Hold, Loan, User
-from tests.conftest import create_user
+from tests.helpers import create_user
 
 
 def check_invariant(book_id: int) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 BAD_BODIES = [
     {"book_id": "1"}, {"book_id": -1}, {"book_id": 0}, {"book_id": 10**30}, {"book_id": 1.5},

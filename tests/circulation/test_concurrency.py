@@ -15,7 +15,7 @@ from api.extensions import db
 from api.models import Book, Hold, Loan, Notification, User
 from tests import helpers
 from tests.circulation.conftest import check_invariant
-from tests.conftest import bearer, create_user
+from tests.helpers import bearer, create_user
 
 pytestmark = pytest.mark.postgres
 THREADS = 12

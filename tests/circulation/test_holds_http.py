@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from api.circulation.holds import expire_ready_holds
 from api.clock import utcnow
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 
 def lend_out(client, account, make_book):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from api import clock
 from api.clock import utcnow
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 
 def post_loan(client, account, **body):

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from api.circulation.common import lock_book, lock_user
 from api.extensions import db
-from tests.conftest import create_user
+from tests.helpers import create_user
 
 pytestmark = pytest.mark.postgres
 

@@ -3,7 +3,7 @@
 import pytest
 
 from api import create_app
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 
 def test_unknown_url_is_problem_json(client):

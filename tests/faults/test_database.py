@@ -19,7 +19,7 @@ from api.clock import utcnow
 from api.extensions import db
 from api.models import Book, Hold, Loan, Notification, User
 from scripts.embedded_redis import free_port
-from tests.conftest import bearer, create_user, is_problem
+from tests.helpers import bearer, create_user, is_problem
 from tests.invariants.checks import assert_invariants
 from tests.invariants.race import Gate, lend, queue, start, statuses
 

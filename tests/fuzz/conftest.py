@@ -13,7 +13,7 @@ import pytest
 from api import create_app, tokens
 from api.extensions import db
 from api.models import User
-from tests.conftest import bearer, create_user
+from tests.helpers import bearer, create_user
 
 
 @pytest.fixture(scope="session")

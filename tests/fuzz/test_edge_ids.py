@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 HUGE = [2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, 10**30]
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from api.extensions import db
-from tests.conftest import _clean_database
 from tests.fuzz.test_openapi_fuzz import CHECKS, schema
+from tests.helpers import clean_database
 
 STATEFUL_SETTINGS = settings(max_examples=30, stateful_step_count=8, deadline=None, derandomize=True,
                              database=None, suppress_health_check=list(HealthCheck))
@@ -23,7 +23,7 @@ def test_call_sequences_conform_to_the_spec(fuzz_app, fuzz_world, make_book, red
     class Workflow(schema.as_state_machine()):
         def setup(self):
             with fuzz_app.app_context():
-                _clean_database()
+                clean_database()
                 db.session.remove()
             redis.Redis.from_url(redis_url).flushdb()
             fuzz_world.seed(make_book)

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from api.extensions import db
-from tests.conftest import _clean_database as clean_database  # noqa: F401  (re-exported: one cleaning rule)
+from tests.helpers import clean_database  # noqa: F401  (re-exported: one cleaning rule)
 
 # Each query returns offending rows; an empty result means the rule holds.
 _RULES = {

@@ -3,7 +3,7 @@
 import pytest
 
 from api.ratelimit import limiter
-from tests.conftest import PASSWORD, create_user, is_problem
+from tests.helpers import PASSWORD, create_user, is_problem
 
 
 def hammer(client, url, n, **kwargs):

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from scripts.embedded_redis import free_port, start_redis_server
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 
 @pytest.fixture

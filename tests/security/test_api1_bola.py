@@ -6,7 +6,7 @@ Members reach only their own loans, holds and account. Another member's object i
 
 import pytest
 
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from api import clock
-from tests.conftest import bearer, create_user, is_problem
+from tests.helpers import bearer, create_user, is_problem
 
 
 def _claims(token: str) -> dict:

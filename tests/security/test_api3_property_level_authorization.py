@@ -7,7 +7,7 @@ silently dropped or applied. Excessive exposure: outputs carry only public field
 
 import pytest
 
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 USER_FIELDS = {"id", "username", "email", "role", "is_active", "created_at"}
 LOAN_FIELDS = {"id", "user_id", "book_id", "borrowed_at", "due_at", "returned_at", "renewals", "status"}

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from api.pagination import MAX_PAGE, MAX_PER_PAGE
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 from tests.security.offline import operations_with_a_body
 
 LIST_PATHS = ["/books", "/loans", "/holds", "/users", "/admin/tasks", "/admin/notifications"]

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 from tests.security.offline import offline_app, offline_spec
 
 ADMIN_SUMMARY = re.compile(r"\(admin\)")

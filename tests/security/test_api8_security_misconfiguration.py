@@ -8,7 +8,7 @@ import pytest
 
 from api import create_app
 from config import CONFIGS, ProductionConfig
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
            "Referrer-Policy": "no-referrer"}

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Loan, PasswordResetToken, User
-from tests.conftest import create_user, is_problem
+from tests.helpers import create_user, is_problem
 
 
 def add_loan(app, user_id, book_id, *, returned=False):

@@ -3,7 +3,7 @@
 from api.circulation import holds, loans
 from api.extensions import db
 from api.models import Book, Hold, Loan, User
-from tests.conftest import create_user
+from tests.helpers import create_user
 
 
 def test_deactivation_releases_a_kept_copy_to_the_next_in_line(app, client, admin, make_book):

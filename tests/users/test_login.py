@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import PASSWORD, create_user, is_problem
+from tests.helpers import PASSWORD, create_user, is_problem
 
 
 def post_login(client, email, password):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import PASSWORD, bearer, is_problem
+from tests.helpers import PASSWORD, bearer, is_problem
 
 
 def patch_me(client, acct, **body):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from api import clock
 from api.extensions import db
 from api.models import PasswordResetToken
-from tests.conftest import PASSWORD, bearer, create_user, is_problem
+from tests.helpers import PASSWORD, bearer, create_user, is_problem
 
 NEW = "a fresh new password"
 

@@ -1,6 +1,6 @@
 """Every 409 of accounts and the catalog carries its machine-readable `code`."""
 
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 
 def _code(response) -> str:

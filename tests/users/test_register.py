@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 
 def test_register_creates_member_with_location(client, register):

@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from api import clock
-from tests.conftest import PASSWORD, bearer, create_user, is_problem, login
+from tests.helpers import PASSWORD, bearer, create_user, is_problem, login
 
 
 def claims_of(token: str) -> dict:

@@ -11,7 +11,7 @@ from api import clock
 from api.celery_setup import JOB_TASKS
 from api.extensions import db
 from api.models import Hold, Loan
-from tests.conftest import create_user
+from tests.helpers import create_user
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import outbox, settled, task_run
 from worker.jobs import loan_notices
