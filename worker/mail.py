@@ -28,6 +28,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import case, func, select, update
 
+from api.celery_setup import SEND_TASK
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Notification
@@ -36,7 +37,6 @@ from worker.smtp import build_message, close, connect, text
 
 log = logging.getLogger(__name__)
 
-SEND_TASK = "worker.mail.send_pending"
 FOLLOWUP_KEY = "outbox:followup"
 # A retry due further ahead than this is left to the OUTBOX_SWEEP_CRON beat entry.
 FOLLOWUP_HORIZON = 600

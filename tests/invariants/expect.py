@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from api import clock
 from api.extensions import db
-from api.models import Book, Hold, Loan
+from api.models import OPEN_HOLD_STATES, Book, Hold, Loan
 
-OPEN_HOLD = ("waiting", "ready")
+OPEN_HOLD = OPEN_HOLD_STATES
 
 
 def _count(model, *where) -> int:
