@@ -48,7 +48,7 @@ def start_task(task: str):
         name: task
         required: true
         description: The job to run.
-        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds]}
+        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds, fines-accrual]}
     responses:
       202:
         description: Queued.
@@ -116,7 +116,7 @@ def list_tasks():
     parameters:
       - in: query
         name: name
-        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds]}
+        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds, fines-accrual]}
       - {in: query, name: state, schema: {type: string, enum: [queued, running, succeeded, failed]}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
