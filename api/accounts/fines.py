@@ -12,7 +12,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -96,7 +96,7 @@ def write_overdue_lines(session: Session, lines: list[dict]) -> int:
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         stmt = insert(AccountLine)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[AccountLine.loan_id], index_where=AccountLine.kind == "overdue",
+            index_elements=[AccountLine.loan_id], index_where=text("kind = 'overdue'"),
             set_={"amount": stmt.excluded.amount}, where=AccountLine.amount != stmt.excluded.amount)
         rows = [{"user_id": line["user_id"], "loan_id": line["loan_id"], "kind": "overdue",
                  "amount": line["amount"]} for line in charged]
