@@ -133,8 +133,8 @@ def test_admin_triggered_run_through_a_real_worker(worker_app, celery_worker, ad
         response = client.post("/admin/tasks/fines-accrual", headers=admin.headers)
         assert response.status_code == 202
         run_id = response.get_json()["task_id"]
-        done = wait_for(lambda: (r := task_run(worker_app, run_id)) and r.state in ("succeeded", "failed") and r,
-                        message="fines-accrual to finish")
+        done = wait_for(lambda: (r := task_run(worker_app, run_id)) and r.state in ("succeeded", "failed")
+                        and r, message="fines-accrual to finish")
         assert done.state == "succeeded", done.error
         runs.append(done)
     assert runs[0].result == {"scanned": 3, "charged": 3, "changed": 3}

@@ -70,7 +70,8 @@ def test_account_blockers(app_ctx, admin, member, client):
     user = db.session.get(User, member.id)
     assert account_blockers(db.session, user, rule=rule) == []
 
-    service.charge(db.session, user_id=member.id, amount=rule.max_balance, note="at the limit", actor_id=admin.id)
+    service.charge(db.session, user_id=member.id, amount=rule.max_balance, note="at the limit",
+                   actor_id=admin.id)
     assert account_blockers(db.session, user, rule=rule) == []  # "exceeds": at the limit is fine
     service.charge(db.session, user_id=member.id, amount=1, note="one over", actor_id=admin.id)
     codes = [code for code, _ in account_blockers(db.session, user, rule=rule)]
