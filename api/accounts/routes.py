@@ -175,6 +175,7 @@ def add_payment(user_id: int):
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """
+    service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
     data = json_body(PaymentIn())
     return _created(service.pay(db.session, user_id=user_id, amount=data["amount"],
                                 note=data.get("note"), actor_id=current_user().id))
@@ -209,6 +210,7 @@ def add_waiver(user_id: int):
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """
+    service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
     data = json_body(WaiverIn())
     return _created(service.waive(db.session, user_id=user_id, amount=data["amount"],
                                   note=data["note"], actor_id=current_user().id))
@@ -241,6 +243,7 @@ def add_charge(user_id: int):
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
     """
+    service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
     data = json_body(ChargeIn())
     return _created(service.charge(db.session, user_id=user_id, amount=data["amount"],
                                    note=data["note"], actor_id=current_user().id))

@@ -38,6 +38,7 @@ def add_block(user_id: int):
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
     """
+    get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
     data = json_body(BlockIn())
     block = service.add_block(db.session, user_id=user_id, reason=data["reason"],
                               expires_at=data.get("expires_at"), actor_id=current_user().id)
