@@ -141,3 +141,24 @@ def test_admin_triggered_run_through_a_real_worker(worker_app, celery_worker, ad
     assert runs[1].result == {"scanned": 3, "charged": 3, "changed": 0}
     assert (runs[0].progress_current, runs[0].progress_total, runs[0].requested_by) == (3, 3, admin.id)
     assert overdue_amounts(worker_app) == dict(zip(loan_ids, (15, 30, 45), strict=True))
+
+
+def test_the_readme_worked_example(app, fines, client, admin, member, add_loan):
+    fines(per_day=25, grace=2, cap=500, max_balance=500)
+    loan_id = add_loan(member.id, due_days_ago=5)
+    accrue(app)
+    assert client.get("/users/me/account", headers=member.headers).get_json() == {
+        "currency": "USD", "balance": 125}
+    paid = post_money(client, admin, member.id, "payments", amount=100, note="cash at the desk")
+    assert paid.status_code == 201 and paid.get_json()["amount"] == -100
+    refused = post_money(client, admin, member.id, "payments", amount=50)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "payment_exceeds_balance"
+    assert refused.get_json()["detail"] == "The payment (50) is more than the balance (25)."
+    waived = post_money(client, admin, member.id, "waivers", amount=25, note="first late return")
+    assert waived.status_code == 201
+    assert client.get("/users/me/account", headers=member.headers).get_json()["balance"] == 0
+    assert overdue_amounts(app) == {loan_id: 125}
+
+
+def post_money(client, admin, user_id, what, **body):
+    return client.post(f"/users/{user_id}/account/{what}", json=body, headers=admin.headers)
