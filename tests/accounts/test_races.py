@@ -69,31 +69,40 @@ def _return_backdated(loan_id: int, days_ago: int) -> int:
     return amount
 
 
+def pinned(app, first, second) -> tuple:
+    """first() runs to its write to account_lines, second() until it waits on a lock,
+    then both go on (as tests/invariants/test_lock_order.py pins circulation)."""
+    gate = Gate(app, "account_lines")
+    try:
+        t1, out1 = start(app, first)
+        gate.wait_blocked(1)
+        t2, out2 = start(app, second)
+        gate.wait_blocked(2)
+    finally:
+        gate.open()
+    for t in (t1, t2):
+        t.join(60)
+        assert not t.is_alive(), "a pinned transaction hung"
+    return out1[0], out2[0]
+
+
 def test_a_run_that_read_first_does_not_overwrite_a_backdated_return(app, fines, member, add_loan):
     fines(per_day=10)
     loan_id = add_loan(member.id, due_days_ago=6)
-    gate = Gate(app, "account_lines")
-    run_thread, run_out = start(app, lambda: accrue_fines(str(uuid.uuid4())))
-    gate.wait_blocked(1)  # the run holds its batch FOR SHARE, waiting to write the line
-    ret_thread, ret_out = start(app, lambda: _return_backdated(loan_id, 4))
-    gate.wait_blocked(2)  # the return waits for the run's share lock on the loan
-    gate.open()
-    for t in (run_thread, ret_thread):
-        t.join(60)
-    assert run_out[0]["changed"] == 1 and ret_out == [20]
+    # The run holds its batch FOR SHARE, waiting to write the line; the return then
+    # waits for that share lock on the loan.
+    run_out, ret_out = pinned(app, lambda: accrue_fines(str(uuid.uuid4())),
+                              lambda: _return_backdated(loan_id, 4))
+    assert run_out["changed"] == 1 and ret_out == 20
     assert overdue_amounts(app) == {loan_id: 20}
 
 
 def test_a_run_that_comes_second_skips_the_returned_loan(app, fines, member, add_loan):
     fines(per_day=10)
     loan_id = add_loan(member.id, due_days_ago=6)
-    gate = Gate(app, "account_lines")
-    ret_thread, ret_out = start(app, lambda: _return_backdated(loan_id, 4))
-    gate.wait_blocked(1)  # the return has updated the loan and waits to write the line
-    run_thread, run_out = start(app, lambda: accrue_fines(str(uuid.uuid4())))
-    gate.wait_blocked(2)  # the run's FOR SHARE waits for the return
-    gate.open()
-    for t in (ret_thread, run_thread):
-        t.join(60)
-    assert ret_out == [20] and run_out[0]["scanned"] == 0
+    # The return has updated the loan and waits to write the line; the run's FOR SHARE
+    # then waits for the return, and finds the loan returned.
+    ret_out, run_out = pinned(app, lambda: _return_backdated(loan_id, 4),
+                              lambda: accrue_fines(str(uuid.uuid4())))
+    assert ret_out == 20 and run_out["scanned"] == 0
     assert overdue_amounts(app) == {loan_id: 20}
