@@ -54,6 +54,13 @@ class Config:
     MAX_RENEWALS = env_int("MAX_RENEWALS", 2)
     HOLD_PICKUP_DAYS = env_int("HOLD_PICKUP_DAYS", 3)
     DUE_SOON_DAYS = env_int("DUE_SOON_DAYS", 2)
+    # Fines, in minor units of CURRENCY (ISO 4217, checked at start-up by api.accounts).
+    # The first four seed the `*`/`*` rule; none are charged by default (FINE_PER_DAY=0).
+    FINE_PER_DAY = env_int("FINE_PER_DAY", 0)
+    FINE_GRACE_DAYS = env_int("FINE_GRACE_DAYS", 0)
+    MAX_FINE = env_int("MAX_FINE", 1000)
+    MAX_BALANCE = env_int("MAX_BALANCE", 500)
+    CURRENCY = os.environ.get("CURRENCY", "USD")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
     MAIL_PORT = env_int("MAIL_PORT", 8025)
@@ -95,6 +102,8 @@ class Config:
     OVERDUE_CHECK_CRON = os.environ.get("OVERDUE_CHECK_CRON", "0 6 * * *")
     DUE_SOON_CRON = os.environ.get("DUE_SOON_CRON", "0 7 * * *")
     EXPIRE_HOLDS_CRON = os.environ.get("EXPIRE_HOLDS_CRON", "5 * * * *")
+    # Before the overdue check, so its emails can state the fine to date.
+    FINES_ACCRUAL_CRON = os.environ.get("FINES_ACCRUAL_CRON", "30 5 * * *")
     OUTBOX_SWEEP_CRON = os.environ.get("OUTBOX_SWEEP_CRON", "* * * * *")
     JOB_BATCH_SIZE = env_int("JOB_BATCH_SIZE", 1000)
 

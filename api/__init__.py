@@ -69,8 +69,10 @@ def _running_embedded_redis(app: Flask) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from api.accounts import bp as accounts_bp
     from api.admin import bp as admin_bp
     from api.audit import bp as audit_bp
+    from api.blocks import bp as blocks_bp
     from api.books import bp as books_bp
     from api.health import bp as health_bp
     from api.holds import bp as holds_bp
@@ -78,6 +80,8 @@ def _register_blueprints(app: Flask) -> None:
     from api.users import bp as users_bp
 
     app.register_blueprint(users_bp, url_prefix="/users")
+    app.register_blueprint(accounts_bp, url_prefix="/users")
+    app.register_blueprint(blocks_bp, url_prefix="/users")
     app.register_blueprint(books_bp, url_prefix="/books")
     app.register_blueprint(loans_bp, url_prefix="/loans")
     app.register_blueprint(holds_bp, url_prefix="/holds")

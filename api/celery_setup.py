@@ -28,12 +28,14 @@ JOB_TASKS = {
     "overdue-check": "worker.jobs.overdue_check",
     "due-soon-reminders": "worker.jobs.due_soon_reminders",
     "expire-holds": "worker.jobs.expire_holds",
+    "fines-accrual": "worker.fines.fines_accrual",
 }
 # beat entry name -> (config key with its crontab, task name)
 SCHEDULE = {
     "overdue-check": ("OVERDUE_CHECK_CRON", JOB_TASKS["overdue-check"]),
     "due-soon-reminders": ("DUE_SOON_CRON", JOB_TASKS["due-soon-reminders"]),
     "expire-holds": ("EXPIRE_HOLDS_CRON", JOB_TASKS["expire-holds"]),
+    "fines-accrual": ("FINES_ACCRUAL_CRON", JOB_TASKS["fines-accrual"]),
     "outbox-sweep": ("OUTBOX_SWEEP_CRON", SEND_TASK),
 }
 
@@ -76,7 +78,7 @@ def celery_settings(config) -> dict:
                    "options": {"expires": 55 if task == SEND_TASK else 3600}}
             for name, (key, task) in SCHEDULE.items()
         },
-        "imports": ("worker.mail", "worker.jobs"),
+        "imports": ("worker.mail", "worker.jobs", "worker.fines"),
     }
 
 

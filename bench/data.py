@@ -97,8 +97,8 @@ def seed_loans(engine, loans: int, books: int, overdue_every: int = 10) -> None:
 
 
 def clear_loans(engine) -> None:
-    """Empty the loan and outbox tables so the next size starts from the same catalog.
+    """Empty the loan, outbox and account-line tables so the next size starts from the same catalog.
     TRUNCATE rather than DELETE: a million-row DELETE would cost more than the seeding.
     The list rows go too, so this runs after the list benchmarks."""
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE notifications, loans"))
+        conn.execute(text("TRUNCATE notifications, account_lines, loans"))

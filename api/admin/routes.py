@@ -48,7 +48,7 @@ def start_task(task: str):
         name: task
         required: true
         description: The job to run.
-        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds]}
+        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds, fines-accrual]}
     responses:
       202:
         description: Queued.

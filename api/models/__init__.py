@@ -1,6 +1,8 @@
 """All models, importable from one place (Alembic needs every table registered)."""
 
+from api.models.account_line import ACCOUNT_LINE_KINDS, AccountLine
 from api.models.audit import AuditEntry
+from api.models.block import Block
 from api.models.book import Book
 from api.models.hold import HOLD_STATES, OPEN_HOLD_STATES, Hold
 from api.models.loan import Loan
@@ -10,6 +12,7 @@ from api.models.task_run import TASK_STATES, TaskRun
 from api.models.user import ROLES, User
 
 __all__ = [
-    "AuditEntry", "Book", "Hold", "HOLD_STATES", "OPEN_HOLD_STATES", "Loan", "Notification",
+    "AccountLine", "ACCOUNT_LINE_KINDS", "AuditEntry", "Block",
+    "Book", "Hold", "HOLD_STATES", "OPEN_HOLD_STATES", "Loan", "Notification",
     "NOTIFICATION_STATES", "PasswordResetToken", "TaskRun", "TASK_STATES", "User", "ROLES",
 ]

@@ -9,7 +9,7 @@ with email-validator (syntax only, no DNS) and stored lower-cased in full.
 import re
 
 from email_validator import EmailNotValidError, validate_email
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_dump, validate
 
 from api.docs import doc_schema
 from api.fields import StrictBoolean, Text
@@ -95,6 +95,22 @@ class UserOut(Schema):
     role = fields.String(metadata={"enum": list(ROLES)})
     is_active = fields.Boolean()
     created_at = fields.DateTime()
+
+
+@doc_schema
+class MeOut(UserOut):
+    """GET /users/me: the caller, with their active blocks."""
+
+    blocks = fields.List(fields.Nested("BlockOut"), metadata={
+        "description": "Active blocks: while any is listed, borrowing, renewing and holds are refused."})
+
+    @pre_dump
+    def _with_blocks(self, user, **_kwargs) -> dict:
+        from api.blocks.service import active_blocks
+        from api.extensions import db
+
+        data = {name: getattr(user, name) for name in UserOut().fields}
+        return {**data, "blocks": active_blocks(db.session, user.id)}
 
 
 @doc_schema

@@ -5,7 +5,7 @@ from api.extensions import db
 from api.pagination import paginate
 from api.parsing import json_body, query_args
 from api.users import bp, service
-from api.users.schemas import AdminUserUpdateIn, MeUpdateIn, UserListQuery, UserOut
+from api.users.schemas import AdminUserUpdateIn, MeOut, MeUpdateIn, UserListQuery, UserOut
 
 
 @bp.get("/me")
@@ -16,13 +16,13 @@ def get_me():
     tags: [users]
     responses:
       200:
-        description: The caller.
+        description: The caller, with their active blocks.
         content:
           application/json:
-            schema: {$ref: '#/components/schemas/UserOut'}
+            schema: {$ref: '#/components/schemas/MeOut'}
     security: [{bearerAuth: []}]
     """
-    return UserOut().dump(current_user())
+    return MeOut().dump(current_user())
 
 
 @bp.patch("/me")

@@ -15,8 +15,10 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 
 from api import create_app
+from api.accounts.schemas import AccountLinesQuery
 from api.admin.schemas import NotificationQuery, TaskRunQuery
 from api.audit.schemas import AuditQuery
+from api.blocks.schemas import BlocksQuery
 from api.books.schemas import BookQuery
 from api.docs import query_parameters
 from api.holds.schemas import HoldAdminQuery
@@ -32,6 +34,9 @@ QUERY_SCHEMAS = {
     "GET /admin/tasks": TaskRunQuery,
     "GET /admin/notifications": NotificationQuery,
     "GET /admin/audit": AuditQuery,
+    "GET /users/me/account/lines": AccountLinesQuery,
+    "GET /users/{user_id}/account/lines": AccountLinesQuery,
+    "GET /users/{user_id}/blocks": BlocksQuery,
 }
 COMPARED = ("type", "minimum", "maximum", "minLength", "maxLength", "enum")
 

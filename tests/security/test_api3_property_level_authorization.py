@@ -67,7 +67,8 @@ def test_admins_cannot_set_passwords_either(client, admin, member):
 
 
 def test_outputs_expose_only_public_fields(client, admin, member, make_book, loan_of):
-    assert set(client.get("/users/me", headers=member.headers).get_json()) == USER_FIELDS
+    # SPEC v2: a member sees their own (active) blocks in GET /users/me.
+    assert set(client.get("/users/me", headers=member.headers).get_json()) == USER_FIELDS | {"blocks"}
     users = client.get("/users", headers=admin.headers).get_json()["items"]
     assert all(set(user) == USER_FIELDS for user in users)
     loan = loan_of(member, make_book(copies=1))

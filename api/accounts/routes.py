@@ -1,0 +1,249 @@
+"""/users/me/account and /users/<id>/account: balances, lines, and the desk's payments,
+waivers and charges. Registered under /users beside the users blueprint."""
+
+from flask import url_for
+
+from api.accounts import bp, service
+from api.accounts.schemas import (
+    AccountLineOut,
+    AccountLinesQuery,
+    AccountOut,
+    ChargeIn,
+    PaymentIn,
+    WaiverIn,
+)
+from api.auth import admin_required, current_user, login_required
+from api.errors import NotFound
+from api.extensions import db
+from api.pagination import paginate
+from api.parsing import json_body, query_args
+
+
+def _account_of(user_id: int) -> int:
+    """Admins read any account; a member only their own (another's is 404, like a missing one)."""
+    caller = current_user()
+    if not caller.is_admin and user_id != caller.id:
+        raise NotFound("No such user.")
+    return service.get_account_user(db.session, user_id).id
+
+
+def _summary(user_id: int) -> dict:
+    owed = service.balance(db.session, user_id)
+    return AccountOut().dump({"currency": service.currency(), "balance": owed})
+
+
+@bp.get("/me/account")
+@login_required
+def my_account():
+    """The caller's balance.
+    ---
+    tags: [accounts]
+    security: [{bearerAuth: []}]
+    responses:
+      200:
+        description: The balance (the sum of the lines, in minor units of `currency`).
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/AccountOut'}
+    """
+    return _summary(current_user().id)
+
+
+@bp.get("/me/account/lines")
+@login_required
+def my_account_lines():
+    """The caller's account lines, newest first.
+    ---
+    tags: [accounts]
+    security: [{bearerAuth: []}]
+    parameters:
+      - $ref: '#/components/parameters/Page'
+      - $ref: '#/components/parameters/PerPage'
+    responses:
+      200:
+        description: A page of lines, with an RFC 8288 Link header.
+        headers:
+          Link: {schema: {type: string}}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/AccountLinesPage'}
+      400: {$ref: '#/components/responses/BadRequest'}
+    """
+    args = query_args(AccountLinesQuery())
+    return paginate(service.lines_stmt(current_user().id), AccountLineOut(), args)
+
+
+@bp.get("/<int:user_id>/account")
+@login_required
+def get_account(user_id: int):
+    """A member's balance: admins any member's, members only their own.
+    ---
+    tags: [accounts]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: integer}}
+    responses:
+      200:
+        description: The balance.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/AccountOut'}
+      404: {$ref: '#/components/responses/NotFound'}
+    """
+    return _summary(_account_of(user_id))
+
+
+@bp.get("/<int:user_id>/account/lines")
+@login_required
+def get_account_lines(user_id: int):
+    """A member's account lines, newest first: admins any member's, members only their own.
+    ---
+    tags: [accounts]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: integer}}
+      - $ref: '#/components/parameters/Page'
+      - $ref: '#/components/parameters/PerPage'
+    responses:
+      200:
+        description: A page of lines, with an RFC 8288 Link header.
+        headers:
+          Link: {schema: {type: string}}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/AccountLinesPage'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      404: {$ref: '#/components/responses/NotFound'}
+    """
+    args = query_args(AccountLinesQuery())
+    return paginate(service.lines_stmt(_account_of(user_id)), AccountLineOut(), args)
+
+
+@bp.get("/<int:user_id>/account/lines/<int:line_id>")
+@admin_required
+def get_account_line(user_id: int, line_id: int):
+    """One account line (admin); the Location of a new payment, waiver or charge.
+    ---
+    tags: [accounts]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: integer}}
+      - {name: line_id, in: path, required: true, schema: {type: integer}}
+    responses:
+      200:
+        description: The line.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/AccountLineOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+    """
+    return AccountLineOut().dump(service.get_line(db.session, user_id, line_id))
+
+
+def _created(line):
+    location = url_for("accounts.get_account_line", user_id=line.user_id, line_id=line.id)
+    return AccountLineOut().dump(line), 201, {"Location": location}
+
+
+@bp.post("/<int:user_id>/account/payments")
+@admin_required
+def add_payment(user_id: int):
+    """Record a payment (admin).
+    ---
+    tags: [accounts]
+    security: [{bearerAuth: []}]
+    description: >
+      The line is `kind: payment` with a negative amount. More than the balance is a
+      409 with `code: payment_exceeds_balance`. Recorded in the audit log (`account.paid`).
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/PaymentIn'}
+    responses:
+      201:
+        description: The new line.
+        headers:
+          Location: {schema: {type: string}, description: URL of the line.}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/AccountLineOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+    """
+    service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
+    data = json_body(PaymentIn())
+    return _created(service.pay(db.session, user_id=user_id, amount=data["amount"],
+                                note=data.get("note"), actor_id=current_user().id))
+
+
+@bp.post("/<int:user_id>/account/waivers")
+@admin_required
+def add_waiver(user_id: int):
+    """Waive part or all of the balance (admin); a note is required.
+    ---
+    tags: [accounts]
+    security: [{bearerAuth: []}]
+    description: >
+      The line is `kind: waiver` with a negative amount. More than the balance is a
+      409 with `code: waiver_exceeds_balance`. Recorded in the audit log (`account.waived`).
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/WaiverIn'}
+    responses:
+      201:
+        description: The new line.
+        headers:
+          Location: {schema: {type: string}, description: URL of the line.}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/AccountLineOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+    """
+    service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
+    data = json_body(WaiverIn())
+    return _created(service.waive(db.session, user_id=user_id, amount=data["amount"],
+                                  note=data["note"], actor_id=current_user().id))
+
+
+@bp.post("/<int:user_id>/account/charges")
+@admin_required
+def add_charge(user_id: int):
+    """Charge the member (admin): a lost book, a replacement card; a note is required.
+    ---
+    tags: [accounts]
+    security: [{bearerAuth: []}]
+    description: >
+      The line is `kind: manual`. Recorded in the audit log (`account.charged`).
+    parameters:
+      - {name: user_id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/ChargeIn'}
+    responses:
+      201:
+        description: The new line.
+        headers:
+          Location: {schema: {type: string}, description: URL of the line.}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/AccountLineOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+    """
+    service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
+    data = json_body(ChargeIn())
+    return _created(service.charge(db.session, user_id=user_id, amount=data["amount"],
+                                   note=data["note"], actor_id=current_user().id))

@@ -1,0 +1,69 @@
+"""Fixtures for fines, accounts and blocks: fine settings and loans made directly."""
+
+from datetime import timedelta
+
+import pytest
+
+from api.clock import utcnow
+from api.extensions import db
+from api.models import AccountLine, Loan
+from tests.worker.fixtures import (  # noqa: F401
+    broker_url,
+    celery_worker,
+    clean_broker,
+    inbox,
+    worker_app,
+)
+
+FINE_SETTINGS = ("FINE_PER_DAY", "FINE_GRACE_DAYS", "MAX_FINE", "MAX_BALANCE", "JOB_BATCH_SIZE",
+                 "LIBRARY_TIMEZONE")
+
+
+@pytest.fixture
+def fines(app):
+    """fines(per_day=, grace=, cap=, max_balance=, batch=, apps=) sets the `*`/`*` fine
+    values (read by api.rules.resolve) on the test app (and any extra app) for one test."""
+    touched = []
+
+    def configure(per_day=10, grace=0, cap=1000, max_balance=500, batch=None, apps=(), tz=None):
+        for target in (app, *apps):
+            touched.append((target, {k: target.config.get(k) for k in FINE_SETTINGS}))
+            target.config.update(FINE_PER_DAY=per_day, FINE_GRACE_DAYS=grace, MAX_FINE=cap,
+                                 MAX_BALANCE=max_balance)
+            if batch is not None:
+                target.config["JOB_BATCH_SIZE"] = batch
+            if tz is not None:
+                target.config["LIBRARY_TIMEZONE"] = tz
+
+    yield configure
+    for target, saved in reversed(touched):
+        for key, value in saved.items():
+            if value is None:
+                target.config.pop(key, None)
+            else:
+                target.config[key] = value
+
+
+@pytest.fixture
+def add_loan(app, make_book):
+    """add_loan(user_id, due_days_ago=, returned=False) -> loan id, written directly."""
+
+    def add(user_id: int, *, due_days_ago: float, returned: bool = False, book_id: int | None = None) -> int:
+        now = utcnow()
+        with app.app_context():
+            loan = Loan(user_id=user_id, book_id=book_id or make_book(copies=1),
+                        borrowed_at=now - timedelta(days=30), due_at=now - timedelta(days=due_days_ago),
+                        returned_at=now if returned else None)
+            db.session.add(loan)
+            db.session.commit()
+            return loan.id
+
+    return add
+
+
+def overdue_amounts(app) -> dict[int, int]:
+    """{loan_id: amount} of every overdue line."""
+    with app.app_context():
+        rows = db.session.execute(db.select(AccountLine.loan_id, AccountLine.amount)
+                                  .where(AccountLine.kind == "overdue")).all()
+        return dict(rows)
