@@ -139,14 +139,18 @@ class JobRun:
     def with_counts(self, result: dict) -> dict:
         return {**result, "messages": dict(self.counts)}
 
-    def checkpoint(self, current: int, total: int | None, result: dict) -> None:
+    def checkpoint(self, current: int, total: int | None, result: dict, *,
+                   check_cancel: bool = True) -> None:
         """End a batch: its messages, progress and running result commit together
         with the batch's own writes; then stop here if the run was cancelled."""
         if self._messages:
             db.session.execute(TaskMessage.__table__.insert(), self._messages)
             self._messages = []
         _update(self.id, result=self.with_counts(result))
-        progress(self.id, current, total)
+        if check_cancel:
+            progress(self.id, current, total)
+        else:
+            _update(self.id, progress_current=current, progress_total=total)
         db.session.commit()
 
 

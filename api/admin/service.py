@@ -31,14 +31,15 @@ def new_run(session: Session, name: str, params: dict, *, requested_by: int | No
     run = TaskRun(id=str(uuid.uuid4()), name=name, state="queued", params=params,
                   requested_by=requested_by, retry_of=retry_of)
     session.add(run)
-    record(session, actor_id=requested_by, action="task.retried" if retry_of else "task.started",
-           object_type="task", object_id=run.id, data={"name": name, "params": params,
-                                                        "retry_of": retry_of})
     return run
 
 
 def enqueue(session: Session, run: TaskRun) -> TaskRun:
-    """Commit the run, then queue it; broker down: undo the run and answer 503."""
+    """Commit the run (and its audit entry), then queue it; broker down: undo the run
+    and answer 503."""
+    record(session, actor_id=run.requested_by, action="task.retried" if run.retry_of else "task.started",
+           object_type="task", object_id=run.id,
+           data={"name": run.name, "params": run.params, "retry_of": run.retry_of})
     # Committed before queueing: a fast worker must find the row it reports progress to.
     session.commit()
     try:
