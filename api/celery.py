@@ -25,7 +25,7 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from celery.signals import worker_process_init
 from flask import Flask
-from kombu import Queue
+from kombu import Exchange, Queue
 
 SEND_TASK = "worker.mail.send_pending"
 JOB_TASKS = {
@@ -77,7 +77,10 @@ def celery_settings(config) -> dict:
         "broker_connection_max_retries": 1,
         "timezone": "UTC",
         "enable_utc": True,
-        "task_queues": (Queue(MAIL_QUEUE), Queue(JOBS_QUEUE)),
+        # Each queue its own exchange and key: bare Queue(name)s would share the default
+        # exchange and routing key, and every message would land in both.
+        "task_queues": tuple(Queue(name, Exchange(name, type="direct"), routing_key=name)
+                             for name in (MAIL_QUEUE, JOBS_QUEUE)),
         "task_default_queue": JOBS_QUEUE,
         "task_routes": {"worker.mail.*": {"queue": MAIL_QUEUE}},
         "beat_schedule": {
