@@ -13,7 +13,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 
 from api import create_app
-from api.admin.schemas import NotificationQuery, TaskRunQuery
+from api.admin.schemas import NotificationQuery, TaskMessageQuery, TaskRunQuery
 from api.audit.schemas import AuditQuery
 from api.books.schemas import BookQuery
 from api.holds.schemas import HoldAdminQuery
@@ -27,6 +27,7 @@ QUERY_SCHEMAS = {
     "GET /loans": LoanAdminQuery,
     "GET /holds": HoldAdminQuery,
     "GET /admin/tasks": TaskRunQuery,
+    "GET /admin/tasks/{task}/messages": TaskMessageQuery,
     "GET /admin/notifications": NotificationQuery,
     "GET /admin/audit": AuditQuery,
 }
