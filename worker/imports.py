@@ -9,18 +9,24 @@ the finished batches kept. A dry run reads the same way and writes nothing but i
 report; it remembers the ISBNs it would have created (one set, the only memory that
 grows with the file) so its counts match a real run's.
 
+The run's output is a report, one CSV line per record: its ref, ISBN, outcome
+(`created`, `matched`, `invalid`; `new` in a dry run) and book id, written with the
+batch it belongs to.
+
 Progress is in bytes of the upload read (`total` is the file size): the number of
 records is not known until the file has been read, and reading it twice would
 double the work.
 """
 
+import csv
+import io
 from itertools import islice
 
 from celery import shared_task
 from flask import current_app
 from sqlalchemy import select
 
-from api.admin.files import ChunkReader, JobFailed
+from api.admin.files import ChunkReader, JobFailed, OutputWriter
 from api.caching import mark_catalog_changed
 from api.extensions import db
 from api.models import Book, TaskFile
@@ -47,28 +53,40 @@ def import_catalog(run: tracking.JobRun) -> dict:
     records = READERS[params["format"]](raw)
     seen: set[str] | None = set() if params["dry_run"] else None
     batch_size = current_app.config["IMPORT_BATCH_SIZE"]
+    stem = params["filename"].rsplit(".", 1)[0][:80] or "import"
+    report = OutputWriter(run.id, filename=f"{stem}-report{'-dry-run' if seen is not None else ''}.csv",
+                          content_type="text/csv")
+    report.write(b"ref,isbn,outcome,book_id,detail\r\n")
     run.checkpoint(0, size, counts)
     while batch := list(islice(records, batch_size)):
-        _import_batch(run, batch, counts, seen)
+        lines = _import_batch(run, batch, counts, seen)
+        report.write(lines.encode())
+        report.flush()
         run.checkpoint(min(raw.consumed, size), size, counts)
+    report.close()
     run.checkpoint(size, size, counts, check_cancel=False)
     return run.with_counts(counts)
 
 
-def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: set[str] | None) -> None:
-    good = []
+def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: set[str] | None) -> str:
+    """Import one batch; the report's lines for it."""
+    good, outcomes = [], []
     for ref, fields in batch:
         counts["records"] += 1
         if isinstance(fields, str):
             run.message(ref, "error", "unreadable_record", fields)
             counts["invalid"] += 1
+            outcomes.append((ref, "", "invalid", fields))
             continue
         values, problems = clean(fields)
         for code, detail in problems:
             run.message(ref, "error", code, detail)
         if values is None:
             counts["invalid"] += 1
+            outcomes.append((ref, (fields.get("isbn") or "")[:20], "invalid",
+                             "; ".join(detail for _, detail in problems)))
         else:
+            values["ref"] = ref
             good.append(values)
     first_by_isbn: dict[str, dict] = {}
     for values in good:
@@ -93,6 +111,17 @@ def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: set[str
     for key, value in _add_items(db.session, books, good, created=created,
                                  dry_run=seen is not None).items():
         counts[key] += value
+    firsts = {id(v) for v in first_by_isbn.values()}
+    new = "new" if seen is not None else "created"
+    for values in good:
+        outcome = new if values["isbn"] in created and id(values) in firsts else "matched"
+        outcomes.append((values["ref"], values["isbn"], outcome, books.get(values["isbn"], "")))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for ref, isbn, outcome, extra in sorted(outcomes, key=lambda o: o[0]):
+        book_id, detail = (extra, "") if outcome != "invalid" else ("", extra)
+        writer.writerow([ref, isbn, outcome, book_id, detail])
+    return buffer.getvalue()
 
 
 def _add_items(session, books: dict[str, int], rows: list[dict], *, created: set[str],

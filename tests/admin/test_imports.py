@@ -1,5 +1,6 @@
 """POST /admin/imports through a real worker: CSV, MARC 21 and MARCXML."""
 
+import csv
 import io
 
 import pytest
@@ -44,6 +45,16 @@ def test_csv_dry_run_then_import_then_again_changes_nothing(worker_app, admin, c
     }
     assert {(m["ref"], m["code"]) for m in messages(client, admin, real["task_id"])["items"]} == {
         ("6", "invalid_isbn"), ("7", "missing_field"), ("8", "invalid_year")}
+
+    report = client.get(real["output_url"], headers=admin.headers)
+    assert report.status_code == 200 and report.mimetype == "text/csv"
+    assert 'filename=catalog-report.csv' in report.headers["Content-Disposition"]
+    lines = list(csv.DictReader(io.StringIO(report.get_data(as_text=True))))
+    assert [(r["ref"], r["outcome"]) for r in lines] == [
+        ("2", "created"), ("3", "matched"), ("4", "created"), ("5", "created"),
+        ("6", "invalid"), ("7", "invalid"), ("8", "invalid")]
+    assert lines[0]["book_id"] == lines[1]["book_id"] != ""
+    assert "check digit" in lines[4]["detail"]
 
     before = books(worker_app)
     second = import_file(client, admin, sample("catalog.csv"))
