@@ -110,11 +110,14 @@ def run_job(task, name: str, job, **kwargs):
         log.info("Job %s (%s) cancelled at a batch boundary", name, run_id)
         cancelled(run_id)
         return None
+    except JobFailed as e:
+        # The job's own verdict (a bad file): no traceback, nothing for Celery to log.
+        log.warning("Job %s (%s) failed: %s", name, run_id, e)
+        fail(run_id, str(e))
+        return None
     except Exception as e:
         log.exception("Job %s (%s) failed", name, run_id)
         fail(run_id, f"{type(e).__name__}: {e}")
-        if isinstance(e, JobFailed):
-            return None  # the job's own verdict: nothing for Celery to retry or log again
         raise
     succeed(run_id, result)
     return result
