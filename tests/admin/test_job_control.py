@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api import clock
 from api.extensions import db
-from api.models import AuditEntry, Book, TaskFile, TaskRun
+from api.models import AuditEntry, Book, Notification, TaskFile, TaskRun
 from tests.admin.jobs import catalog_csv, messages, status, upload, wait_finished
 from tests.conftest import is_problem
 from tests.worker.fixtures import run_worker
@@ -197,3 +197,49 @@ def test_an_output_over_the_size_cap_fails_the_run(worker_app, admin, small_batc
     run = wait_finished(client, admin, start(client, admin, "export-loans").get_json()["task_id"])
     assert run["state"] == "failed" and "TASK_OUTPUT_MAX_BYTES" in run["error"]
     assert run["output_url"] is None
+
+
+def test_a_cancel_flagged_before_its_worker_died_holds_on_redelivery(worker_app):
+    from types import SimpleNamespace
+
+    from worker import tracking
+
+    with worker_app.app_context():
+        db.session.add(TaskRun(id="r1", name="overdue-check", state="running",
+                               started_at=clock.utcnow(), cancel_requested_at=clock.utcnow()))
+        db.session.commit()
+        ran = []
+        task = SimpleNamespace(request=SimpleNamespace(id="r1"))
+        assert tracking.run_job(task, "overdue-check", lambda run_id: ran.append(run_id)) is None
+        run = db.session.get(TaskRun, "r1")
+        assert ran == [] and run.state == "cancelled" and run.finished_at is not None
+
+
+def test_the_overdue_check_stops_at_the_batch_after_a_cancel(worker_app, make_book, small_batches):
+    """The scheduled jobs' own batch boundary (tracking.progress) honours the flag too."""
+    from types import SimpleNamespace
+
+    from tests.worker.test_jobs import add_loans
+    from worker import tracking
+    from worker.jobs import loan_notices
+
+    add_loans(worker_app, make_book, [-1] * 7)  # 4 batches of 2
+
+    def flag_after_first_batch(_session):
+        with worker_app.app_context():
+            run = db.session.get(TaskRun, "r2")
+            if run is not None and run.progress_current == 2 and run.cancel_requested_at is None:
+                run.cancel_requested_at = clock.utcnow()
+                db.session.commit()
+            db.session.remove()
+
+    with worker_app.app_context():
+        event.listen(Session, "after_commit", flag_after_first_batch)
+        try:
+            task = SimpleNamespace(request=SimpleNamespace(id="r2"))
+            tracking.run_job(task, "overdue-check", loan_notices, kind="overdue")
+        finally:
+            event.remove(Session, "after_commit", flag_after_first_batch)
+        run = db.session.get(TaskRun, "r2")
+        assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
+        assert db.session.scalar(select(func.count()).select_from(Notification)) == 4
