@@ -10,7 +10,7 @@ from api.console import bp
 from api.errors import NotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = {"console.js": "text/javascript", "console.css": "text/css"}
+ASSETS = {"console-api.js": "text/javascript", "console.js": "text/javascript", "console.css": "text/css"}
 # The page loads only its own script and style and talks only to this API.
 CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
                "img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'")
@@ -43,7 +43,7 @@ def asset(asset: str):
       - in: path
         name: asset
         required: true
-        schema: {type: string, enum: [console.js, console.css]}
+        schema: {type: string, enum: [console-api.js, console.js, console.css]}
     responses:
       200:
         description: The file.
