@@ -106,6 +106,12 @@ class Config:
     FINES_ACCRUAL_CRON = os.environ.get("FINES_ACCRUAL_CRON", "30 5 * * *")
     OUTBOX_SWEEP_CRON = os.environ.get("OUTBOX_SWEEP_CRON", "* * * * *")
     JOB_BATCH_SIZE = env_int("JOB_BATCH_SIZE", 1000)
+    # Job control (api/admin, worker/imports.py, worker/exports.py, worker/files.py).
+    IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+    IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 500)
+    TASK_OUTPUT_MAX_BYTES = env_int("TASK_OUTPUT_MAX_BYTES", 100 * 1024 * 1024)
+    TASK_FILE_RETENTION_DAYS = env_int("TASK_FILE_RETENTION_DAYS", 30)
+    TASK_FILES_CLEANUP_CRON = os.environ.get("TASK_FILES_CLEANUP_CRON", "30 3 * * *")
 
     TESTING = False
     DEBUG = False

@@ -74,8 +74,10 @@ def _register_blueprints(app: Flask) -> None:
     from api.audit import bp as audit_bp
     from api.blocks import bp as blocks_bp
     from api.books import bp as books_bp
+    from api.console import bp as console_bp
     from api.health import bp as health_bp
     from api.holds import bp as holds_bp
+    from api.imports import bp as imports_bp
     from api.loans import bp as loans_bp
     from api.users import bp as users_bp
 
@@ -87,7 +89,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(holds_bp, url_prefix="/holds")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/admin/audit")
+    app.register_blueprint(imports_bp, url_prefix="/admin/imports")
     app.register_blueprint(health_bp, url_prefix="/health")
+    app.register_blueprint(console_bp, url_prefix="/console")
 
 
 def _init_sqlite(app: Flask) -> None:

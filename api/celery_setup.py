@@ -14,6 +14,9 @@ Reliability settings, and why:
   concurrently. ETA/countdown messages are also bounded by it.
 - worker_prefetch_multiplier=1: jobs are few and long; prefetching would park a
   queued job behind a busy one while another worker idles.
+- two queues, `mail` (outbox delivery) and `jobs` (everything else): a long import
+  never sits in front of a password-reset email. A worker started without -Q
+  consumes both (task_queues); `-Q mail` / `-Q jobs` dedicate workers.
 - task_ignore_result: the TaskRun table is what admins read; nothing reads Celery
   results, so they are not written (the backend stays configured on REDIS_URL).
 """
@@ -22,6 +25,7 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from celery.signals import worker_process_init
 from flask import Flask
+from kombu import Exchange, Queue
 
 SEND_TASK = "worker.mail.send_pending"
 JOB_TASKS = {
@@ -29,7 +33,11 @@ JOB_TASKS = {
     "due-soon-reminders": "worker.jobs.due_soon_reminders",
     "expire-holds": "worker.jobs.expire_holds",
     "fines-accrual": "worker.fines.fines_accrual",
+    "export-loans": "worker.exports.export_loans",
+    "catalog-import": "worker.imports.catalog_import",
 }
+CLEANUP_TASK = "worker.files.cleanup_files"
+MAIL_QUEUE, JOBS_QUEUE = "mail", "jobs"
 # beat entry name -> (config key with its crontab, task name)
 SCHEDULE = {
     "overdue-check": ("OVERDUE_CHECK_CRON", JOB_TASKS["overdue-check"]),
@@ -37,6 +45,7 @@ SCHEDULE = {
     "expire-holds": ("EXPIRE_HOLDS_CRON", JOB_TASKS["expire-holds"]),
     "fines-accrual": ("FINES_ACCRUAL_CRON", JOB_TASKS["fines-accrual"]),
     "outbox-sweep": ("OUTBOX_SWEEP_CRON", SEND_TASK),
+    "task-files-cleanup": ("TASK_FILES_CLEANUP_CRON", CLEANUP_TASK),
 }
 
 def parse_crontab(expr: str) -> crontab:
@@ -70,7 +79,12 @@ def celery_settings(config) -> dict:
         "broker_connection_max_retries": 1,
         "timezone": "UTC",
         "enable_utc": True,
-        "task_default_queue": "celery",
+        # Each queue its own exchange and key: bare Queue(name)s would share the default
+        # exchange and routing key, and every message would land in both.
+        "task_queues": tuple(Queue(name, Exchange(name, type="direct"), routing_key=name)
+                             for name in (MAIL_QUEUE, JOBS_QUEUE)),
+        "task_default_queue": JOBS_QUEUE,
+        "task_routes": {"worker.mail.*": {"queue": MAIL_QUEUE}},
         "beat_schedule": {
             # A run that waited past its next slot is dropped, not stacked up behind a
             # stopped worker: the next one does the same work.
@@ -78,7 +92,8 @@ def celery_settings(config) -> dict:
                    "options": {"expires": 55 if task == SEND_TASK else 3600}}
             for name, (key, task) in SCHEDULE.items()
         },
-        "imports": ("worker.mail", "worker.jobs", "worker.fines"),
+        "imports": ("worker.mail", "worker.jobs", "worker.fines", "worker.imports", "worker.exports",
+                    "worker.files"),
     }
 
 

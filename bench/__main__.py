@@ -11,7 +11,7 @@ from bench.data import seed_catalog
 from bench.harness import machine
 from bench.services import Services
 
-MODULES = ["http_health", "books_cache", "limiter", "sql_counts", "overdue", "fines", "mail"]
+MODULES = ["http_health", "books_cache", "limiter", "sql_counts", "overdue", "fines", "mail", "imports"]
 
 
 def main(argv=None) -> int:

@@ -37,7 +37,9 @@ def run() -> int:
         # The Procfile's commands (gunicorn, celery, python) come from this virtualenv.
         bin_dir = str(Path(sys.executable).parent)
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-        processes = ["web", "worker", "beat"] + (["mail"] if uses_mail_sink() else [])
+        # `worker` (no -Q) serves both queues; `mailworker` keeps one process for mail
+        # alone, so long jobs on every `worker` process still never hold up an email.
+        processes = ["web", "worker", "mailworker", "beat"] + (["mail"] if uses_mail_sink() else [])
         port = os.environ.get("PORT") or "5000"
         print(f"Starting {', '.join(processes)}; API on http://127.0.0.1:{port} "
               f"(Redis {os.environ['REDIS_URL']}); stop with Ctrl-C or `make stop`", flush=True)

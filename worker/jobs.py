@@ -9,7 +9,6 @@ sent twice. The outbox worker does the sending.
 """
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 
 from celery import shared_task
@@ -25,18 +24,8 @@ from worker import tracking
 log = logging.getLogger(__name__)
 
 
-def run_job(task, name: str, job, **kwargs):
-    """Run `job(run_id, **kwargs)` recording its TaskRun; ids come from Celery."""
-    run_id = task.request.id or str(uuid.uuid4())
-    tracking.begin(run_id, name)
-    try:
-        result = job(run_id, **kwargs)
-    except Exception as e:
-        log.exception("Job %s (%s) failed", name, run_id)
-        tracking.fail(run_id, f"{type(e).__name__}: {e}")
-        raise
-    tracking.succeed(run_id, result)
-    return result
+# Start, cancel, fail and finish are recorded by worker/tracking.py.
+run_job = tracking.run_job
 
 
 @shared_task(name="worker.jobs.overdue_check", bind=True)

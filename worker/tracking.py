@@ -2,17 +2,33 @@
 
 The admin endpoint writes the row (state queued) before enqueueing; beat does not,
 so a scheduled run creates its own row here (requested_by NULL). A redelivered
-message (acks_late after a crash) finds its row and simply runs again.
+message (acks_late after a crash) finds its row and runs again while it is
+`running`; a finished or cancelled run is not run again.
+
+Cancelling is a flag in the row (`cancel_requested_at`), not a Celery revoke: a
+queued run that was cancelled never starts (`begin` refuses it, on whichever worker
+and after any restart), and a running one stops at its next batch boundary, where
+`progress` / `JobRun.checkpoint` commit the batch and then raise `Cancelled`.
 """
 
+import logging
+import uuid
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from api.admin.files import JobFailed
 from api.clock import utcnow
 from api.extensions import db
-from api.models import TaskRun
+from api.models import MESSAGE_LEVELS, TaskMessage, TaskRun
+
+log = logging.getLogger(__name__)
+__all__ = ["Cancelled", "JobFailed", "JobRun", "begin", "insert_ignore", "progress", "run_job"]
+
+
+class Cancelled(Exception):
+    """Raised at a batch boundary after the batch committed: an admin cancelled the run."""
 
 
 def insert_ignore(model, rows: list[dict], conflict_columns: list[str], returning=None):
@@ -32,17 +48,38 @@ def insert_ignore(model, rows: list[dict], conflict_columns: list[str], returnin
     return db.session.scalars(stmt.returning(returning), rows).all()
 
 
-def begin(run_id: str, name: str) -> None:
+def begin(run_id: str, name: str) -> bool:
+    """Mark the run running; False (and the run `cancelled`) if it must not run."""
     now = utcnow()
     insert_ignore(TaskRun, [{"id": run_id, "name": name, "state": "queued", "requested_at": now,
                              "progress_current": 0}], ["id"])
-    _update(run_id, state="running", started_at=now, finished_at=None, error=None)
+    started = db.session.execute(
+        update(TaskRun).where(TaskRun.id == run_id, TaskRun.state.in_(("queued", "running")),
+                              TaskRun.cancel_requested_at.is_(None))
+        .values(state="running", started_at=now, finished_at=None, error=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not started:
+        # Cancelled while queued (already `cancelled`), or flagged and then its worker
+        # died: either way it ends here, without running.
+        _update(run_id, state="cancelled", finished_at=now, only_unfinished=True)
+        log.info("Run %s (%s) was cancelled or has finished; not running it", run_id, name)
     db.session.commit()
+    return started
+
+
+def cancel_requested(run_id: str) -> bool:
+    return db.session.scalar(select(TaskRun.cancel_requested_at).where(TaskRun.id == run_id)) is not None
 
 
 def progress(run_id: str, current: int, total: int | None) -> None:
-    """Record progress in the caller's transaction (it commits with the batch)."""
+    """Record progress in the caller's transaction (it commits with the batch).
+
+    A batch boundary: if the run was cancelled, the batch is committed here and
+    `Cancelled` raised, so the job stops with every finished batch kept."""
     _update(run_id, progress_current=current, progress_total=total)
+    if cancel_requested(run_id):
+        db.session.commit()
+        raise Cancelled(run_id)
 
 
 def succeed(run_id: str, result: Any) -> None:
@@ -56,6 +93,77 @@ def fail(run_id: str, error: str) -> None:
     db.session.commit()
 
 
-def _update(run_id: str, **values) -> None:
-    db.session.execute(update(TaskRun).where(TaskRun.id == run_id).values(**values)
-                       .execution_options(synchronize_session=False))
+def cancelled(run_id: str) -> None:
+    db.session.rollback()
+    _update(run_id, state="cancelled", finished_at=utcnow())
+    db.session.commit()
+
+
+def run_job(task, name: str, job, **kwargs):
+    """Run `job(run_id, **kwargs)` recording its TaskRun; ids come from Celery."""
+    run_id = task.request.id or str(uuid.uuid4())
+    if not begin(run_id, name):
+        return None
+    try:
+        result = job(run_id, **kwargs)
+    except Cancelled:
+        log.info("Job %s (%s) cancelled at a batch boundary", name, run_id)
+        cancelled(run_id)
+        return None
+    except JobFailed as e:
+        # The job's own verdict (a bad file): no traceback, nothing for Celery to log.
+        log.warning("Job %s (%s) failed: %s", name, run_id, e)
+        fail(run_id, str(e))
+        return None
+    except Exception as e:
+        log.exception("Job %s (%s) failed", name, run_id)
+        fail(run_id, f"{type(e).__name__}: {e}")
+        raise
+    succeed(run_id, result)
+    return result
+
+
+class JobRun:
+    """A running job's handle: its params, its messages, its batch boundaries."""
+
+    def __init__(self, run_id: str):
+        self.id = run_id
+        self.params: dict = db.session.scalar(select(TaskRun.params).where(TaskRun.id == run_id)) or {}
+        db.session.commit()
+        self.counts = dict.fromkeys(MESSAGE_LEVELS, 0)
+        self._messages: list[dict] = []
+
+    def message(self, ref, level: str, code: str, detail: str) -> None:
+        """A per-item message; written with the current batch."""
+        self._messages.append({"run_id": self.id, "ref": str(ref)[:64], "level": level,
+                               "code": code[:64], "detail": detail[:2000]})
+        self.counts[level] += 1
+
+    def with_counts(self, result: dict) -> dict:
+        return {**result, "messages": dict(self.counts)}
+
+    def checkpoint(self, current: int, total: int | None, result: dict, *,
+                   check_cancel: bool = True) -> None:
+        """End a batch: its messages, progress and running result commit together
+        with the batch's own writes; then stop here if the run was cancelled."""
+        if self._messages:
+            db.session.execute(TaskMessage.__table__.insert(), self._messages)
+            self._messages = []
+        _update(self.id, result=self.with_counts(result))
+        if check_cancel:
+            progress(self.id, current, total)
+        else:
+            _update(self.id, progress_current=current, progress_total=total)
+        db.session.commit()
+
+
+def run_with_handle(task, name: str, job):
+    """Like run_job, for jobs written as `job(run: JobRun) -> dict`."""
+    return run_job(task, name, lambda run_id: job(JobRun(run_id)))
+
+
+def _update(run_id: str, *, only_unfinished: bool = False, **values) -> None:
+    stmt = update(TaskRun).where(TaskRun.id == run_id)
+    if only_unfinished:
+        stmt = stmt.where(TaskRun.state.in_(("queued", "running")))
+    db.session.execute(stmt.values(**values).execution_options(synchronize_session=False))

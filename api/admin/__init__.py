@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from api.admin import routes  # noqa: E402,F401
+from api.admin import control, routes  # noqa: E402,F401

@@ -1,14 +1,12 @@
 """/admin: trigger background jobs, watch them run, read the schedule and the outbox."""
 
 import logging
-import uuid
 
-from flask import current_app, url_for
-from kombu.exceptions import KombuError
-from redis.exceptions import RedisError
-from sqlalchemy import delete, select
+from flask import current_app, request, url_for
+from sqlalchemy import select
 
-from api.admin import bp
+from api.admin import bp, service
+from api.admin.params import NOT_STARTABLE, params_schema
 from api.admin.schemas import (
     NotificationOut,
     NotificationQuery,
@@ -19,36 +17,46 @@ from api.admin.schemas import (
 )
 from api.auth import admin_required, current_user
 from api.celery_setup import JOB_TASKS, SCHEDULE
-from api.errors import NotFound, ServiceUnavailable
+from api.errors import BadRequest, NotFound
 from api.extensions import db
 from api.models import Notification, TaskRun
 from api.pagination import paginate
-from api.parsing import query_args
+from api.parsing import json_body, query_args
 from api.ratelimit import admin_tasks_limit, limiter
 
 log = logging.getLogger(__name__)
 
 
-# Both task routes name their variable `task` (a job name here, a run id below):
+# Every task route names its variable `task` (a job name here, a run id below):
 # OpenAPI treats /tasks/{a} and /tasks/{b} as one path, so the names must agree.
 @bp.post("/tasks/<task>")
 @limiter.limit(admin_tasks_limit)
 @admin_required
 def start_task(task: str):
-    """Run a background job now.
+    """Run a background job now, with its parameters.
     ---
     tags: [admin]
     security: [{bearerAuth: []}]
     description: >
-      Records the run (state `queued`) and then queues it. If the broker cannot take
-      it the record is removed and the answer is 503: nothing is left pretending to
-      be queued. Poll `status_url` (GET /admin/tasks/{task} with the run id) for progress.
+      Records the run (state `queued`, its validated `params`) and then queues it. If
+      the broker cannot take it the record is removed and the answer is 503: nothing is
+      left pretending to be queued. Poll `status_url` for progress. The body is
+      optional; each job takes its own parameters (`export-loans`: ExportLoansParams;
+      the others none) and refuses unknown or invalid ones with 400. A catalog import
+      is started with POST /admin/imports (it needs an upload).
     parameters:
       - in: path
         name: task
         required: true
         description: The job to run.
-        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds, fines-accrual]}
+        schema:
+          type: string
+          enum: [overdue-check, due-soon-reminders, expire-holds, fines-accrual, export-loans]
+    requestBody:
+      required: false
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/ExportLoansParams'}
     responses:
       202:
         description: Queued.
@@ -60,25 +68,34 @@ def start_task(task: str):
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
     """
-    task_name = JOB_TASKS.get(task)
-    if task_name is None:
+    # The body's shape first (415/400 whatever the name), then the name, then the params.
+    body = json_body(_AsIs()) if _has_body() else {}
+    if task not in JOB_TASKS:
         raise NotFound(f"No such task; choose one of {', '.join(JOB_TASKS)}.")
-    run = TaskRun(id=str(uuid.uuid4()), name=task, state="queued", requested_by=current_user().id)
-    db.session.add(run)
-    # Committed before queueing: a fast worker must find the row it reports progress to.
-    db.session.commit()
-    try:
-        current_app.extensions["celery"].send_task(task_name, task_id=run.id, retry=False,
-                                                   ignore_result=True)
-    except (KombuError, RedisError, OSError) as e:
-        log.warning("Broker unavailable, task %s not queued: %s", task, e)
-        db.session.rollback()
-        db.session.execute(delete(TaskRun).where(TaskRun.id == run.id))
-        db.session.commit()
-        raise ServiceUnavailable("The task queue (broker) is unavailable; the task was not queued.",
-                                 headers={"Retry-After": "5"}) from None
+    if task in NOT_STARTABLE:
+        raise BadRequest(f"Start a {task} run with {NOT_STARTABLE[task]}.")
+    schema = params_schema(task)
+    params = schema.dump(schema.load(body))
+    run = service.enqueue(db.session, service.new_run(db.session, task, params,
+                                                      requested_by=current_user().id))
+    return accepted(run)
+
+
+class _AsIs:
+    """A loader for json_body that keeps the object as it is (validated per job next)."""
+
+    def load(self, data: dict) -> dict:
+        return data
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or request.is_json
+
+
+def accepted(run):
     status_url = url_for("admin.get_task", task=run.id)
-    body = TaskAccepted().dump({"id": run.id, "name": task, "state": "queued", "status_url": status_url})
+    body = TaskAccepted().dump({"id": run.id, "name": run.name, "state": run.state,
+                                "status_url": status_url})
     return body, 202, {"Location": status_url}
 
 
@@ -100,10 +117,7 @@ def get_task(task: str):
       403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
     """
-    run = db.session.get(TaskRun, task) if len(task) <= 64 else None
-    if run is None:
-        raise NotFound("No such task.")
-    return TaskRunOut().dump(run)
+    return TaskRunOut().dump(service.get_run(db.session, task))
 
 
 @bp.get("/tasks")

@@ -1,10 +1,11 @@
 """Schemas for /admin (task control and the outbox), one per direction."""
 
+from flask import url_for
 from marshmallow import Schema, fields, pre_dump, validate
 
 from api.celery_setup import JOB_TASKS
 from api.docs import doc_schema
-from api.models import NOTIFICATION_STATES, TASK_STATES
+from api.models import MESSAGE_LEVELS, NOTIFICATION_STATES, TASK_STATES
 from api.pagination import PageArgs, page_schema
 
 
@@ -37,17 +38,49 @@ class TaskRunOut(Schema):
     requested_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
+    params = fields.Raw(allow_none=True, metadata={"type": "object", "nullable": True,
+                                                   "description": "The job's validated parameters."})
+    cancel_requested_at = fields.DateTime(allow_none=True, metadata={
+        "description": "Set by POST .../cancel; a running job stops at its next batch."})
+    retry_of = fields.String(allow_none=True, metadata={"description": "The run this one retries."})
+    output_url = fields.String(allow_none=True, metadata={"description": "Download of the file it made."})
 
     @pre_dump
     def _progress(self, run, **_kwargs) -> dict:
         names = ("id", "name", "state", "result", "error", "requested_by", "requested_at",
-                 "started_at", "finished_at")
+                 "started_at", "finished_at", "params", "cancel_requested_at", "retry_of")
         data = {name: getattr(run, name) for name in names}
         data["progress"] = {"current": run.progress_current, "total": run.progress_total}
+        data["output_url"] = url_for("admin.get_output", task=run.id) if run.has_output else None
         return data
 
 
 TaskRunsPage = page_schema(TaskRunOut)
+
+
+@doc_schema
+class TaskMessageOut(Schema):
+    ref = fields.String(metadata={"description": "The item: for an import, the row or record number."})
+    level = fields.String(metadata={"enum": list(MESSAGE_LEVELS)})
+    code = fields.String()
+    detail = fields.String()
+
+
+TaskMessagesPage = page_schema(TaskMessageOut)
+
+
+@doc_schema
+class TaskMessageQuery(PageArgs):
+    level = fields.String(validate=validate.OneOf(MESSAGE_LEVELS))
+
+
+@doc_schema
+class OutboxBacklogOut(Schema):
+    pending = fields.Integer()
+    sending = fields.Integer()
+    failed = fields.Integer()
+    oldest_pending_at = fields.DateTime(allow_none=True)
+    oldest_pending_age_seconds = fields.Float(allow_none=True)
 
 
 @doc_schema

@@ -8,11 +8,14 @@ from api.models.hold import HOLD_STATES, OPEN_HOLD_STATES, Hold
 from api.models.loan import Loan
 from api.models.notification import NOTIFICATION_STATES, Notification
 from api.models.password_reset import PasswordResetToken
-from api.models.task_run import TASK_STATES, TaskRun
+from api.models.task_data import FILE_KINDS, MESSAGE_LEVELS, TaskFile, TaskFileChunk, TaskMessage
+from api.models.task_run import FINISHED_STATES, TASK_STATES, TaskRun
 from api.models.user import ROLES, User
 
 __all__ = [
     "AccountLine", "ACCOUNT_LINE_KINDS", "AuditEntry", "Block",
     "Book", "Hold", "HOLD_STATES", "OPEN_HOLD_STATES", "Loan", "Notification",
-    "NOTIFICATION_STATES", "PasswordResetToken", "TaskRun", "TASK_STATES", "User", "ROLES",
+    "NOTIFICATION_STATES", "PasswordResetToken", "TaskRun", "TASK_STATES",
+    "FINISHED_STATES", "TaskMessage", "TaskFile", "TaskFileChunk", "MESSAGE_LEVELS", "FILE_KINDS",
+    "User", "ROLES",
 ]

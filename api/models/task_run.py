@@ -8,7 +8,8 @@ from api.clock import utcnow
 from api.extensions import db
 from api.models.types import UTCDateTime
 
-TASK_STATES = ("queued", "running", "succeeded", "failed")
+TASK_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED_STATES = ("succeeded", "failed", "cancelled")
 
 
 class TaskRun(db.Model):
@@ -19,6 +20,8 @@ class TaskRun(db.Model):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the Celery task id
     name: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default="queued")
+    # The job's validated parameters (a retry runs with the same ones).
+    params: Mapped[Any | None] = mapped_column(JSON)
     progress_current: Mapped[int] = mapped_column(default=0)
     progress_total: Mapped[int | None] = mapped_column()
     result: Mapped[Any | None] = mapped_column(JSON)
@@ -27,3 +30,7 @@ class TaskRun(db.Model):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The cancel flag lives here, not in Celery's revoke list: it survives worker
+    # restarts and every worker sees it at its next batch boundary.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_of: Mapped[str | None] = mapped_column(ForeignKey("task_runs.id", ondelete="SET NULL"))

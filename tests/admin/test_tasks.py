@@ -70,7 +70,7 @@ def test_schedule_lists_the_beat_entries(worker_app, admin):
     entries = {item["name"]: item for item in body["items"]}
     assert body["timezone"] == "UTC"
     assert set(entries) == {"overdue-check", "due-soon-reminders", "expire-holds", "fines-accrual",
-                            "outbox-sweep"}
+                            "outbox-sweep", "task-files-cleanup"}
     assert entries["overdue-check"]["crontab"] == worker_app.config["OVERDUE_CHECK_CRON"]
     assert entries["outbox-sweep"]["task"] == "worker.mail.send_pending"
 

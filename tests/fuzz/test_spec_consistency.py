@@ -16,7 +16,7 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 
 from api import create_app
 from api.accounts.schemas import AccountLinesQuery
-from api.admin.schemas import NotificationQuery, TaskRunQuery
+from api.admin.schemas import NotificationQuery, TaskMessageQuery, TaskRunQuery
 from api.audit.schemas import AuditQuery
 from api.blocks.schemas import BlocksQuery
 from api.books.schemas import BookQuery
@@ -32,6 +32,7 @@ QUERY_SCHEMAS = {
     "GET /loans": LoanAdminQuery,
     "GET /holds": HoldAdminQuery,
     "GET /admin/tasks": TaskRunQuery,
+    "GET /admin/tasks/{task}/messages": TaskMessageQuery,
     "GET /admin/notifications": NotificationQuery,
     "GET /admin/audit": AuditQuery,
     "GET /users/me/account/lines": AccountLinesQuery,

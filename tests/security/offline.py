@@ -25,4 +25,5 @@ def operations_with_a_body() -> list[tuple[str, str]]:
 
     rules = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule): r.rule for r in offline_app().url_map.iter_rules()}
     return sorted((method.upper(), rules[path]) for path, item in offline_spec()["paths"].items()
-                  for method, op in item.items() if "requestBody" in op)
+                  for method, op in item.items()
+                  if "application/json" in op.get("requestBody", {}).get("content", {}))

@@ -1,0 +1,148 @@
+"""/admin/tasks/<id>/...: cancel, retry, messages and the output file of a run."""
+
+from flask import Response, stream_with_context
+
+from api.admin import bp, service
+from api.admin.files import iter_chunks
+from api.admin.routes import accepted
+from api.admin.schemas import OutboxBacklogOut, TaskMessageOut, TaskMessageQuery, TaskRunOut
+from api.auth import admin_required, current_user
+from api.extensions import db
+from api.pagination import paginate
+from api.parsing import query_args
+from api.ratelimit import admin_tasks_limit, limiter
+
+
+@bp.post("/tasks/<task>/cancel")
+@admin_required
+def cancel_task(task: str):
+    """Cancel a run.
+    ---
+    tags: [admin]
+    security: [{bearerAuth: []}]
+    description: >
+      A queued run becomes `cancelled` at once and never starts. A running one is
+      flagged and stops at its next batch boundary, keeping the batches it finished,
+      then shows `cancelled`. The flag is in the database, so it holds across worker
+      restarts. A finished run is 409 `task_finished`.
+    parameters:
+      - {in: path, name: task, required: true, description: The run id., schema: {type: string}}
+    responses:
+      202:
+        description: Cancelled, or flagged to stop at its next batch.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/TaskRunOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+    """
+    run = service.cancel_run(db.session, task, actor_id=current_user().id)
+    return TaskRunOut().dump(run), 202
+
+
+@bp.post("/tasks/<task>/retry")
+@limiter.limit(admin_tasks_limit)
+@admin_required
+def retry_task(task: str):
+    """Run a failed or cancelled run again, with the same parameters.
+    ---
+    tags: [admin]
+    security: [{bearerAuth: []}]
+    description: >
+      Queues a new run of the same job with the same `params`; it shows `retry_of`.
+      Any other state is 409 `task_not_retryable`.
+    parameters:
+      - {in: path, name: task, required: true, description: The run id., schema: {type: string}}
+    responses:
+      202:
+        description: The new run, queued.
+        headers:
+          Location: {schema: {type: string}, description: The new run's status URL.}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/TaskAccepted'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+    """
+    return accepted(service.retry_run(db.session, task, actor_id=current_user().id))
+
+
+@bp.get("/tasks/<task>/messages")
+@admin_required
+def task_messages(task: str):
+    """A run's per-item messages, in the order they were written.
+    ---
+    tags: [admin]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {in: path, name: task, required: true, description: The run id., schema: {type: string}}
+      - {in: query, name: level, schema: {type: string, enum: [info, warning, error]}}
+      - $ref: '#/components/parameters/Page'
+      - $ref: '#/components/parameters/PerPage'
+    responses:
+      200:
+        description: A page of messages, with an RFC 8288 Link header.
+        headers:
+          Link: {schema: {type: string}}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/TaskMessagesPage'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+    """
+    args = query_args(TaskMessageQuery())
+    service.get_run(db.session, task)
+    return paginate(service.messages_stmt(task, level=args.get("level")), TaskMessageOut(), args)
+
+
+@bp.get("/tasks/<task>/output")
+@admin_required
+def get_output(task: str):
+    """Download the file a run made (e.g. an export's CSV).
+    ---
+    tags: [admin]
+    security: [{bearerAuth: []}]
+    description: >
+      Streamed from the database, so any API host serves it. 404 when the run has no
+      finished output, or it was removed after TASK_FILE_RETENTION_DAYS.
+    parameters:
+      - {in: path, name: task, required: true, description: The run id., schema: {type: string}}
+    responses:
+      200:
+        description: The file, with its content type and a Content-Disposition file name.
+        headers:
+          Content-Disposition: {schema: {type: string}}
+        content:
+          text/csv:
+            schema: {type: string, format: binary}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+    """
+    file = service.get_output(db.session, task)
+    file_id, size, filename, content_type = file.id, file.size, file.filename, file.content_type
+    db.session.commit()
+    response = Response(stream_with_context(iter_chunks(file_id)), mimetype=content_type)
+    response.headers["Content-Length"] = str(size)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
+
+
+@bp.get("/notifications/backlog")
+@admin_required
+def outbox_backlog():
+    """What the outbox has not sent yet: counts by state, the oldest pending email.
+    ---
+    tags: [admin]
+    security: [{bearerAuth: []}]
+    responses:
+      200:
+        description: The backlog.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/OutboxBacklogOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+    """
+    return OutboxBacklogOut().dump(service.outbox_backlog(db.session))

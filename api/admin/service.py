@@ -1,0 +1,126 @@
+"""Job control, callable without HTTP: start, cancel and retry runs; their messages."""
+
+import logging
+import uuid
+
+from flask import current_app
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
+from sqlalchemy import Select, case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from api.audit.service import record
+from api.celery_setup import JOB_TASKS
+from api.clock import utcnow
+from api.errors import Conflict, NotFound, ServiceUnavailable
+from api.models import FINISHED_STATES, AuditEntry, Notification, TaskFile, TaskMessage, TaskRun
+
+log = logging.getLogger(__name__)
+
+
+def get_run(session: Session, run_id: str) -> TaskRun:
+    run = session.get(TaskRun, run_id) if len(run_id) <= 64 else None
+    if run is None:
+        raise NotFound("No such task.")
+    return run
+
+
+def new_run(session: Session, name: str, params: dict, *, requested_by: int | None,
+            retry_of: str | None = None) -> TaskRun:
+    """Add a queued run (not committed: an import adds its upload first)."""
+    run = TaskRun(id=str(uuid.uuid4()), name=name, state="queued", params=params,
+                  requested_by=requested_by, retry_of=retry_of)
+    session.add(run)
+    return run
+
+
+def enqueue(session: Session, run: TaskRun) -> TaskRun:
+    """Commit the run (and its audit entry), then queue it; broker down: undo the run
+    and answer 503."""
+    record(session, actor_id=run.requested_by, action="task.retried" if run.retry_of else "task.started",
+           object_type="task", object_id=run.id,
+           data={"name": run.name, "params": run.params, "retry_of": run.retry_of})
+    # Committed before queueing: a fast worker must find the row it reports progress to.
+    session.commit()
+    try:
+        current_app.extensions["celery"].send_task(JOB_TASKS[run.name], task_id=run.id, retry=False,
+                                                   ignore_result=True)
+    except (KombuError, RedisError, OSError) as e:
+        log.warning("Broker unavailable, task %s not queued: %s", run.name, e)
+        session.rollback()
+        session.execute(delete(AuditEntry).where(AuditEntry.object_type == "task",
+                                                 AuditEntry.object_id == run.id))
+        session.execute(delete(TaskRun).where(TaskRun.id == run.id))
+        session.commit()
+        raise ServiceUnavailable("The task queue (broker) is unavailable; the task was not queued.",
+                                 headers={"Retry-After": "5"}) from None
+    return run
+
+
+def cancel_run(session: Session, run_id: str, *, actor_id: int) -> TaskRun:
+    """Flag the run; a queued one becomes `cancelled` at once, a running one stops
+    at its next batch boundary (the worker reads the flag there)."""
+    run = get_run(session, run_id)
+    now = utcnow()
+    done = session.execute(
+        update(TaskRun).where(TaskRun.id == run_id, TaskRun.state.in_(("queued", "running")))
+        .values(cancel_requested_at=func.coalesce(TaskRun.cancel_requested_at, now),
+                state=case((TaskRun.state == "queued", "cancelled"), else_=TaskRun.state),
+                finished_at=case((TaskRun.state == "queued", now), else_=TaskRun.finished_at))
+        .execution_options(synchronize_session=False))
+    if done.rowcount == 0:
+        session.rollback()
+        raise Conflict(f"The run has finished ({run.state}); there is nothing to cancel.",
+                       code="task_finished")
+    record(session, actor_id=actor_id, action="task.cancel_requested", object_type="task",
+           object_id=run_id, data={"name": run.name})
+    session.commit()
+    session.refresh(run)
+    return run
+
+
+def retry_run(session: Session, run_id: str, *, actor_id: int) -> TaskRun:
+    run = get_run(session, run_id)
+    if run.state not in ("failed", "cancelled"):
+        raise Conflict(f"Only failed or cancelled runs can be retried; this one is {run.state}.",
+                       code="task_not_retryable")
+    if run.name not in JOB_TASKS:
+        raise Conflict("This job no longer exists.", code="task_not_retryable")
+    retry = new_run(session, run.name, run.params or {}, requested_by=actor_id, retry_of=run.id)
+    return enqueue(session, retry)
+
+
+def messages_stmt(run_id: str, *, level: str | None = None) -> Select:
+    stmt = select(TaskMessage).where(TaskMessage.run_id == run_id).order_by(TaskMessage.id)
+    if level is not None:
+        stmt = stmt.where(TaskMessage.level == level)
+    return stmt
+
+
+def get_output(session: Session, run_id: str) -> TaskFile:
+    get_run(session, run_id)
+    file = session.scalar(select(TaskFile).where(TaskFile.run_id == run_id, TaskFile.kind == "output",
+                                                 TaskFile.complete.is_(True)))
+    if file is None:
+        raise NotFound("This run has no output (none yet, none made, or removed after the retention period).")
+    return file
+
+
+def outbox_backlog(session: Session) -> dict:
+    """Counts of unsent mail by state and the oldest pending row's age (served by the
+    (state, next_attempt_at) index; sent rows are not counted)."""
+    rows = session.execute(select(Notification.state, func.count(), func.min(Notification.created_at))
+                           .where(Notification.state.in_(("pending", "sending", "failed")))
+                           .group_by(Notification.state)).all()
+    counts = {state: 0 for state in ("pending", "sending", "failed")}
+    oldest = None
+    for state, count, first in rows:
+        counts[state] = count
+        if state == "pending":
+            oldest = first
+    age = (utcnow() - oldest).total_seconds() if oldest else None
+    return {**counts, "oldest_pending_at": oldest, "oldest_pending_age_seconds": age}
+
+
+def is_finished(run: TaskRun) -> bool:
+    return run.state in FINISHED_STATES

@@ -1,0 +1,129 @@
+"""POST /admin/imports through a real worker: CSV, MARC 21 and MARCXML."""
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from api.extensions import db
+from api.models import Book, TaskRun
+from tests.admin.jobs import catalog_csv, import_file, messages, sample, upload
+from tests.conftest import is_problem
+
+pytestmark = pytest.mark.worker
+
+CSV_COUNTS = {"records": 7, "created": 3, "matched": 1, "invalid": 3, "copies_added": 4, "barcodes": 3}
+MARC_COUNTS = {"records": 4, "created": 3, "matched": 0, "invalid": 1, "copies_added": 4, "barcodes": 3}
+
+
+def books(worker_app) -> dict[str, tuple]:
+    with worker_app.app_context():
+        rows = db.session.execute(select(Book.isbn, Book.title, Book.author, Book.published_year,
+                                         Book.copies_total)).all()
+        return {row.isbn: tuple(row[1:]) for row in rows}
+
+
+def counts(result: dict) -> dict:
+    return {k: result[k] for k in CSV_COUNTS}
+
+
+def test_csv_dry_run_then_import_then_again_changes_nothing(worker_app, admin, celery_worker):
+    client = worker_app.test_client()
+    dry = import_file(client, admin, sample("catalog.csv"), dry_run=True)
+    assert dry["state"] == "succeeded", dry
+    assert counts(dry["result"]) == CSV_COUNTS and dry["result"]["dry_run"] is True
+    assert books(worker_app) == {}
+    assert dry["progress"]["current"] == dry["progress"]["total"] == len(sample("catalog.csv"))
+
+    real = import_file(client, admin, sample("catalog.csv"))
+    assert counts(real["result"]) == CSV_COUNTS
+    assert books(worker_app) == {
+        "9780441478125": ("The Left Hand of Darkness", "Ursula K. Le Guin", 1969, 1),
+        "9780807083055": ("Kindred", "Octavia E. Butler", 1979, 2),
+        "9780156453806": ("Invisible Cities", "Italo Calvino", 1972, 1),
+    }
+    assert {(m["ref"], m["code"]) for m in messages(client, admin, real["task_id"])["items"]} == {
+        ("6", "invalid_isbn"), ("7", "missing_field"), ("8", "invalid_year")}
+
+    report = client.get(real["output_url"], headers=admin.headers)
+    assert report.status_code == 200 and report.mimetype == "text/csv"
+    assert 'filename=catalog-report.csv' in report.headers["Content-Disposition"]
+    lines = list(csv.DictReader(io.StringIO(report.get_data(as_text=True))))
+    assert [(r["ref"], r["outcome"]) for r in lines] == [
+        ("2", "created"), ("3", "matched"), ("4", "created"), ("5", "created"),
+        ("6", "invalid"), ("7", "invalid"), ("8", "invalid")]
+    assert lines[0]["book_id"] == lines[1]["book_id"] != ""
+    assert "check digit" in lines[4]["detail"]
+
+    before = books(worker_app)
+    second = import_file(client, admin, sample("catalog.csv"))
+    assert second["result"]["created"] == 0 and second["result"]["matched"] == 4
+    assert books(worker_app) == before
+
+
+@pytest.mark.parametrize("fmt,name", [("marc", "catalog.mrc"), ("marcxml", "catalog.xml")])
+def test_marc_records_become_books(worker_app, admin, celery_worker, fmt, name):
+    client = worker_app.test_client()
+    run = import_file(client, admin, sample(name), fmt)
+    assert run["state"] == "succeeded", run
+    assert counts(run["result"]) == MARC_COUNTS
+    assert books(worker_app) == {
+        "9780547928227": ("The hobbit : or, There and back again", "Tolkien, J. R. R", 2012, 2),
+        "9780679720201": ("Beloved : a novel", "Morrison, Toni", 1987, 1),
+        "9780140449136": ("The Odyssey", "Homer", 2003, 1),
+    }
+    [message] = messages(client, admin, run["task_id"])["items"]
+    assert message["ref"] == "4" and message["code"] == "invalid_isbn"
+    again = import_file(client, admin, sample(name), fmt)
+    assert again["result"]["created"] == 0 and again["result"]["matched"] == 3
+
+
+def test_a_dry_run_reports_what_a_real_run_does_across_batches(worker_app, admin, celery_worker):
+    worker_app.config["IMPORT_BATCH_SIZE"] = 4
+    try:
+        again = catalog_csv(5).split(b"\n", 1)[1]  # without its header
+        data = catalog_csv(10, bad_every=3) + again
+        client = worker_app.test_client()
+        dry = import_file(client, admin, data, dry_run=True)
+        real = import_file(client, admin, data)
+    finally:
+        worker_app.config["IMPORT_BATCH_SIZE"] = 500
+    # Books 1-5 come again in later batches: 1, 2, 4, 5 are matched (3 was refused the
+    # first time, without a title), in the dry run as in the real one.
+    assert counts(dry["result"]) == counts(real["result"])
+    assert real["result"]["created"] == 8 and real["result"]["matched"] == 4
+    assert len(books(worker_app)) == 8
+
+
+def test_malformed_marc_fails_the_run_with_a_reason(worker_app, admin, celery_worker):
+    client = worker_app.test_client()
+    run = import_file(client, admin, b"<collection><record>", "marcxml")
+    assert run["state"] == "failed" and "Malformed MARCXML" in run["error"]
+    binary = import_file(client, admin, b"00026     not marc at all\x1d", "marc")
+    assert binary["state"] == "succeeded"
+    assert binary["result"]["invalid"] == 1 and binary["result"]["records"] == 1
+
+
+def test_upload_refusals(worker_app, admin, member, clean_broker):
+    client = worker_app.test_client()
+    assert is_problem(upload(client, admin, b"x", "pdf"), 400)
+    no_file = client.post("/admin/imports", headers=admin.headers, content_type="multipart/form-data",
+                          data={"format": "csv"})
+    assert is_problem(no_file, 400)
+    extra = client.post("/admin/imports", headers=admin.headers, content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(b"x"), "a.csv"), "format": "csv", "colour": "red"})
+    assert is_problem(extra, 400)
+    assert is_problem(client.post("/admin/imports", headers=admin.headers, json={"format": "csv"}), 415)
+    assert is_problem(upload(client, member, b"x"), 403)
+    saved = worker_app.config["IMPORT_MAX_BYTES"]
+    worker_app.config["IMPORT_MAX_BYTES"] = 1000
+    try:
+        assert is_problem(upload(client, admin, catalog_csv(100)), 413)
+        assert is_problem(upload(client, admin, b"x" * 200_000), 413)
+    finally:
+        worker_app.config["IMPORT_MAX_BYTES"] = saved
+    with worker_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TaskRun)) == 0
+    # Larger than MAX_CONTENT_LENGTH (the JSON limit) is fine for an upload.
+    assert upload(client, admin, catalog_csv(2000)).status_code == 202

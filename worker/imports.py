@@ -1,0 +1,140 @@
+"""The catalog import job: an upload (CSV, MARC 21, MARCXML) into books, in batches.
+
+The upload is read from the database chunk by chunk (api/admin/files.py) and parsed
+one record at a time (worker/import_formats.py); every IMPORT_BATCH_SIZE records are
+one transaction: the new books (one INSERT ... ON CONFLICT (isbn) DO NOTHING, so a
+book is matched by ISBN and never duplicated, even against a concurrent import), the
+batch's messages, and the run's progress. Cancelling stops at a batch boundary with
+the finished batches kept. A dry run reads the same way and writes nothing but its
+report; it remembers the ISBNs it would have created (one set, the only memory that
+grows with the file) so its counts match a real run's.
+
+The run's output is a report, one CSV line per record: its ref, ISBN, outcome
+(`created`, `matched`, `invalid`; `new` in a dry run) and book id, written with the
+batch it belongs to.
+
+Progress is in bytes of the upload read (`total` is the file size): the number of
+records is not known until the file has been read, and reading it twice would
+double the work.
+"""
+
+import csv
+import io
+from itertools import islice
+
+from celery import shared_task
+from flask import current_app
+from sqlalchemy import select
+
+from api.admin.files import ChunkReader, JobFailed, OutputWriter
+from api.caching import mark_catalog_changed
+from api.extensions import db
+from api.models import Book, TaskFile
+from worker import tracking
+from worker.import_formats import READERS, clean
+
+
+@shared_task(name="worker.imports.catalog_import", bind=True)
+def catalog_import(self):
+    return tracking.run_with_handle(self, "catalog-import", import_catalog)
+
+
+def import_catalog(run: tracking.JobRun) -> dict:
+    params = run.params
+    file = db.session.get(TaskFile, params["file_id"])
+    if file is None or not file.complete:
+        raise JobFailed("The upload is no longer stored (removed after the retention period?); "
+                        "upload the file again.")
+    size = file.size
+    db.session.commit()
+    counts = {"format": params["format"], "dry_run": params["dry_run"], "records": 0,
+              "created": 0, "matched": 0, "invalid": 0, "copies_added": 0, "barcodes": 0}
+    raw = ChunkReader(params["file_id"])
+    records = READERS[params["format"]](raw)
+    seen: set[str] | None = set() if params["dry_run"] else None
+    batch_size = current_app.config["IMPORT_BATCH_SIZE"]
+    stem = params["filename"].rsplit(".", 1)[0][:80] or "import"
+    report = OutputWriter(run.id, filename=f"{stem}-report{'-dry-run' if seen is not None else ''}.csv",
+                          content_type="text/csv")
+    report.write(b"ref,isbn,outcome,book_id,detail\r\n")
+    run.checkpoint(0, size, counts)
+    while batch := list(islice(records, batch_size)):
+        lines = _import_batch(run, batch, counts, seen)
+        report.write(lines.encode())
+        report.flush()
+        run.checkpoint(min(raw.consumed, size), size, counts)
+    report.close()
+    run.checkpoint(size, size, counts, check_cancel=False)
+    return run.with_counts(counts)
+
+
+def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: set[str] | None) -> str:
+    """Import one batch; the report's lines for it."""
+    good, outcomes = [], []
+    for ref, fields in batch:
+        counts["records"] += 1
+        if isinstance(fields, str):
+            run.message(ref, "error", "unreadable_record", fields)
+            counts["invalid"] += 1
+            outcomes.append((ref, "", "invalid", fields))
+            continue
+        values, problems = clean(fields)
+        for code, detail in problems:
+            run.message(ref, "error", code, detail)
+        if values is None:
+            counts["invalid"] += 1
+            outcomes.append((ref, (fields.get("isbn") or "")[:20], "invalid",
+                             "; ".join(detail for _, detail in problems)))
+        else:
+            values["ref"] = ref
+            good.append(values)
+    first_by_isbn: dict[str, dict] = {}
+    for values in good:
+        first_by_isbn.setdefault(values["isbn"], values)
+    if seen is not None:  # dry run: what would be new, without writing
+        known = set(db.session.scalars(select(Book.isbn).where(Book.isbn.in_(first_by_isbn))))
+        db.session.commit()
+        created = {isbn for isbn in first_by_isbn if isbn not in known and isbn not in seen}
+        seen.update(created)
+        books = {}
+    else:
+        rows = [{"title": v["title"], "author": v["author"], "isbn": v["isbn"],
+                 "published_year": v["published_year"], "description": v["description"],
+                 "copies_total": v["copies"], "copies_available": v["copies"]}
+                for v in first_by_isbn.values()]
+        created = set(tracking.insert_ignore(Book, rows, ["isbn"], returning=Book.isbn))
+        if created:
+            mark_catalog_changed(db.session)
+        books = dict(db.session.execute(select(Book.isbn, Book.id).where(Book.isbn.in_(first_by_isbn))).all())
+    counts["created"] += len(created)
+    counts["matched"] += len(good) - len(created)
+    for key, value in _add_items(db.session, books, good, created=created,
+                                 dry_run=seen is not None).items():
+        counts[key] += value
+    firsts = {id(v) for v in first_by_isbn.values()}
+    new = "new" if seen is not None else "created"
+    for values in good:
+        outcome = new if values["isbn"] in created and id(values) in firsts else "matched"
+        outcomes.append((values["ref"], values["isbn"], outcome, books.get(values["isbn"], "")))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for ref, isbn, outcome, extra in sorted(outcomes, key=lambda o: o[0]):
+        book_id, detail = (extra, "") if outcome != "invalid" else ("", extra)
+        writer.writerow([ref, isbn, outcome, book_id, detail])
+    return buffer.getvalue()
+
+
+def _add_items(session, books: dict[str, int], rows: list[dict], *, created: set[str],
+               dry_run: bool) -> dict:
+    """THE place where an import's copies and barcodes meet the catalog.
+
+    `books` maps ISBN -> book id (empty in a dry run), `rows` are the batch's clean
+    records (each with `copies` and `items`: [(barcode, item_type)]), `created` the
+    ISBNs whose book this batch created. Until items exist, a new book gets `copies`
+    copies (set by the INSERT) and barcodes are only counted; once items exist this
+    creates an item per new barcode and skips known ones, in this transaction."""
+    first = {}
+    for row in rows:
+        first.setdefault(row["isbn"], row)
+    return {"copies_added": sum(first[isbn]["copies"] for isbn in created),
+            "barcodes": sum(len(row["items"]) for row in rows)}
