@@ -22,7 +22,7 @@ def beat_settings(celery_app: Celery, config) -> dict:
         # Given explicitly so redbeat does not borrow the broker's transport options.
         "redbeat_redis_options": {"retry_period": 60, "socket_timeout": 5},
         "redbeat_lock_timeout": int(config["BEAT_LOCK_TIMEOUT"]),
-        "beat_max_interval": int(config["BEAT_MAX_INTERVAL"]),
+        "beat_max_loop_interval": int(config["BEAT_MAX_INTERVAL"]),
         "worker_hijack_root_logger": False,
     }
 
