@@ -88,8 +88,12 @@ def logging_config(fmt: str | None = None, level: str = "INFO") -> dict:
                                 "formatter": "library", "filters": ["request_id"]}},
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         # gunicorn's and Celery's loggers keep no handlers of their own: one format.
-        "loggers": {name: {"handlers": [], "propagate": True}
-                    for name in ("gunicorn.error", "gunicorn.access", "celery", "celery.task")},
+        "loggers": {
+            **{name: {"handlers": [], "propagate": True}
+               for name in ("gunicorn.error", "gunicorn.access", "celery", "celery.task")},
+            # Alembic announces each of its plugins at INFO whenever an app is created.
+            "alembic.runtime.plugins": {"level": "WARNING"},
+        },
     }
 
 
