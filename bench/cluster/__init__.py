@@ -1,0 +1,1 @@
+"""`make cluster`: the API, workers and beat on separate network hosts (namespaces)."""
