@@ -9,6 +9,7 @@ from api import request_id
 from api.extensions import db
 from api.models import Notification
 from tests.worker.fixtures import wait_for
+from tests.worker.helpers import settled
 
 
 @pytest.mark.parametrize("value", ["abc", "A.b-c_9", "x" * 128, "0"])
@@ -66,6 +67,7 @@ def test_registration_id_reaches_the_welcome_email(worker_app, celery_worker, in
         if given:
             assert rid == given
         [message] = wait_for(lambda: list(inbox.messages), message="the welcome email")
+        wait_for(lambda: settled(worker_app), message="the outbox to record it")
     finally:
         task_prerun.disconnect(record)
 
@@ -92,3 +94,28 @@ def test_a_task_without_a_request_runs_under_its_own_id(app):
     finally:
         request_id._forget(task_id="task-123")
     assert request_id.current() is None
+
+
+@pytest.mark.worker
+def test_an_admin_started_job_carries_the_id_to_its_notices(worker_app, celery_worker, inbox, make_book):
+    from datetime import timedelta
+
+    from api import clock
+    from api.models import Loan
+    from tests.conftest import create_user, login
+
+    reader = create_user(worker_app, "late")
+    now = clock.utcnow()
+    with worker_app.app_context():
+        db.session.add(Loan(user_id=reader.id, book_id=make_book(), borrowed_at=now - timedelta(days=20),
+                            due_at=now - timedelta(days=2)))
+        db.session.commit()
+    client = worker_app.test_client()
+    boss = login(client, create_user(worker_app, "boss", role="admin"))
+    response = client.post("/admin/tasks/overdue-check", headers={**boss.headers, "X-Request-ID": "job.7"})
+    assert response.status_code == 202 and response.headers["X-Request-ID"] == "job.7"
+    [message] = wait_for(lambda: list(inbox.messages), message="the overdue notice")
+    assert message["X-Request-ID"] == "job.7"
+    with worker_app.app_context():
+        row = db.session.scalars(select(Notification)).one()
+        assert (row.kind, row.request_id) == ("overdue", "job.7")  # a bulk insert, via the default
