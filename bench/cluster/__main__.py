@@ -20,13 +20,12 @@ from pathlib import Path
 
 from celery import Celery
 
-from bench.cluster import net
+from bench.cluster import END, START, net
 from bench.cluster.drive import Load, email_check, job_check, metrics_check, settle
 from bench.cluster.stack import API_PORT, REDIS_PORT, Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "RESULTS.md"
-START, END = "<!-- cluster:start -->", "<!-- cluster:end -->"
 
 
 def queues() -> dict[str, str]:
