@@ -25,6 +25,7 @@ import time
 from datetime import UTC, datetime
 
 from flask import Flask, Response, g, request
+from sqlalchemy import inspect
 
 from api import request_id
 from config import log_format
@@ -101,16 +102,25 @@ def setup_logging(fmt: str | None = None, level: str = "INFO") -> None:
     logging.config.dictConfig(logging_config(fmt, level))
 
 
+def _user_id() -> int | None:
+    """The authenticated user's id from the identity map: reading `user.id` could make
+    the session load it, which fails after a database error in this request."""
+    user = g.get("current_user")
+    if user is None:
+        return None
+    identity = inspect(user).identity
+    return identity[0] if identity else None
+
+
 def _access_line(response: Response) -> Response:
     started = g.get("request_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-    user = g.get("current_user")
     route = request.url_rule.rule if request.url_rule is not None else None
     access_log.info(
         "%s %s %s %sms", request.method, route or "<unmatched>", response.status_code, duration_ms,
         extra={"method": request.method, "route": route, "path": request.path,
                "status": response.status_code, "duration_ms": duration_ms,
-               "user_id": getattr(user, "id", None), "remote_addr": request.remote_addr})
+               "user_id": _user_id(), "remote_addr": request.remote_addr})
     return response
 
 
