@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop test lint bench soak install migrate clean
+.PHONY: run stop test lint bench soak cluster install migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,7 @@ soak: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# Across hosts (root; not in CI): APIs, workers and beat in network namespaces of our own.
+cluster: $(STAMP)
+	$(BIN)/python -m bench.cluster $(CLUSTER_ARGS)

@@ -30,6 +30,16 @@ def database_url() -> str:
     return url
 
 
+def log_format(env=os.environ) -> str:
+    """LOG_FORMAT, else json in production and text elsewhere (SPEC "Operations")."""
+    value = (env.get("LOG_FORMAT") or "").strip().lower()
+    if not value:
+        return "json" if env.get("APP_CONFIG") == "production" else "text"
+    if value not in {"json", "text"}:
+        raise RuntimeError(f"LOG_FORMAT must be json or text, not {value!r}")
+    return value
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
     SQLALCHEMY_DATABASE_URI = database_url()
@@ -112,6 +122,15 @@ class Config:
     TASK_OUTPUT_MAX_BYTES = env_int("TASK_OUTPUT_MAX_BYTES", 100 * 1024 * 1024)
     TASK_FILE_RETENTION_DAYS = env_int("TASK_FILE_RETENTION_DAYS", 30)
     TASK_FILES_CLEANUP_CRON = os.environ.get("TASK_FILES_CLEANUP_CRON", "30 3 * * *")
+
+    LOG_FORMAT = log_format()
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+    # Bearer token for GET /metrics; unset means the endpoint does not exist (404).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    # Beat: how long a tick may sleep, and how long the one-scheduler lock outlives a
+    # beat that died without releasing it (a clean stop releases it at once).
+    BEAT_MAX_INTERVAL = env_int("BEAT_MAX_INTERVAL", 10)
+    BEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT", 60)
 
     TESTING = False
     DEBUG = False

@@ -37,6 +37,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from api.celery_setup import celery_init_app
 
     celery_init_app(app)
+    from api.beat import init_beat
+
+    init_beat(app)
 
     from api.caching import init_cache
     from api.ratelimit import init_limiter
@@ -46,6 +49,13 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     init_limiter(app)
     register_error_handlers(app)
     init_security_headers(app)
+    from api.logs import init_access_log
+    from api.metrics.http import init_http_metrics
+    from api.request_id import init_request_id
+
+    init_request_id(app)
+    init_access_log(app)
+    init_http_metrics(app)
     _register_blueprints(app)
 
     from api.cli import register_cli
@@ -79,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from api.holds import bp as holds_bp
     from api.imports import bp as imports_bp
     from api.loans import bp as loans_bp
+    from api.metrics import bp as metrics_bp
     from api.users import bp as users_bp
 
     app.register_blueprint(users_bp, url_prefix="/users")
@@ -92,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports_bp, url_prefix="/admin/imports")
     app.register_blueprint(health_bp, url_prefix="/health")
     app.register_blueprint(console_bp, url_prefix="/console")
+    app.register_blueprint(metrics_bp, url_prefix="/metrics")
 
 
 def _init_sqlite(app: Flask) -> None:

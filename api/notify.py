@@ -14,6 +14,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from api import request_id
 from api.models import Notification
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ def notify(session: Session, kind: str, *, recipient: str, dedupe_key: str,
            hold_id: int | None = None, **context: Any) -> Notification:
     subject, body = render(kind, **context)
     row = Notification(kind=kind, dedupe_key=dedupe_key, recipient=recipient, subject=subject,
-                       body=body, user_id=user_id, loan_id=loan_id, hold_id=hold_id)
+                       body=body, user_id=user_id, loan_id=loan_id, hold_id=hold_id,
+                       request_id=request_id.current())
     session.add(row)
     session.info["outbox_dirty"] = True
     return row

@@ -55,6 +55,10 @@ def markdown(rows, machine: str, *, quick: bool, elapsed: float, sizes, fixes: b
 def write(text: str, path: str, raw: dict) -> Path:
     out = ROOT / path
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():  # the `make cluster` figures are written by another run
+        from bench.cluster import kept_section
+
+        text += kept_section(out.read_text())
     out.write_text(text)
     raw_dir = ROOT / "bench" / "results" / "raw"  # git-ignored: every run's numbers
     raw_dir.mkdir(parents=True, exist_ok=True)

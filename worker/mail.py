@@ -86,7 +86,7 @@ def claim_batch(limit: int) -> tuple[datetime, list]:
         return now, []
     rows = db.session.execute(
         select(Notification.id, Notification.recipient, Notification.subject, Notification.body,
-               Notification.dedupe_key, Notification.attempts)
+               Notification.dedupe_key, Notification.attempts, Notification.request_id)
         .where(Notification.id.in_(ids)).order_by(Notification.id)).all()
     db.session.commit()
     return now, rows

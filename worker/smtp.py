@@ -9,6 +9,7 @@ from email.utils import format_datetime, parseaddr
 from flask import current_app
 
 from api.clock import utcnow
+from api.request_id import stamp_request_id
 
 
 def cfg(key: str):
@@ -45,6 +46,7 @@ def build_message(row) -> EmailMessage:
     msg["Subject"] = row.subject
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id(row.id, row.dedupe_key, sender)
+    stamp_request_id(msg, getattr(row, "request_id", None))
     msg.set_content(row.body)
     return msg
 

@@ -3,6 +3,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from api import request_id
 from api.clock import utcnow
 from api.extensions import db
 from api.models.types import UTCDateTime
@@ -36,3 +37,6 @@ class Notification(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The request (or task) that caused the notice; it becomes the email's X-Request-ID.
+    # The default also covers the jobs' bulk inserts, which bypass notify().
+    request_id: Mapped[str | None] = mapped_column(String(128), default=request_id.current)
