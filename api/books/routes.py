@@ -24,7 +24,9 @@ def list_books():
       - in: query
         name: q
         schema: {type: string, minLength: 1, maxLength: 200}
-        description: Substring of title or author (case-insensitive), or an ISBN-10/13.
+        description: >
+          Words, any order and case, each in the title, author or ISBN; the last also as a
+          prefix. An ISBN-10/13 with or without hyphens. See README "Search".
       - in: query
         name: author
         schema: {type: string, minLength: 1, maxLength: 200}
@@ -35,11 +37,10 @@ def list_books():
         description: "true: a copy is free now; false: none is."
       - in: query
         name: sort
-        description: Order; ties are broken by id.
+        description: Order; ties are broken by id. Default relevance with q, else title.
         schema:
           type: string
-          default: title
-          enum: [title, -title, author, -author, published_year, -published_year,
+          enum: [relevance, title, -title, author, -author, published_year, -published_year,
                  created_at, -created_at]
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
@@ -58,7 +59,9 @@ def list_books():
       400: {$ref: '#/components/responses/BadRequest'}
     """
     args = query_args(BOOK_QUERY)
-    return cached_catalog_read(lambda: paginate(service.search_stmt(args), BookOut(), args))
+    return cached_catalog_read(lambda: paginate(
+        service.search_stmt(db.session, args), BookOut(), args,
+        fallbacks=service.search_fallbacks(db.session, args), meta={"fuzzy": False}))
 
 
 @bp.get("/<int:book_id>")

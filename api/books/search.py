@@ -1,0 +1,170 @@
+"""Catalog search (`GET /books?q=`): the statements for each stage, per database.
+
+Stages, each tried only when the one before found nothing (README "Search"):
+1. words: every word of q matches a word of the title, author or ISBN, any order and
+   case; the last word also as a prefix (type-ahead). A q that is an ISBN (10 or 13,
+   hyphens or not) also matches that ISBN exactly.
+2. substring: only for a q with punctuation or a run of 4+ digits (what v1 matched:
+   "e_L", "100%", part of an ISBN): q as a case-insensitive substring.
+3. close spellings: each word may also be a catalog word spelled alike (PostgreSQL:
+   pg_trgm similarity over the vocabulary; SQLite: edit distance over the FTS5
+   vocabulary, same first letter). Flagged `meta.fuzzy`.
+Relevance: title hits rank above author hits, then ISBN; ties by id.
+"""
+
+import re
+import unicodedata
+
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, literal_column, or_, select, text
+from sqlalchemy.orm import Session
+
+from api.books.isbn import normalise_isbn
+from api.models import Book
+
+_SPLIT = re.compile(r"[\W_]+")
+_PUNCTUATION = re.compile(r"[^\w\s]|_")
+_DIGITS = re.compile(r"\d{4,}")
+MAX_WORDS = 12  # a longer q is not a search a person types; more terms only cost time
+CLOSE_PER_WORD = 5
+# D, C, B, A: ISBN (C) and author (B) hits weigh far less than title (A) hits.
+_PG_WEIGHTS = literal_column("'{0.01, 0.02, 0.1, 1.0}'::float4[]")
+_VECTOR = literal_column("books.search_vector")
+_SQLITE_WEIGHTS = "100.0, 1.0, 0.5"  # bm25() weights per column: title, author, isbn
+
+
+def words(q: str) -> list[str]:
+    """q as the index sees it: NFKC (full-width letters become ASCII), lower case, split
+    at anything but letters and digits; ISBN-shaped words as the stored ISBN-13."""
+    out = []
+    for word in _SPLIT.split(unicodedata.normalize("NFKC", q).lower()):
+        if word:
+            out.append(_as_isbn(word) or word)
+    return out[:MAX_WORDS]
+
+
+def whole_isbn(q: str) -> str | None:
+    return _as_isbn(q.replace(" ", "")) if set(q) <= set("0123456789-Xx ") else None
+
+
+def _as_isbn(word: str) -> str | None:
+    if len(word.replace("-", "")) not in (10, 13):
+        return None
+    try:
+        return normalise_isbn(word)
+    except ValueError:
+        return None
+
+
+def dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def match_words(session: Session, stmt: Select, groups: list[list[str]], *, relevance: bool,
+                prefix_last: bool = True, isbn: str | None = None) -> Select:
+    """`stmt` filtered to books matching every group (a group: alternatives for one
+    word), ordered by relevance if asked (the caller adds the tie-break)."""
+    if dialect(session) == "postgresql":
+        return _pg_match(stmt, groups, relevance, prefix_last, isbn)
+    return _sqlite_match(stmt, groups, relevance, prefix_last, isbn)
+
+
+def _pg_match(stmt, groups, relevance, prefix_last, isbn):
+    clauses: list[ColumnElement] = []
+    tsq = None
+    if groups:
+        parts = []
+        for i, group in enumerate(groups):
+            last = prefix_last and i == len(groups) - 1
+            alts = [f"'{w}'" + (":*" if last and j == 0 else "") for j, w in enumerate(group)]
+            parts.append("(" + " | ".join(alts) + ")")
+        tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", " & ".join(parts)))
+        clauses.append(_VECTOR.op("@@")(tsq))
+    if isbn:
+        clauses.append(Book.isbn == isbn)
+    stmt = stmt.where(or_(*clauses) if clauses else false())
+    if relevance and tsq is not None:
+        stmt = stmt.order_by(func.ts_rank(_PG_WEIGHTS, _VECTOR, tsq).desc())
+    return stmt
+
+
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _sqlite_match(stmt, groups, relevance, prefix_last, isbn):
+    expr = None
+    if groups:
+        parts = []
+        for i, group in enumerate(groups):
+            last = prefix_last and i == len(groups) - 1
+            alts = [_fts_phrase(w) + ("*" if last and j == 0 else "") for j, w in enumerate(group)]
+            parts.append("(" + " OR ".join(alts) + ")")
+        expr = " AND ".join(parts)
+    if expr is None:
+        return stmt.where(Book.isbn == isbn if isbn else false())
+    hits = (select(literal_column("rowid").label("id"),
+                   literal_column(f"bm25(books_fts, {_SQLITE_WEIGHTS})").label("rank"))
+            .select_from(text("books_fts")).where(text("books_fts MATCH :fts").bindparams(fts=expr)))
+    if isbn:
+        hits = hits.union_all(select(Book.id, literal_column("-1e9")).where(Book.isbn == isbn))
+    hits = hits.subquery("hits")
+    stmt = stmt.join(hits, hits.c.id == Book.id)
+    return stmt.order_by(hits.c.rank) if relevance else stmt
+
+
+def substring(stmt: Select, q: str) -> Select | None:
+    """Stage 2: q as a literal substring (LIKE wildcards escaped), or None if q is plain words."""
+    if not (_PUNCTUATION.search(q) or _DIGITS.search(q)):
+        return None
+    pattern = f"%{escape_like(q)}%"
+    matches = [Book.title.ilike(pattern, escape="\\"), Book.author.ilike(pattern, escape="\\")]
+    digits = "".join(c for c in q if c.isdigit())
+    if len(digits) >= 4 and set(q) <= set("0123456789-Xx "):
+        matches.append(Book.isbn.contains(digits, autoescape=True))
+    return stmt.where(or_(*matches))
+
+
+def escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def close_words(session: Session, terms: list[str]) -> dict[str, list[str]]:
+    """Catalog words spelled like each term (not the term itself)."""
+    candidates = [t for t in terms if len(t) >= 3 and not t.isdigit()]
+    if not candidates:
+        return {}
+    if dialect(session) == "postgresql":
+        rows = session.execute(text(
+            "SELECT w.q, c.word FROM unnest(CAST(:terms AS text[])) AS w(q) CROSS JOIN LATERAL "
+            "(SELECT word FROM search_words WHERE word % w.q AND word <> w.q "
+            " ORDER BY similarity(word, w.q) DESC, word LIMIT :n) c"),
+            {"terms": candidates, "n": CLOSE_PER_WORD})
+    else:
+        rows = []
+        for term in candidates:
+            most = 1 if len(term) <= 4 else 2
+            rows += [(term, w) for (w,) in session.execute(text(
+                "SELECT term FROM books_fts_vocab WHERE term >= :lo AND term < :hi AND term <> :t "
+                "AND length(term) BETWEEN :short AND :long AND lib_edit_distance(term, :t) <= :most "
+                "ORDER BY lib_edit_distance(term, :t), term LIMIT :n"),
+                {"lo": term[0], "hi": chr(ord(term[0]) + 1), "t": term, "short": len(term) - most,
+                 "long": len(term) + most, "most": most, "n": CLOSE_PER_WORD})]
+    found: dict[str, list[str]] = {}
+    for term, word in rows:
+        found.setdefault(term, []).append(word)
+    return found
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance: typos are mostly one
+    insertion, deletion, substitution or swap of neighbours."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            cur.append(cost)
+        prev2, prev = prev, cur
+    return prev[-1]
