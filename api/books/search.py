@@ -15,7 +15,7 @@ Relevance: title hits rank above author hits, then ISBN; ties by id.
 import re
 import unicodedata
 
-from sqlalchemy import ColumnElement, Select, bindparam, false, func, literal_column, or_, select, text
+from sqlalchemy import Select, bindparam, false, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from api.books.isbn import normalise_isbn
@@ -34,11 +34,13 @@ _SQLITE_WEIGHTS = "100.0, 1.0, 0.5"  # bm25() weights per column: title, author,
 
 def words(q: str) -> list[str]:
     """q as the index sees it: NFKC (full-width letters become ASCII), lower case, split
-    at anything but letters and digits; ISBN-shaped words as the stored ISBN-13."""
+    at anything but letters and digits; an ISBN-shaped chunk as the stored ISBN-13."""
     out = []
-    for word in _SPLIT.split(unicodedata.normalize("NFKC", q).lower()):
-        if word:
-            out.append(_as_isbn(word) or word)
+    for chunk in unicodedata.normalize("NFKC", q).lower().split():
+        if isbn := _as_isbn(chunk):
+            out.append(isbn)
+        else:
+            out += [word for word in _SPLIT.split(chunk) if word]
     return out[:MAX_WORDS]
 
 
@@ -69,22 +71,19 @@ def match_words(session: Session, stmt: Select, groups: list[list[str]], *, rele
 
 
 def _pg_match(stmt, groups, relevance, prefix_last, isbn):
-    clauses: list[ColumnElement] = []
-    tsq = None
-    if groups:
-        parts = []
-        for i, group in enumerate(groups):
-            last = prefix_last and i == len(groups) - 1
-            alts = [f"'{w}'" + (":*" if last and j == 0 else "") for j, w in enumerate(group)]
-            parts.append("(" + " | ".join(alts) + ")")
-        tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", " & ".join(parts)))
-        clauses.append(_VECTOR.op("@@")(tsq))
-    if isbn:
-        clauses.append(Book.isbn == isbn)
-    stmt = stmt.where(or_(*clauses) if clauses else false())
-    if relevance and tsq is not None:
-        stmt = stmt.order_by(func.ts_rank(_PG_WEIGHTS, _VECTOR, tsq).desc())
-    return stmt
+    parts = []
+    for i, group in enumerate(groups):
+        last = prefix_last and i == len(groups) - 1
+        parts.append("(" + " | ".join(f"'{w}'" + (":*" if last and j == 0 else "")
+                                      for j, w in enumerate(group)) + ")")
+    query = " & ".join(parts)
+    if isbn:  # the ISBN is a word of the vector too
+        query = f"({query}) | '{isbn}'" if query else f"'{isbn}'"
+    if not query:
+        return stmt.where(false())
+    tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", query))
+    stmt = stmt.where(_VECTOR.op("@@")(tsq))
+    return stmt.order_by(func.ts_rank(_PG_WEIGHTS, _VECTOR, tsq).desc()) if relevance else stmt
 
 
 def _fts_phrase(word: str) -> str:
@@ -92,22 +91,20 @@ def _fts_phrase(word: str) -> str:
 
 
 def _sqlite_match(stmt, groups, relevance, prefix_last, isbn):
-    expr = None
-    if groups:
-        parts = []
-        for i, group in enumerate(groups):
-            last = prefix_last and i == len(groups) - 1
-            alts = [_fts_phrase(w) + ("*" if last and j == 0 else "") for j, w in enumerate(group)]
-            parts.append("(" + " OR ".join(alts) + ")")
-        expr = " AND ".join(parts)
-    if expr is None:
-        return stmt.where(Book.isbn == isbn if isbn else false())
+    parts = []
+    for i, group in enumerate(groups):
+        last = prefix_last and i == len(groups) - 1
+        parts.append("(" + " OR ".join(_fts_phrase(w) + ("*" if last and j == 0 else "")
+                                       for j, w in enumerate(group)) + ")")
+    query = " AND ".join(parts)
+    if isbn:
+        query = f"({query}) OR {_fts_phrase(isbn)}" if query else _fts_phrase(isbn)
+    if not query:
+        return stmt.where(false())
     hits = (select(literal_column("rowid").label("id"),
                    literal_column(f"bm25(books_fts, {_SQLITE_WEIGHTS})").label("rank"))
-            .select_from(text("books_fts")).where(text("books_fts MATCH :fts").bindparams(fts=expr)))
-    if isbn:
-        hits = hits.union_all(select(Book.id, literal_column("-1e9")).where(Book.isbn == isbn))
-    hits = hits.subquery("hits")
+            .select_from(text("books_fts")).where(text("books_fts MATCH :fts").bindparams(fts=query))
+            .subquery("hits"))
     stmt = stmt.join(hits, hits.c.id == Book.id)
     return stmt.order_by(hits.c.rank) if relevance else stmt
 
@@ -129,7 +126,9 @@ def escape_like(value: str) -> str:
 
 
 def close_words(session: Session, terms: list[str]) -> dict[str, list[str]]:
-    """Catalog words spelled like each term (not the term itself)."""
+    """Catalog words within max_edits() of each term (not the term itself). Candidates
+    come from an index (PostgreSQL: trigram similarity; SQLite: same first letter and
+    about the same length); the edit distance decides, the same on both."""
     candidates = [t for t in terms if len(t) >= 3 and not t.isdigit()]
     if not candidates:
         return {}
@@ -138,21 +137,26 @@ def close_words(session: Session, terms: list[str]) -> dict[str, list[str]]:
             "SELECT w.q, c.word FROM unnest(CAST(:terms AS text[])) AS w(q) CROSS JOIN LATERAL "
             "(SELECT word FROM search_words WHERE word % w.q AND word <> w.q "
             " ORDER BY similarity(word, w.q) DESC, word LIMIT :n) c"),
-            {"terms": candidates, "n": CLOSE_PER_WORD})
+            {"terms": candidates, "n": 4 * CLOSE_PER_WORD}).all()
     else:
         rows = []
         for term in candidates:
-            most = 1 if len(term) <= 4 else 2
+            most = max_edits(term)
             rows += [(term, w) for (w,) in session.execute(text(
                 "SELECT term FROM books_fts_vocab WHERE term >= :lo AND term < :hi AND term <> :t "
                 "AND length(term) BETWEEN :short AND :long AND lib_edit_distance(term, :t) <= :most "
-                "ORDER BY lib_edit_distance(term, :t), term LIMIT :n"),
+                "ORDER BY term LIMIT :n"),
                 {"lo": term[0], "hi": chr(ord(term[0]) + 1), "t": term, "short": len(term) - most,
-                 "long": len(term) + most, "most": most, "n": CLOSE_PER_WORD})]
-    found: dict[str, list[str]] = {}
+                 "long": len(term) + most, "most": most, "n": 4 * CLOSE_PER_WORD})]
+    found: dict[str, list[tuple[int, str]]] = {}
     for term, word in rows:
-        found.setdefault(term, []).append(word)
-    return found
+        if (distance := edit_distance(term, word)) <= max_edits(term):
+            found.setdefault(term, []).append((distance, word))
+    return {term: [w for _, w in sorted(close)[:CLOSE_PER_WORD]] for term, close in found.items()}
+
+
+def max_edits(term: str) -> int:
+    return 1 if len(term) <= 5 else 2
 
 
 def edit_distance(a: str, b: str) -> int:
