@@ -38,6 +38,8 @@ _NEW = [
     ('notifications', 'ix_notifications_kind_id', ['kind', 'id'], None),
     ('task_runs', 'ix_task_runs_name_requested_at', ['name', 'requested_at'], None),
     ('task_runs', 'ix_task_runs_state_requested_at', ['state', 'requested_at'], None),
+    ('users', 'ix_users_role_id', ['role', 'id'], None),
+    ('users', 'ix_users_is_active_id', ['is_active', 'id'], None),
 ]
 
 
