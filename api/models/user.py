@@ -14,7 +14,8 @@ class User(db.Model):
     __tablename__ = "users"
     # GET /users?role=|is_active= in id order (migration 0006; ?q= uses trigram indexes,
     # api/models/search_index.py).
-    __table_args__ = (Index("ix_users_role_id", "role", "id"), Index("ix_users_is_active_id", "is_active", "id"))
+    __table_args__ = (Index("ix_users_role_id", "role", "id"),
+                      Index("ix_users_is_active_id", "is_active", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
