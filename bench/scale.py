@@ -1,0 +1,285 @@
+"""`python -m bench.scale [--books N]`: catalog search and lists at scale (issue 12).
+
+Builds N books, N loans and N/10 members with SQL (generate_series) in a throw-away
+`bench` database, VACUUM ANALYZE, then times each request of the issue's table
+through gunicorn (-w 2, production config), sequentially, the Redis cache flushed
+before every request, median of --rounds; interleaved with the same request's
+hand-written SQL served by a bare app (bench/baselines/scale_sql.py) in the same run.
+Then the same search requests on SQLite (FTS5) at --sqlite-books. Writes the
+"Scale" section of bench/RESULTS.md (or --output).
+"""
+
+import argparse
+import http.client
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+
+from bench import services as bench_services
+from bench.harness import Server, machine
+from bench.services import PG_ADMIN, ROOT, WORKDIR, Services
+
+# Its own database, so a `make bench` in another checkout on this PostgreSQL (which
+# drops and re-creates `bench`) and this run never drop each other's data.
+DATABASE = "bench_scale"
+
+ADMIN_PASSWORD = "bench admin password"
+REAL_WORDS = ["garden", "river", "harry", "potter", "winter", "shadow", "stone", "letter"]
+START, END = "<!-- scale:start -->", "<!-- scale:end -->"
+
+
+def vocabulary(n: int = 3000) -> list[str]:
+    rng = random.Random(12)
+    onsets = [*"bcdfghjklmnprstvw", "br", "cr", "dr", "gr", "pr", "st", "tr", "ch", "sh", "th"]
+    vowels = [*"aeiou", "ai", "ea", "ou"]
+    codas = ["", "n", "r", "s", "t", "l", "m", "nd", "rt", "st"]
+    words = set(REAL_WORDS)
+    while len(words) < n:
+        word = "".join(rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas) for _ in range(2))
+        if len(word) >= 5:
+            words.add(word)
+    return sorted(words)
+
+
+def seed_postgres(services: Services, books: int, members: int, loans: int) -> None:
+    from api.passwords import hash_password
+
+    with services.app().app_context():
+        admin_hash = hash_password(ADMIN_PASSWORD)
+    with psycopg.connect(services.dsn, autocommit=True) as conn:
+        conn.execute("SELECT setseed(0.42)")
+        conn.execute("INSERT INTO users (username, email, password_hash, role, is_active, token_version, "
+                     "created_at) VALUES ('admin', 'admin@example.org', %s, 'admin', true, 0, now())",
+                     (admin_hash,))
+        conn.execute("INSERT INTO users (username, email, password_hash, role, is_active, token_version, "
+                     "created_at) SELECT 'member' || i, 'member' || i || '@example.org', 'x', 'user', "
+                     "true, 0, "
+                     "now() - i * interval '1 minute' FROM generate_series(1, %s) i", (members,))
+        words = vocabulary()
+        conn.execute(
+            "INSERT INTO books (title, author, isbn, published_year, copies_total, copies_available, "
+            "created_at, updated_at) "
+            "SELECT initcap(v[1 + floor(random() * n)::int] || ' ' || v[1 + floor(random() * n)::int] || ' ' "
+            "|| v[1 + floor(random() * n)::int]), 'Author ' || (i %% %(authors)s), "
+            "'979' || lpad(i::text, 10, '0'), 1900 + i %% 125, 3, CASE WHEN i %% 50 = 0 THEN 0 ELSE 2 END, "
+            "now() - i * interval '1 second', now() "
+            "FROM generate_series(1, %(books)s) i, (SELECT %(words)s::text[] v, %(n)s n) w",
+            {"books": books, "authors": max(books // 20, 1), "words": words, "n": len(words)})
+        conn.execute(
+            "INSERT INTO loans (user_id, book_id, borrowed_at, due_at, returned_at, renewals) "
+            "SELECT u0 + i %% %(members)s, b0 + (i::bigint * 7) %% %(books)s, t, t + interval '14 days', "
+            "CASE WHEN i %% 20 = 0 THEN NULL ELSE t + interval '7 days' END, 0 FROM ("
+            " SELECT i, now() - (i %% 730) * interval '1 day' - (i %% 86400) * interval '1 second' t "
+            " FROM generate_series(0, %(loans)s - 1) i) g, "
+            "(SELECT (SELECT min(id) FROM users WHERE role = 'user') u0, (SELECT min(id) FROM books) b0) m",
+            {"members": members, "books": books, "loans": loans})
+        conn.execute("VACUUM ANALYZE")
+
+
+def seed_sqlite(path: Path, books: int) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TEMP TABLE v (i INTEGER PRIMARY KEY, w TEXT)")
+    words = vocabulary()
+    conn.executemany("INSERT INTO v VALUES (?, ?)", list(enumerate(words)))
+    rng = random.Random(42)
+    picks = [[rng.randrange(len(words)) for _ in range(3)] for _ in range(books)]
+    conn.executemany(
+        "INSERT INTO books (title, author, isbn, published_year, copies_total, copies_available, created_at, "
+        "updated_at) VALUES (?, ?, printf('979%010d', ?), 1900 + ? % 125, 3, 2, datetime('now'), "
+        "datetime('now'))",
+        ((" ".join(words[k].title() for k in p), f"Author {i % max(books // 20, 1)}", i, i)
+         for i, p in enumerate(picks, 1)))
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+# (label, app path, baseline path, needs the admin token)
+PG_REQUESTS = [
+    ("`GET /books?q=<word>`", "/books?q=garden", "/q/search?tsq=garden:*", False),
+    ("`GET /books?q=Author 12` (many hits)", "/books?q=Author%2012",
+     "/q/search?tsq=author%20%26%2012:*", False),
+    ("`GET /books` first page", "/books", "/q/first", False),
+    ("`GET /books?available=true&sort=-published_year`", "/books?available=true&sort=-published_year",
+     "/q/available", False),
+    ("`GET /books?page=5000`", "/books?page=5000", "/q/deep", False),
+    ("admin `GET /loans` first page", "/loans", "/q/loans", True),
+    ("admin `GET /loans?status=overdue`", "/loans?status=overdue", "/q/overdue", True),
+    ("`GET /books?q=gardn` (typo)", "/books?q=gardn", "/q/typo?word=gardn&tsq=gardn:*%20%7C%20garden", False),
+    ("`GET /books?q=garden riv` (type-ahead)", "/books?q=garden%20riv",
+     "/q/search?tsq=garden%20%26%20riv:*", False),
+]
+SQLITE_REQUESTS = [
+    ("SQLite `GET /books?q=<word>`", "/books?q=garden", "/q/search?fts=" + quote('"garden"*'), False),
+    ("SQLite `GET /books?q=gardn` (typo)", "/books?q=gardn",
+     "/q/search?fts=" + quote('"gardn"* OR "garden"'), False),
+    ("SQLite `GET /books?q=garden riv` (type-ahead)", "/books?q=garden%20riv",
+     "/q/search?fts=" + quote('"garden" AND "riv"*'), False),
+]
+
+
+def timed_get(server: Server, path: str, headers: dict) -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    started = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    elapsed = (time.perf_counter() - started) * 1000
+    conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"{server.name} {path}: HTTP {response.status}")
+    return elapsed
+
+
+def login(server: Server) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    credentials = {"email": "admin@example.org", "password": ADMIN_PASSWORD}
+    conn.request("POST", "/users/login", json.dumps(credentials), {"Content-Type": "application/json"})
+    body = json.loads(conn.getresponse().read())
+    return {"Authorization": f"Bearer {body['access_token']}"}
+
+
+def measure(requests, app: Server, base: Server, redis, token: dict, rounds: int) -> list[dict]:
+    rows = []
+    for label, app_path, base_path, admin in requests:
+        headers = token if admin else {}
+        sides = {"app": (app, app_path), "sql": (base, base_path)}
+        times = {"app": [], "sql": []}
+        cpu = {"app": 0.0, "sql": 0.0}
+        for name, (server, path) in sides.items():  # warm-up: imports, plans, buffers
+            redis.flushdb()
+            timed_get(server, path, headers if name == "app" else {})
+        for i in range(rounds):
+            for name in (["app", "sql"] if i % 2 == 0 else ["sql", "app"]):
+                server, path = sides[name]
+                redis.flushdb()  # cache cold: every app request is a miss
+                before = server.cpu_seconds()
+                times[name].append(timed_get(server, path, headers if name == "app" else {}))
+                cpu[name] += server.cpu_seconds() - before
+        app_ms, sql_ms = statistics.median(times["app"]), statistics.median(times["sql"])
+        cpu_ms = {k: v * 1000 / rounds for k, v in cpu.items()}
+        rows.append({"request": label, "app": app_ms, "sql": sql_ms, "raw": times, "cpu": cpu_ms})
+        print(f"  {label}: app {app_ms:.1f} ms, SQL {sql_ms:.1f} ms; server CPU/request "
+              f"{cpu_ms['app']:.1f} vs {cpu_ms['sql']:.1f} ms", flush=True)
+    return rows
+
+
+def table(rows, target: float, scale: str) -> list[str]:
+    lines = [f"| request ({scale}) | app p50 | hand-written SQL p50 | ratio | target | met? "
+             "| server CPU/request, app vs SQL |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        limit = 50 if "typo" in r["request"] or r["request"].startswith("SQLite") else target
+        met = r["app"] <= limit and (r["request"].startswith("SQLite") or r["app"] <= 2 * r["sql"])
+        goal = f"≤ {limit:.0f} ms" + ("" if r["request"].startswith("SQLite") else ", ≤ 2×")
+        lines.append(f"| {r['request']} | {r['app']:.1f} ms | {r['sql']:.1f} ms | "
+                     f"{r['app'] / r['sql']:.2f}× | {goal} | {'yes' if met else '**no**'} | "
+                     f"{r['cpu']['app']:.1f} vs {r['cpu']['sql']:.1f} ms |")
+    return lines
+
+
+def sqlite_rows(services: Services, books: int, rounds: int) -> list[dict]:
+    path = WORKDIR / "scale.db"
+    url = f"sqlite:///{path}"
+    env = services.app_env(DATABASE_URL=url, BENCH_DSN=url)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t0 = time.monotonic()
+    seed_sqlite(path, books)
+    print(f"seeded SQLite with {books:,} books in {time.monotonic() - t0:.0f}s", flush=True)
+    app = Server("wsgi:app", env, "scale-app-sqlite").start()
+    base = Server("bench.baselines.scale_sql:app", env, "scale-sql-sqlite").start()
+    try:
+        return measure(SQLITE_REQUESTS, app, base, services.redis(), {}, rounds)
+    finally:
+        app.stop()
+        base.stop()
+
+
+def write_section(text: str, output: Path) -> None:
+    """Replace the Scale section of `output` (between its markers), or append it."""
+    old = output.read_text() if output.exists() else ""
+    block = f"{START}\n{text.strip()}\n{END}"
+    if START in old and END in old:
+        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    output.write_text(new)
+
+
+def _fresh_database() -> str:
+    with psycopg.connect(PG_ADMIN, connect_timeout=3, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {DATABASE}")
+    return bench_services.PG_BENCH.rsplit("/", 1)[0] + "/" + DATABASE
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.scale")
+    p.add_argument("--books", type=int, default=1_000_000, help="books and loans (members: a tenth)")
+    p.add_argument("--sqlite-books", type=int, default=100_000, help="0 skips the SQLite part")
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--output", default="bench/RESULTS.md")
+    args = p.parse_args(argv)
+    started = time.monotonic()
+    bench_services._fresh_database = _fresh_database
+    services = Services().start()
+    if not services.postgres:
+        raise SystemExit("bench.scale needs PostgreSQL on 127.0.0.1:5432")
+    servers = []
+    try:
+        t0 = time.monotonic()
+        seed_postgres(services, args.books, max(args.books // 10, 1), args.books)
+        seeded = time.monotonic() - t0
+        print(f"seeded {args.books:,} books and loans in {seeded:.0f}s", flush=True)
+        app = Server("wsgi:app", services.app_env(), "scale-app").start()
+        base = Server("bench.baselines.scale_sql:app", services.app_env(), "scale-sql").start()
+        servers += [app, base]
+        token = login(app)
+        rows = measure(PG_REQUESTS, app, base, services.redis(), token, args.rounds)
+        for server in servers:
+            server.stop()
+        sqlite = sqlite_rows(services, args.sqlite_books, args.rounds) if args.sqlite_books else []
+        desc = machine(services)
+    finally:
+        for server in servers:
+            server.stop()
+        services.stop()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "## Scale: catalog search and lists (issue 12)", "",
+        f"Generated by `python -m bench.scale --books {args.books}` on {now} at commit `{commit}`, "
+        f"{(time.monotonic() - started) / 60:.1f} minutes (seeding {seeded:.0f} s). **Scale of this run: "
+        f"{args.books:,} books, {args.books:,} loans, {max(args.books // 10, 1):,} members on PostgreSQL"
+        + (f"; {args.sqlite_books:,} books on SQLite" if args.sqlite_books else "") + ".**", "",
+        f"**Machine:** {desc}.", "",
+        "Sequential requests through gunicorn -w 2 (production config), the Redis cache flushed "
+        f"before every request, median of {args.rounds}; the baseline is the same page and total "
+        "as hand-written SQL in a bare Flask app under the same gunicorn config "
+        "(bench/baselines/scale_sql.py), interleaved with the app in this run. Targets "
+        "(issue 12) are for 1,000,000 books; at a smaller scale they are indicative only.", "",
+        *table(rows, 20, f"{args.books:,} books"), "",
+    ]
+    if sqlite:
+        lines += [*table(sqlite, 50, f"SQLite, {args.sqlite_books:,} books"), ""]
+    text = "\n".join(lines)
+    print(text)
+    write_section(text, ROOT / args.output)
+    raw = WORKDIR.parent / "bench-scale-raw.json"
+    raw.write_text(json.dumps({"pg": rows, "sqlite": sqlite}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
