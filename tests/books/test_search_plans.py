@@ -62,6 +62,8 @@ REQUESTS = [
     "/admin/tasks", "/admin/tasks?name=expire-holds", "/admin/tasks?state=failed",
     "/admin/notifications", "/admin/notifications?state=failed", "/admin/notifications?kind=overdue",
     "/admin/audit", "/admin/audit?object_type=loan&object_id=42", "/admin/audit?actor_id={user}",
+    "/users?page=100", "/holds?page=100", "/admin/tasks?page=100", "/admin/notifications?page=100",
+    "/admin/audit?page=100", "/books?q=river&page=100",
 ]
 
 

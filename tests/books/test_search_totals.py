@@ -80,3 +80,22 @@ def test_relevance_deep_page_is_a_slice_of_the_whole_order(client, many):
     first = client.get("/books?q=common&per_page=100&page=60").get_json()["items"]
     again = client.get("/books?q=common&per_page=50&page=119").get_json()["items"]
     assert [b["id"] for b in first[:50]] == [b["id"] for b in again]
+
+
+def test_deferred_join_runs_for_every_list_statement(app):
+    """Each list's statement (options, subqueries, string ids) survives the deep-page form."""
+    from sqlalchemy import select
+
+    from api.audit.service import audit_stmt
+    from api.circulation import holds, loans
+    from api.models import Notification, TaskRun
+    from api.pagination import page_stmt
+    from api.users.service import user_list_query
+
+    statements = [holds.list_stmt(), holds.list_stmt(status="waiting"), loans.list_stmt(status="overdue"),
+                  audit_stmt(object_type="loan"), user_list_query({"q": "x"}),
+                  select(TaskRun).order_by(TaskRun.requested_at.desc(), TaskRun.id.desc()),
+                  select(Notification).order_by(Notification.id.desc())]
+    with app.app_context():
+        for stmt in statements:
+            assert db.session.scalars(page_stmt(stmt, 60, 20)).all() == []
