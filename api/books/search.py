@@ -6,9 +6,9 @@ Stages, each tried only when the one before found nothing (README "Search"):
    hyphens or not) also matches that ISBN exactly.
 2. substring: only for a q with punctuation or a run of 4+ digits (what v1 matched:
    "e_L", "100%", part of an ISBN): q as a case-insensitive substring.
-3. close spellings: each word may also be a catalog word spelled alike (PostgreSQL:
-   pg_trgm similarity over the vocabulary; SQLite: edit distance over the FTS5
-   vocabulary, same first letter). Flagged `meta.fuzzy`.
+3. close spellings: each word may also be a catalog word within max_edits() of it
+   (candidates from the vocabulary: PostgreSQL by pg_trgm similarity, SQLite from the
+   FTS5 vocabulary with the same first letter). Flagged `meta.fuzzy`.
 Relevance: title hits rank above author hits, then ISBN; ties by id.
 """
 
