@@ -12,6 +12,7 @@ Then the same search requests on SQLite (FTS5) at --sqlite-books. Writes the
 import argparse
 import http.client
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -190,6 +191,7 @@ def main(argv=None) -> int:
         base = Server("bench.baselines.scale_sql:app", services.app_env(), "scale-sql").start()
         servers += [app, base]
         token = login(app)
+        load_before = os.getloadavg()[0]
         rows = measure(PG_REQUESTS, app, base, services.redis(), token, args.rounds)
         for server in servers:
             server.stop()
@@ -208,7 +210,8 @@ def main(argv=None) -> int:
         f"{(time.monotonic() - started) / 60:.1f} minutes ({seeded_note}). **Scale of this run: "
         f"{args.books:,} books, {args.books:,} loans, {max(args.books // 10, 1):,} members on PostgreSQL"
         + (f"; {args.sqlite_books:,} books on SQLite" if args.sqlite_books else "") + ".**", "",
-        f"**Machine:** {desc}.", "",
+        f"**Machine:** {desc}. Load average (1 min) when timing began: {load_before:.1f}, when it "
+        f"ended: {os.getloadavg()[0]:.1f} (other work on the machine; 2 cores).", "",
         "Sequential requests through gunicorn -w 2 (production config), the Redis cache flushed "
         f"before every request, median of {args.rounds}; the baseline is the same page and total "
         "as hand-written SQL in a bare Flask app under the same gunicorn config "
