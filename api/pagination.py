@@ -1,11 +1,17 @@
 """Paginated list responses: {"items", "meta"} plus an RFC 8288 Link header."""
 
+import json
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import jsonify, request, url_for
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, func, select, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 
 from api.docs import doc_schema
 from api.extensions import db
@@ -13,6 +19,8 @@ from api.extensions import db
 MAX_PER_PAGE = 100
 # Beyond this a page number is nonsense; refusing it keeps OFFSET within bigint.
 MAX_PAGE = 1_000_000
+EXACT_UP_TO = 10_000  # SPEC: meta.total is exact up to this many matches
+DEFERRED_FROM = 1_000  # offsets from here on are read by deferred join (page_stmt)
 
 
 class PageArgs(Schema):
@@ -29,8 +37,12 @@ class PageArgs(Schema):
 class PageMeta(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
-    total = fields.Integer(metadata={"description": "Items on all pages."})
+    total = fields.Integer(metadata={"description": "Items on all pages; an estimate when "
+                                                    "total_exact is false (above 10,000)."})
     pages = fields.Integer()
+    total_exact = fields.Boolean(metadata={"description": "false: total (and pages) are an estimate."})
+    fuzzy = fields.Boolean(metadata={"description": "GET /books only: true when nothing matched q "
+                                                    "and these are close spellings."})
 
 
 def page_schema(item_schema: type[Schema]) -> type[Schema]:
@@ -40,19 +52,91 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
         {"items": fields.List(fields.Nested(item_schema)), "meta": fields.Nested(PageMeta)}, name=name))
 
 
-def paginate(stmt: Select, schema: Schema, args: dict[str, Any]):
-    """Run `stmt` one page at a time and build the list response."""
+def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
+             fallbacks: Iterable[Callable[[], tuple[Select, dict] | None]] = (),
+             meta: dict[str, Any] | None = None):
+    """Run `stmt` one page at a time and build the list response. When `stmt` matches
+    nothing, each of `fallbacks` is asked in turn for another statement (and the meta
+    keys that say so); the first that matches something is used."""
     page = args["page"]
     per_page = min(args["per_page"], MAX_PER_PAGE)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    extra = dict(meta or {})
+    total, exact = count(db.session, stmt)
+    if total == 0:
+        for fallback in fallbacks:
+            if (found := fallback()) is None:
+                continue
+            other, other_meta = found
+            other_total, other_exact = count(db.session, other)
+            if other_total:
+                stmt, total, exact = other, other_total, other_exact
+                extra.update(other_meta)
+                break
+    items = db.session.scalars(page_stmt(stmt, page, per_page)).all()
     pages = math.ceil(total / per_page) if total else 0
     response = jsonify({
         "items": schema.dump(items, many=True),
-        "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages},
+        "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages,
+                 "total_exact": exact, **extra},
     })
     response.headers["Link"] = link_header(page, per_page, pages)
     return response
+
+
+def count(session: Session, stmt: Select) -> tuple[int, bool]:
+    """(total, exact): exact up to EXACT_UP_TO matches, counted with a LIMIT so a
+    million matches cost no more than EXACT_UP_TO + 1; above that the planner's
+    estimate (PostgreSQL). SQLite has no estimate, and counts above that exactly
+    (an embedded catalog is small enough; README "Totals")."""
+    stmt = stmt.order_by(None)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and (rows := _table_rows(session, stmt)) is not None and rows > 2 * EXACT_UP_TO:
+        return rows, False
+    bounded = session.scalar(select(func.count()).select_from(stmt.limit(EXACT_UP_TO + 1).subquery()))
+    if bounded <= EXACT_UP_TO:
+        return bounded, True
+    if not postgres:
+        return session.scalar(select(func.count()).select_from(stmt.subquery())), True
+    plan = session.execute(Explain(stmt)).scalar()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return max(int(plan[0]["Plan"]["Plan Rows"]), bounded), False
+
+
+def _table_rows(session: Session, stmt: Select) -> int | None:
+    """The planner's row count of the table an unfiltered list reads (None if filtered)."""
+    froms = stmt.get_final_froms()
+    if stmt.whereclause is not None or len(froms) != 1 or not isinstance(froms[0], Table):
+        return None
+    rows = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                          {"t": froms[0].name})
+    return int(rows) if rows is not None and rows >= 0 else None
+
+
+def page_stmt(stmt: Select, page: int, per_page: int) -> Select:
+    """One page of `stmt`. Deep pages are a deferred join: the OFFSET walks only the
+    ids (an index-only scan of the sort index), then just this page's rows are read."""
+    offset = (page - 1) * per_page
+    if offset < DEFERRED_FROM:
+        return stmt.limit(per_page).offset(offset)
+    key = stmt.column_descriptions[0]["entity"].id
+    ids = (stmt.with_only_columns(key, maintain_column_froms=True)
+           .limit(per_page).offset(offset).subquery("page_ids"))
+    return stmt.join(ids, ids.c.id == key)
+
+
+class Explain(Executable, ClauseElement):
+    """`EXPLAIN (FORMAT JSON) <stmt>` on PostgreSQL, with the statement's own binds."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: Select):
+        self.stmt = stmt
+
+
+@compiles(Explain, "postgresql")
+def _explain(element: Explain, compiler, **kw) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.stmt, **kw)
 
 
 def link_header(page: int, per_page: int, pages: int) -> str:

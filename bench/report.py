@@ -55,6 +55,10 @@ def markdown(rows, machine: str, *, quick: bool, elapsed: float, sizes, fixes: b
 def write(text: str, path: str, raw: dict) -> Path:
     out = ROOT / path
     out.parent.mkdir(parents=True, exist_ok=True)
+    old = out.read_text() if out.exists() else ""
+    start, end = "<!-- scale:start -->", "<!-- scale:end -->"  # bench.scale's own section
+    if start in old and end in old:
+        text = text.rstrip() + "\n\n" + old[old.index(start):old.index(end) + len(end)] + "\n"
     if out.exists():  # the `make cluster` figures are written by another run
         from bench.cluster import kept_section
 

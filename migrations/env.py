@@ -88,6 +88,9 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # Autogenerate leaves the search index (api/models/search_index.py) alone.
+    from api.models.search_index import include_name
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

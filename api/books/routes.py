@@ -22,6 +22,16 @@ def list_books():
     tags: [books]
     x-query-schema: BookQuery
     parameters:
+      - in: query
+        name: q
+        description: >
+          Words, any order and case, each in the title, author or ISBN; the last also as a
+          prefix. An ISBN-10/13 with or without hyphens. See README "Search".
+      - {in: query, name: author, description: Substring of the author (case-insensitive).}
+      - {in: query, name: available, description: "true: a copy is free now; false: none is."}
+      - in: query
+        name: sort
+        description: Order; ties are broken by id. Default relevance with q, else title.
       - {in: header, name: If-None-Match, schema: {type: string}, description: ETag of a copy you hold.}
     responses:
       200:
@@ -37,7 +47,9 @@ def list_books():
       400: {$ref: '#/components/responses/BadRequest'}
     """
     args = query_args(BOOK_QUERY)
-    return cached_catalog_read(lambda: paginate(service.search_stmt(args), BookOut(), args))
+    return cached_catalog_read(lambda: paginate(
+        service.search_stmt(db.session, args), BookOut(), args,
+        fallbacks=service.search_fallbacks(db.session, args), meta={"fuzzy": False}))
 
 
 @bp.get("/<int:book_id>")

@@ -15,7 +15,7 @@ from api.pagination import PageArgs, page_schema
 TITLE_MAX, AUTHOR_MAX, DESCRIPTION_MAX, QUERY_MAX = 300, 200, 5000, 200
 YEAR_MIN = 1000  # older works are catalogued by their edition's year
 MAX_COPIES = 10_000
-SORTS = ("title", "-title", "author", "-author", "published_year", "-published_year",
+SORTS = ("relevance", "title", "-title", "author", "-author", "published_year", "-published_year",
          "created_at", "-created_at")
 
 
@@ -90,10 +90,11 @@ BooksPage = page_schema(BookOut)
 @doc_schema
 class BookQuery(PageArgs):
     q = CleanString(max_length=QUERY_MAX, metadata={
-        "description": "Case-insensitive substring of title or author, or an ISBN (10 or 13)."})
+        "description": "Words matching title, author or ISBN (README \"Search\")."})
     author = CleanString(max_length=AUTHOR_MAX, metadata={
         "description": "Case-insensitive substring of the author."})
     available = fields.Boolean(metadata={"description": "true: only books with a free copy; "
                                                         "false: only books without."})
-    sort = fields.String(load_default="title", validate=validate.OneOf(SORTS),
+    # No default: with q the order is relevance, without it title.
+    sort = fields.String(validate=validate.OneOf(SORTS),
                          metadata={"description": "Order; ties are broken by id."})

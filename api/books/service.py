@@ -7,12 +7,13 @@ admins (or an admin and a borrower) editing one book at once never lose a change
 and the shelf count can never go below zero.
 """
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
-from api.books.isbn import normalise_isbn
+from api.books import search
 from api.caching import mark_catalog_changed
 from api.circulation.common import lock_book
 from api.circulation.holds import promote_holds
@@ -26,32 +27,64 @@ _SORTS = {
     "title": Book.title, "author": Book.author,
     "published_year": Book.published_year, "created_at": Book.created_at,
 }
-_ISBN_CHARS = set("0123456789-Xx ")
+Fallback = tuple[Select, dict[str, Any]] | None
 
 
 def get_book(session: Session, book_id: int) -> Book:
     return get_or_404(session, Book, book_id, detail="No such book.")
 
 
-def search_stmt(args: dict[str, Any]) -> Select:
-    """The catalog query for GET /books: filters, then a total order (ties by id)."""
-    stmt = select(Book)
+def search_stmt(session: Session, args: dict[str, Any]) -> Select:
+    """The catalog query for GET /books: filters, q's words (stage 1 of api.books.search),
+    then a total order (ties by id)."""
+    stmt, relevance = _filtered(args), _by_relevance(args)
     if q := args.get("q"):
-        matches = [Book.title.icontains(q, autoescape=True),
-                   Book.author.icontains(q, autoescape=True)]
-        if set(q) <= _ISBN_CHARS:
-            try:
-                matches.append(Book.isbn == normalise_isbn(q))
-            except ValueError:
-                digits = "".join(c for c in q if c.isdigit())
-                if len(digits) >= 4:  # part of an ISBN as printed on the book
-                    matches.append(Book.isbn.contains(digits, autoescape=True))
-        stmt = stmt.where(or_(*matches))
+        groups = [[w] for w in search.words(q)]
+        stmt = search.match_words(session, stmt, groups, relevance=relevance, isbn=search.whole_isbn(q))
+    return _ordered(stmt, args, relevance)
+
+
+def search_fallbacks(session: Session, args: dict[str, Any]) -> list[Callable[[], Fallback]]:
+    """What GET /books tries, in order, when search_stmt finds nothing: q as a substring,
+    then close spellings (api.books.search, stages 2 and 3)."""
+    q = args.get("q")
+    if not q:
+        return []
+    relevance = _by_relevance(args)
+
+    def as_substring() -> Fallback:
+        stmt = search.substring(_filtered(args), q)
+        return None if stmt is None else (_ordered(stmt, args, False), {})
+
+    def close_spellings() -> Fallback:
+        terms = search.words(q)
+        close = search.close_words(session, terms)
+        if not close:
+            return None
+        groups = [[t, *close.get(t, [])] for t in terms]
+        stmt = search.match_words(session, _filtered(args), groups, relevance=relevance)
+        return _ordered(stmt, args, relevance), {"fuzzy": True}
+
+    return [as_substring, close_spellings]
+
+
+def _by_relevance(args: dict[str, Any]) -> bool:
+    return bool(args.get("q")) and args.get("sort") in (None, "relevance")
+
+
+def _filtered(args: dict[str, Any]) -> Select:
+    stmt = select(Book)
     if author := args.get("author"):
-        stmt = stmt.where(Book.author.icontains(author, autoescape=True))
+        stmt = stmt.where(Book.author.ilike(f"%{search.escape_like(author)}%", escape="\\"))
     if (available := args.get("available")) is not None:
         stmt = stmt.where(Book.copies_available > 0 if available else Book.copies_available == 0)
-    sort = args.get("sort", "title")
+    return stmt
+
+
+def _ordered(stmt: Select, args: dict[str, Any], relevance: bool) -> Select:
+    sort = args.get("sort") or "title"
+    if relevance or sort == "relevance":  # relevance without q: by title
+        return stmt.order_by(Book.id.asc()) if relevance else stmt.order_by(Book.title, Book.id)
     column = _SORTS[sort.lstrip("-")]
     if sort.startswith("-"):
         return stmt.order_by(column.desc(), Book.id.desc())

@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic needs every table registered)."""
 
+from api.models import search_index  # noqa: F401  (registers the search index's DDL events)
 from api.models.account_line import ACCOUNT_LINE_KINDS, AccountLine
 from api.models.audit import AuditEntry
 from api.models.block import Block

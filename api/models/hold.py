@@ -26,6 +26,9 @@ class Hold(db.Model):
         # The queue: open holds of a book in arrival order.
         Index("ix_holds_book_status_created", "book_id", "status", "created_at"),
         Index("ix_holds_status_expires_at", "status", "expires_at"),
+        # GET /holds, newest first: all, and by status (migration 0006).
+        Index("ix_holds_created_at_id", "created_at", "id"),
+        Index("ix_holds_status_created_at", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

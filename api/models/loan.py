@@ -29,11 +29,15 @@ class Loan(db.Model):
             sqlite_where=text("returned_at IS NULL"),
         ),
         Index("ix_loans_user_id_borrowed_at", "user_id", "borrowed_at"),
+        # Admin ?status=active|overdue, newest first, without walking returned loans.
+        Index("ix_loans_open_borrowed_at", "borrowed_at", "id", postgresql_where=text("returned_at IS NULL"),
+              sqlite_where=text("returned_at IS NULL")),
+        Index("ix_loans_book_id_borrowed_at", "book_id", "borrowed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), index=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"))
     borrowed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

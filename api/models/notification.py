@@ -17,7 +17,12 @@ class Notification(db.Model):
     """The outbox: every email is a row first, written in the transaction that causes it."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_state_next_attempt", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notifications_state_next_attempt", "state", "next_attempt_at"),
+        # GET /admin/notifications?state=|kind=, newest first (migration 0006).
+        Index("ix_notifications_state_id", "state", "id"),
+        Index("ix_notifications_kind_id", "kind", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))

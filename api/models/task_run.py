@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.clock import utcnow
@@ -16,6 +16,9 @@ class TaskRun(db.Model):
     """A durable record of an admin-triggered or scheduled job (Celery forgets; this doesn't)."""
 
     __tablename__ = "task_runs"
+    # GET /admin/tasks?name=|state=, newest first (migration 0006).
+    __table_args__ = (Index("ix_task_runs_name_requested_at", "name", "requested_at"),
+                      Index("ix_task_runs_state_requested_at", "state", "requested_at"))
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the Celery task id
     name: Mapped[str] = mapped_column(String(64))

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.clock import utcnow
@@ -12,6 +12,10 @@ ROLES = ("user", "admin")
 
 class User(db.Model):
     __tablename__ = "users"
+    # GET /users?role=|is_active= in id order (migration 0006; ?q= uses trigram indexes,
+    # api/models/search_index.py).
+    __table_args__ = (Index("ix_users_role_id", "role", "id"),
+                      Index("ix_users_is_active_id", "is_active", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -56,7 +56,8 @@ def test_pagination_meta_and_link_header(client, make_book):
         make_book()
     response = client.get("/books?per_page=2&page=2&q=book")
     body = response.get_json()
-    assert body["meta"] == {"page": 2, "per_page": 2, "total": 5, "pages": 3}
+    assert body["meta"] == {"page": 2, "per_page": 2, "total": 5, "pages": 3, "total_exact": True,
+                            "fuzzy": False}
     assert len(body["items"]) == 2
     link = response.headers["Link"]
     for rel in ("first", "prev", "next", "last"):

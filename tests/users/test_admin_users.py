@@ -25,7 +25,7 @@ def test_list_users_paginated_with_link_header(app, client, admin):
     response = client.get("/users?per_page=2&page=2", headers=admin.headers)
     assert response.status_code == 200
     body = response.get_json()
-    assert body["meta"] == {"page": 2, "per_page": 2, "total": 5, "pages": 3}
+    assert body["meta"] == {"page": 2, "per_page": 2, "total": 5, "pages": 3, "total_exact": True}
     assert [u["username"] for u in body["items"]] == ["user1", "user2"]
     assert all("password_hash" not in u for u in body["items"])
     link = response.headers["Link"]

@@ -1,0 +1,174 @@
+"""Catalog search (`GET /books?q=`): the statements for each stage, per database.
+
+Stages, each tried only when the one before found nothing (README "Search"):
+1. words: every word of q matches a word of the title, author or ISBN, any order and
+   case; the last word also as a prefix (type-ahead). A q that is an ISBN (10 or 13,
+   hyphens or not) also matches that ISBN exactly.
+2. substring: only for a q with punctuation or a run of 4+ digits (what v1 matched:
+   "e_L", "100%", part of an ISBN): q as a case-insensitive substring.
+3. close spellings: each word may also be a catalog word within max_edits() of it
+   (candidates from the vocabulary: PostgreSQL by pg_trgm similarity, SQLite from the
+   FTS5 vocabulary with the same first letter). Flagged `meta.fuzzy`.
+Relevance: title hits rank above author hits, then ISBN; ties by id.
+"""
+
+import re
+import unicodedata
+
+from sqlalchemy import Select, bindparam, false, func, literal_column, or_, select, text
+from sqlalchemy.orm import Session
+
+from api.books.isbn import normalise_isbn
+from api.models import Book
+
+_SPLIT = re.compile(r"[\W_]+")
+_PUNCTUATION = re.compile(r"[^\w\s]|_")
+_DIGITS = re.compile(r"\d{4,}")
+MAX_WORDS = 12  # a longer q is not a search a person types; more terms only cost time
+CLOSE_PER_WORD = 5
+# D, C, B, A: ISBN (C) and author (B) hits weigh far less than title (A) hits.
+_PG_WEIGHTS = literal_column("'{0.01, 0.02, 0.1, 1.0}'::float4[]")
+_VECTOR = literal_column("books.search_vector")
+_SQLITE_WEIGHTS = "100.0, 1.0, 0.5"  # bm25() weights per column: title, author, isbn
+
+
+def words(q: str) -> list[str]:
+    """q as the index sees it: NFKC (full-width letters become ASCII), lower case, split
+    at anything but letters and digits; an ISBN-shaped chunk as the stored ISBN-13."""
+    out = []
+    for chunk in unicodedata.normalize("NFKC", q).lower().split():
+        if isbn := _as_isbn(chunk):
+            out.append(isbn)
+        else:
+            out += [word for word in _SPLIT.split(chunk) if word]
+    return out[:MAX_WORDS]
+
+
+def whole_isbn(q: str) -> str | None:
+    return _as_isbn(q.replace(" ", "")) if set(q) <= set("0123456789-Xx ") else None
+
+
+def _as_isbn(word: str) -> str | None:
+    if len(word.replace("-", "")) not in (10, 13):
+        return None
+    try:
+        return normalise_isbn(word)
+    except ValueError:
+        return None
+
+
+def dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def match_words(session: Session, stmt: Select, groups: list[list[str]], *, relevance: bool,
+                prefix_last: bool = True, isbn: str | None = None) -> Select:
+    """`stmt` filtered to books matching every group (a group: alternatives for one
+    word), ordered by relevance if asked (the caller adds the tie-break)."""
+    if dialect(session) == "postgresql":
+        return _pg_match(stmt, groups, relevance, prefix_last, isbn)
+    return _sqlite_match(stmt, groups, relevance, prefix_last, isbn)
+
+
+def _pg_match(stmt, groups, relevance, prefix_last, isbn):
+    parts = []
+    for i, group in enumerate(groups):
+        last = prefix_last and i == len(groups) - 1
+        parts.append("(" + " | ".join(f"'{w}'" + (":*" if last and j == 0 else "")
+                                      for j, w in enumerate(group)) + ")")
+    query = " & ".join(parts)
+    if isbn:  # the ISBN is a word of the vector too
+        query = f"({query}) | '{isbn}'" if query else f"'{isbn}'"
+    if not query:
+        return stmt.where(false())
+    tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", query))
+    stmt = stmt.where(_VECTOR.op("@@")(tsq))
+    return stmt.order_by(func.ts_rank(_PG_WEIGHTS, _VECTOR, tsq).desc()) if relevance else stmt
+
+
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _sqlite_match(stmt, groups, relevance, prefix_last, isbn):
+    parts = []
+    for i, group in enumerate(groups):
+        last = prefix_last and i == len(groups) - 1
+        parts.append("(" + " OR ".join(_fts_phrase(w) + ("*" if last and j == 0 else "")
+                                       for j, w in enumerate(group)) + ")")
+    query = " AND ".join(parts)
+    if isbn:
+        query = f"({query}) OR {_fts_phrase(isbn)}" if query else _fts_phrase(isbn)
+    if not query:
+        return stmt.where(false())
+    hits = (select(literal_column("rowid").label("id"),
+                   literal_column(f"bm25(books_fts, {_SQLITE_WEIGHTS})").label("rank"))
+            .select_from(text("books_fts")).where(text("books_fts MATCH :fts").bindparams(fts=query))
+            .subquery("hits"))
+    stmt = stmt.join(hits, hits.c.id == Book.id)
+    return stmt.order_by(hits.c.rank) if relevance else stmt
+
+
+def substring(stmt: Select, q: str) -> Select | None:
+    """Stage 2: q as a literal substring (LIKE wildcards escaped), or None if q is plain words."""
+    if not (_PUNCTUATION.search(q) or _DIGITS.search(q)):
+        return None
+    pattern = f"%{escape_like(q)}%"
+    matches = [Book.title.ilike(pattern, escape="\\"), Book.author.ilike(pattern, escape="\\")]
+    digits = "".join(c for c in q if c.isdigit())
+    if len(digits) >= 4 and set(q) <= set("0123456789-Xx "):
+        matches.append(Book.isbn.contains(digits, autoescape=True))
+    return stmt.where(or_(*matches))
+
+
+def escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def close_words(session: Session, terms: list[str]) -> dict[str, list[str]]:
+    """Catalog words within max_edits() of each term (not the term itself). Candidates
+    come from an index (PostgreSQL: trigram similarity; SQLite: same first letter and
+    about the same length); the edit distance decides, the same on both."""
+    candidates = [t for t in terms if len(t) >= 3 and not t.isdigit()]
+    if not candidates:
+        return {}
+    if dialect(session) == "postgresql":
+        rows = session.execute(text(
+            "SELECT w.q, c.word FROM unnest(CAST(:terms AS text[])) AS w(q) CROSS JOIN LATERAL "
+            "(SELECT word FROM search_words WHERE word % w.q AND word <> w.q "
+            " ORDER BY similarity(word, w.q) DESC, word LIMIT :n) c"),
+            {"terms": candidates, "n": 4 * CLOSE_PER_WORD}).all()
+    else:
+        rows = []
+        for term in candidates:
+            most = max_edits(term)
+            rows += [(term, w) for (w,) in session.execute(text(
+                "SELECT term FROM books_fts_vocab WHERE term >= :lo AND term < :hi AND term <> :t "
+                "AND length(term) BETWEEN :short AND :long AND lib_edit_distance(term, :t) <= :most "
+                "ORDER BY term LIMIT :n"),
+                {"lo": term[0], "hi": chr(ord(term[0]) + 1), "t": term, "short": len(term) - most,
+                 "long": len(term) + most, "most": most, "n": 4 * CLOSE_PER_WORD})]
+    found: dict[str, list[tuple[int, str]]] = {}
+    for term, word in rows:
+        if (distance := edit_distance(term, word)) <= max_edits(term):
+            found.setdefault(term, []).append((distance, word))
+    return {term: [w for _, w in sorted(close)[:CLOSE_PER_WORD]] for term, close in found.items()}
+
+
+def max_edits(term: str) -> int:
+    return 1 if len(term) <= 5 else 2
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance: typos are mostly one
+    insertion, deletion, substitution or swap of neighbours."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            cur.append(cost)
+        prev2, prev = prev, cur
+    return prev[-1]

@@ -1,0 +1,93 @@
+"""Baseline for bench.scale: each measured request as hand-written SQL in a bare Flask app.
+
+`/q/<name>?<the same query string>` runs the SQL a careful developer would write by
+hand for that request (the page and its total, with the same indexes the app has)
+and returns it as JSON, served by the same gunicorn config as the app. The app's
+figure ÷ this one is what the app's layers (routing, schemas, auth, cache, the ORM)
+cost on top of the database's own work.
+"""
+
+import json
+import os
+
+from flask import Flask, Response, request
+
+app = Flask(__name__)
+DSN = os.environ.get("BENCH_DSN", "")
+BOOK = ("id, title, author, isbn, published_year, description, copies_total, copies_available, "
+        "created_at, updated_at")
+LOAN = "id, user_id, book_id, borrowed_at, due_at, returned_at, renewals"
+RANK = "ts_rank('{0.01, 0.02, 0.1, 1.0}', search_vector, to_tsquery('simple', %(tsq)s))"
+PG = {
+    "search": (f"SELECT {BOOK} FROM books WHERE search_vector @@ to_tsquery('simple', %(tsq)s) "
+               f"ORDER BY {RANK} DESC, id LIMIT 20",
+               "SELECT count(*) FROM (SELECT 1 FROM books WHERE search_vector @@ "
+               "to_tsquery('simple', %(tsq)s) LIMIT 10001) s"),
+    "typo": (f"SELECT {BOOK} FROM books WHERE search_vector @@ to_tsquery('simple', %(tsq)s) "
+             f"ORDER BY {RANK} DESC, id LIMIT 20",
+             "SELECT count(*) FROM (SELECT 1 FROM books WHERE search_vector @@ "
+             "to_tsquery('simple', %(tsq)s) LIMIT 10001) s"),
+    "first": (f"SELECT {BOOK} FROM books ORDER BY title, id LIMIT 20",
+              "SELECT reltuples FROM pg_class WHERE oid = 'books'::regclass"),
+    "available": (f"SELECT {BOOK} FROM books WHERE copies_available > 0 "
+                  "ORDER BY published_year DESC, id DESC LIMIT 20",
+                  "SELECT count(*) FROM (SELECT 1 FROM books WHERE copies_available > 0 LIMIT 10001) s"),
+    "deep": (f"SELECT {BOOK} FROM books ORDER BY title, id LIMIT 20 OFFSET 99980",
+             "SELECT reltuples FROM pg_class WHERE oid = 'books'::regclass"),
+    "loans": (f"SELECT {LOAN} FROM loans ORDER BY borrowed_at DESC, id DESC LIMIT 20",
+              "SELECT reltuples FROM pg_class WHERE oid = 'loans'::regclass"),
+    "overdue": (f"SELECT {LOAN} FROM loans WHERE returned_at IS NULL AND due_at < now() "
+                "ORDER BY borrowed_at DESC, id DESC LIMIT 20",
+                "SELECT count(*) FROM (SELECT 1 FROM loans WHERE returned_at IS NULL AND due_at < now() "
+                "LIMIT 10001) s"),
+}
+SQLITE_SEARCH = (f"SELECT {', '.join('b.' + c.strip() for c in BOOK.split(','))} FROM books b "
+                 "JOIN (SELECT rowid AS id, bm25(books_fts, 100.0, 1.0, 0.5) AS r FROM books_fts "
+                 "WHERE books_fts MATCH ?) h ON h.id = b.id ORDER BY h.r, b.id LIMIT 20",
+                 "SELECT count(*) FROM (SELECT 1 FROM books_fts WHERE books_fts MATCH ? LIMIT 10001)")
+_conn = None
+
+
+def connection():
+    global _conn  # one per worker process, opened after gunicorn forks
+    if _conn is None:
+        if DSN.startswith("postgresql"):
+            import psycopg
+
+            _conn = psycopg.connect(DSN, autocommit=True)
+        else:
+            import sqlite3
+
+            _conn = sqlite3.connect(DSN.removeprefix("sqlite:///"), check_same_thread=False)
+    return _conn
+
+
+@app.get("/health")
+def health():
+    return {"status": "ok"}
+
+
+@app.get("/q/<name>")
+def query(name: str):
+    cur = connection().cursor()
+    if DSN.startswith("postgresql"):
+        page_sql, total_sql = PG[name]
+        params = {"tsq": request.args.get("tsq", "")}
+        if name == "typo":  # the close-spelling lookup the app makes first
+            cur.execute("SELECT word FROM search_words WHERE word %% %(w)s "
+                        "ORDER BY similarity(word, %(w)s) DESC LIMIT 20", {"w": request.args["word"]})
+            cur.fetchall()
+    else:
+        page_sql, total_sql = SQLITE_SEARCH
+        params = (request.args.get("fts", ""),)
+    cur.execute(page_sql, params)
+    columns = [d[0] for d in cur.description]
+    items = [dict(zip(columns, (_iso(v) for v in row), strict=True)) for row in cur.fetchall()]
+    cur.execute(total_sql, params if "%(tsq)s" in total_sql or "?" in total_sql else None)
+    total = int(cur.fetchone()[0])
+    body = {"items": items, "meta": {"page": 1, "per_page": 20, "total": total}}
+    return Response(json.dumps(body), mimetype="application/json")
+
+
+def _iso(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value

@@ -1,0 +1,233 @@
+"""`python -m bench.scale [--books N]`: catalog search and lists at scale (issue 12).
+
+Builds N books, N loans and N/10 members with SQL (generate_series) in a throw-away
+`bench` database, VACUUM ANALYZE, then times each request of the issue's table
+through gunicorn (-w 2, production config), sequentially, the Redis cache flushed
+before every request, median of --rounds; interleaved with the same request's
+hand-written SQL served by a bare app (bench/baselines/scale_sql.py) in the same run.
+Then the same search requests on SQLite (FTS5) at --sqlite-books. Writes the
+"Scale" section of bench/RESULTS.md (or --output).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+
+from bench import services as bench_services
+from bench.harness import Server, machine
+from bench.scale_data import ADMIN_PASSWORD, seed_postgres, seed_sqlite
+from bench.services import PG_ADMIN, ROOT, WORKDIR, Services
+
+# Its own database, so a `make bench` in another checkout on this PostgreSQL (which
+# drops and re-creates `bench`) and this run never drop each other's data.
+DATABASE = "bench_scale"
+
+START, END = "<!-- scale:start -->", "<!-- scale:end -->"
+
+
+# (label, app path, baseline path, needs the admin token)
+PG_REQUESTS = [
+    ("`GET /books?q=<word>`", "/books?q=garden", "/q/search?tsq=garden:*", False),
+    ("`GET /books?q=Author 12` (many hits)", "/books?q=Author%2012",
+     "/q/search?tsq=author%20%26%2012:*", False),
+    ("`GET /books` first page", "/books", "/q/first", False),
+    ("`GET /books?available=true&sort=-published_year`", "/books?available=true&sort=-published_year",
+     "/q/available", False),
+    ("`GET /books?page=5000`", "/books?page=5000", "/q/deep", False),
+    ("admin `GET /loans` first page", "/loans", "/q/loans", True),
+    ("admin `GET /loans?status=overdue`", "/loans?status=overdue", "/q/overdue", True),
+    ("`GET /books?q=gardn` (typo)", "/books?q=gardn", "/q/typo?word=gardn&tsq=gardn:*%20%7C%20garden", False),
+    ("`GET /books?q=garden riv` (type-ahead)", "/books?q=garden%20riv",
+     "/q/search?tsq=garden%20%26%20riv:*", False),
+]
+SQLITE_REQUESTS = [
+    ("SQLite `GET /books?q=<word>`", "/books?q=garden", "/q/search?fts=" + quote('"garden"*'), False),
+    ("SQLite `GET /books?q=gardn` (typo)", "/books?q=gardn",
+     "/q/search?fts=" + quote('"gardn"* OR "garden"'), False),
+    ("SQLite `GET /books?q=garden riv` (type-ahead)", "/books?q=garden%20riv",
+     "/q/search?fts=" + quote('"garden" AND "riv"*'), False),
+]
+
+
+def timed_get(server: Server, path: str, headers: dict) -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    started = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    elapsed = (time.perf_counter() - started) * 1000
+    conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"{server.name} {path}: HTTP {response.status}")
+    return elapsed
+
+
+def login(server: Server) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    credentials = {"email": "admin@example.org", "password": ADMIN_PASSWORD}
+    conn.request("POST", "/users/login", json.dumps(credentials), {"Content-Type": "application/json"})
+    body = json.loads(conn.getresponse().read())
+    return {"Authorization": f"Bearer {body['access_token']}"}
+
+
+def measure(requests, app: Server, base: Server, redis, token: dict, rounds: int) -> list[dict]:
+    rows = []
+    for label, app_path, base_path, admin in requests:
+        headers = token if admin else {}
+        sides = {"app": (app, app_path), "sql": (base, base_path)}
+        times = {"app": [], "sql": []}
+        cpu = {"app": 0.0, "sql": 0.0}
+        for name, (server, path) in sides.items():  # warm-up: imports, plans, buffers
+            redis.flushdb()
+            timed_get(server, path, headers if name == "app" else {})
+        for i in range(rounds):
+            for name in (["app", "sql"] if i % 2 == 0 else ["sql", "app"]):
+                server, path = sides[name]
+                redis.flushdb()  # cache cold: every app request is a miss
+                before = server.cpu_seconds()
+                times[name].append(timed_get(server, path, headers if name == "app" else {}))
+                cpu[name] += server.cpu_seconds() - before
+        app_ms, sql_ms = statistics.median(times["app"]), statistics.median(times["sql"])
+        cpu_ms = {k: v * 1000 / rounds for k, v in cpu.items()}
+        rows.append({"request": label, "app": app_ms, "sql": sql_ms, "raw": times, "cpu": cpu_ms})
+        print(f"  {label}: app {app_ms:.1f} ms, SQL {sql_ms:.1f} ms; server CPU/request "
+              f"{cpu_ms['app']:.1f} vs {cpu_ms['sql']:.1f} ms", flush=True)
+    return rows
+
+
+def table(rows, target: float, scale: str) -> list[str]:
+    lines = [f"| request ({scale}) | app p50 | hand-written SQL p50 | ratio | target | met? "
+             "| server CPU/request, app vs SQL |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        limit = 50 if "typo" in r["request"] or r["request"].startswith("SQLite") else target
+        met = r["app"] <= limit and (r["request"].startswith("SQLite") or r["app"] <= 2 * r["sql"])
+        goal = f"≤ {limit:.0f} ms" + ("" if r["request"].startswith("SQLite") else ", ≤ 2×")
+        lines.append(f"| {r['request']} | {r['app']:.1f} ms | {r['sql']:.1f} ms | "
+                     f"{r['app'] / r['sql']:.2f}× | {goal} | {'yes' if met else '**no**'} | "
+                     f"{r['cpu']['app']:.1f} vs {r['cpu']['sql']:.1f} ms |")
+    return lines
+
+
+def sqlite_rows(services: Services, books: int, rounds: int) -> list[dict]:
+    path = WORKDIR / "scale.db"
+    url = f"sqlite:///{path}"
+    env = services.app_env(DATABASE_URL=url, BENCH_DSN=url)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t0 = time.monotonic()
+    seed_sqlite(path, books)
+    print(f"seeded SQLite with {books:,} books in {time.monotonic() - t0:.0f}s", flush=True)
+    app = Server("wsgi:app", env, "scale-app-sqlite").start()
+    base = Server("bench.baselines.scale_sql:app", env, "scale-sql-sqlite").start()
+    try:
+        return measure(SQLITE_REQUESTS, app, base, services.redis(), {}, rounds)
+    finally:
+        app.stop()
+        base.stop()
+
+
+def write_section(text: str, output: Path) -> None:
+    """Replace the Scale section of `output` (between its markers), or append it."""
+    old = output.read_text() if output.exists() else ""
+    block = f"{START}\n{text.strip()}\n{END}"
+    if START in old and END in old:
+        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    output.write_text(new)
+
+
+def _fresh_database(reuse: bool = False) -> str:
+    url = bench_services.PG_BENCH.rsplit("/", 1)[0] + "/" + DATABASE
+    if reuse:
+        return url
+    with psycopg.connect(PG_ADMIN, connect_timeout=3, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {DATABASE}")
+    return url
+
+
+def _seeded_books(services: Services) -> int:
+    with psycopg.connect(services.dsn) as conn:
+        return conn.execute("SELECT count(*) FROM books").fetchone()[0]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.scale")
+    p.add_argument("--books", type=int, default=1_000_000, help="books and loans (members: a tenth)")
+    p.add_argument("--sqlite-books", type=int, default=100_000, help="0 skips the SQLite part")
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--output", default="bench/RESULTS.md")
+    p.add_argument("--reuse", action="store_true",
+                   help="time against the bench_scale database of an earlier run with as many books")
+    args = p.parse_args(argv)
+    started = time.monotonic()
+    bench_services._fresh_database = lambda: _fresh_database(args.reuse)
+    services = Services().start()
+    if not services.postgres:
+        raise SystemExit("bench.scale needs PostgreSQL on 127.0.0.1:5432")
+    servers = []
+    try:
+        t0 = time.monotonic()
+        if args.reuse:
+            if _seeded_books(services) != args.books:
+                raise SystemExit(f"--reuse: {DATABASE} does not hold {args.books:,} books")
+            seeded_note = "data from an earlier run's seeding, reused"
+        else:
+            seed_postgres(services, args.books, max(args.books // 10, 1), args.books)
+            seeded_note = f"seeding {time.monotonic() - t0:.0f} s"
+        print(f"{args.books:,} books and loans: {seeded_note}", flush=True)
+        app = Server("wsgi:app", services.app_env(), "scale-app").start()
+        base = Server("bench.baselines.scale_sql:app", services.app_env(), "scale-sql").start()
+        servers += [app, base]
+        token = login(app)
+        load_before = os.getloadavg()[0]
+        rows = measure(PG_REQUESTS, app, base, services.redis(), token, args.rounds)
+        for server in servers:
+            server.stop()
+        sqlite = sqlite_rows(services, args.sqlite_books, args.rounds) if args.sqlite_books else []
+        desc = machine(services)
+    finally:
+        for server in servers:
+            server.stop()
+        services.stop()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "## Scale: catalog search and lists (issue 12)", "",
+        f"Generated by `python -m bench.scale --books {args.books}` on {now} at commit `{commit}`, "
+        f"{(time.monotonic() - started) / 60:.1f} minutes ({seeded_note}). **Scale of this run: "
+        f"{args.books:,} books, {args.books:,} loans, {max(args.books // 10, 1):,} members on PostgreSQL"
+        + (f"; {args.sqlite_books:,} books on SQLite" if args.sqlite_books else "") + ".**", "",
+        f"**Machine:** {desc}. Load average (1 min) when timing began: {load_before:.1f}, when it "
+        f"ended: {os.getloadavg()[0]:.1f} (other work on the machine; 2 cores).", "",
+        "Sequential requests through gunicorn -w 2 (production config), the Redis cache flushed "
+        f"before every request, median of {args.rounds}; the baseline is the same page and total "
+        "as hand-written SQL in a bare Flask app under the same gunicorn config "
+        "(bench/baselines/scale_sql.py), interleaved with the app in this run. Targets "
+        "(issue 12) are for 1,000,000 books; at a smaller scale they are indicative only.", "",
+        *table(rows, 20, f"{args.books:,} books"), "",
+    ]
+    if sqlite:
+        lines += [*table(sqlite, 50, f"SQLite, {args.sqlite_books:,} books"), ""]
+    text = "\n".join(lines)
+    print(text)
+    write_section(text, ROOT / args.output)
+    raw = WORKDIR.parent / "bench-scale-raw.json"
+    raw.write_text(json.dumps({"pg": rows, "sqlite": sqlite}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
