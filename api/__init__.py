@@ -65,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     from api.books import bp as books_bp
     from api.health import bp as health_bp
     from api.holds import bp as holds_bp
+    from api.items import bp as items_bp
     from api.loans import bp as loans_bp
     from api.users import bp as users_bp
 
@@ -72,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(books_bp, url_prefix="/books")
     app.register_blueprint(loans_bp, url_prefix="/loans")
     app.register_blueprint(holds_bp, url_prefix="/holds")
+    app.register_blueprint(items_bp)  # /items and /books/<id>/items
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/admin/audit")
     app.register_blueprint(health_bp, url_prefix="/health")

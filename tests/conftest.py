@@ -163,7 +163,9 @@ def make_book(app):
 
     counter = iter(range(1, 10_000))
 
-    def make(copies: int = 1, **fields) -> int:
+    def make(copies: int = 1, *, item_type: str = "book", **fields) -> int:
+        from api.models import Item
+
         n = next(counter)
         values = {"title": f"Book {n}", "author": f"Author {n}", "published_year": 2000 + n % 20,
                   "isbn": isbn13_from_number(n), "copies_total": copies, "copies_available": copies}
@@ -171,10 +173,26 @@ def make_book(app):
         with app.app_context():
             book = Book(**values)
             db.session.add(book)
+            db.session.flush()
+            # The book's items: `copies_available` on the shelf, the rest out on loan
+            # (for tests that write such loans themselves; see take_item).
+            db.session.add_all(Item(book_id=book.id, barcode=f"{book.id}-{k}", item_type=item_type,
+                                    status="available" if k <= values["copies_available"] else "on_loan")
+                               for k in range(1, values["copies_total"] + 1))
             db.session.commit()
             return book.id
 
     return make
+
+
+def take_item(book_id: int, status: str = "on_loan") -> int:
+    """Move one shelf item of the book to `status` and recount, as a loan or ready hold
+    written directly by a test needs; returns the item id. Call in an app context."""
+    from api.circulation.items import first_available, move_item
+
+    item = first_available(db.session, book_id)
+    move_item(db.session, item.id, book_id, status, expect=("available",))
+    return item.id
 
 
 def is_problem(response, status: int) -> bool:

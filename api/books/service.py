@@ -1,25 +1,27 @@
 """Catalog rules, callable without HTTP. Each function commits its own transaction.
 
-Copies: `copies_available` is the shelf count (total minus open loans minus copies
-kept for ready holds). Changing `copies` moves both counts by the same delta in one
-conditional UPDATE, evaluated against the row as it is when the UPDATE runs, so two
-admins (or an admin and a borrower) editing one book at once never lose a change,
-and the shelf count can never go below zero.
+Copies: a book's copies are its items (api.models.Item); `copies_total` and
+`copies_available` are derived from them by api.circulation.items.recount in the
+transaction that changes an item. Changing `copies` adds items or withdraws
+available ones under the book's row lock, the lock every borrow and return takes,
+so two admins (or an admin and a borrower) editing one book at once never lose a
+change.
 """
 
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.books.isbn import normalise_isbn
 from api.caching import mark_catalog_changed
-from api.circulation.common import lock_book
+from api.circulation.common import lock_book, refuse
 from api.circulation.holds import promote_holds
+from api.circulation.items import add_items, move_item
 from api.clock import utcnow
 from api.errors import Conflict, NotFound
-from api.models import Book, Loan
+from api.models import GONE_STATES, Book, Item, Loan
 
 MAX_ID = 2**31  # larger ids overflow SQLite/PostgreSQL integer binding
 
@@ -66,11 +68,18 @@ def create_book(session: Session, data: dict[str, Any]) -> Book:
     copies = data["copies"]
     book = Book(title=data["title"], author=data["author"], isbn=data["isbn"],
                 published_year=data["published_year"], description=data.get("description"),
-                copies_total=copies, copies_available=copies)
+                copies_total=0, copies_available=0)
     _refuse_duplicate_isbn(session, data["isbn"])
     session.add(book)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise _duplicate() from None
+    add_items(session, book.id, copies, item_type=data.get("item_type") or "book")
     mark_catalog_changed(session)
     _commit(session)
+    session.refresh(book)
     return book
 
 
@@ -82,30 +91,41 @@ def update_book(session: Session, book_id: int, data: dict[str, Any]) -> Book:
                               ("title", "author", "isbn", "published_year", "description")
                               if k in data}
     values["updated_at"] = utcnow()
-    stmt = update(Book).where(Book.id == book_id)
     if "copies" in data:
-        new_total = data["copies"]
-        delta = new_total - Book.copies_total
-        values["copies_total"] = new_total
-        values["copies_available"] = Book.copies_available + delta
-        # Copies on loan or kept for ready holds cannot be removed.
-        stmt = stmt.where(Book.copies_available + delta >= 0)
+        _set_copies(session, book_id, data["copies"])
     try:
-        result = session.execute(stmt.values(**values)
-                                 .execution_options(synchronize_session=False))
+        session.execute(update(Book).where(Book.id == book_id).values(**values)
+                        .execution_options(synchronize_session=False))
     except IntegrityError:
         session.rollback()
         raise _duplicate() from None
-    if result.rowcount == 0:
-        session.rollback()
-        get_book(session, book_id)  # 404 if it was deleted meanwhile
-        raise Conflict("Cannot lower copies below those on loan or kept for ready holds.")
-    if "copies" in data:
-        promote_holds(session, book_id)  # new copies go to the hold queue first
     mark_catalog_changed(session)
     _commit(session)
     session.expire_all()
     return get_book(session, book_id)
+
+
+def _set_copies(session: Session, book_id: int, total: int) -> None:
+    """Add items (generated barcodes, the type of the book's newest item) or withdraw
+    available ones until `total` items are owned; 409 when too few are on the shelf.
+    Does not commit."""
+    lock_book(session, book_id)
+    owned = session.scalar(select(func.count()).select_from(Item)
+                           .where(Item.book_id == book_id, Item.status.not_in(GONE_STATES)))
+    if total > owned:
+        item_type = session.scalar(select(Item.item_type).where(Item.book_id == book_id)
+                                   .order_by(Item.id.desc()).limit(1)) or "book"
+        add_items(session, book_id, total - owned, item_type=item_type)
+        promote_holds(session, book_id)  # new copies go to the hold queue first
+    elif total < owned:
+        # Newest first: the oldest copies are usually the ones with a history.
+        shelf = session.scalars(select(Item.id).where(Item.book_id == book_id, Item.status == "available")
+                                .order_by(Item.id.desc()).limit(owned - total)).all()
+        if len(shelf) < owned - total:
+            refuse(session, "items_in_use", "Cannot lower copies below those on loan, kept for ready holds "
+                                            "or damaged: not enough items are on the shelf.")
+        for item_id in shelf:
+            move_item(session, item_id, book_id, "withdrawn", expect=("available",))
 
 
 def delete_book(session: Session, book_id: int) -> None:
@@ -117,8 +137,7 @@ def delete_book(session: Session, book_id: int) -> None:
     on_loan = session.scalar(select(Loan.id).where(Loan.book_id == book_id, Loan.returned_at.is_(None))
                              .limit(1))
     if on_loan is not None:
-        session.rollback()
-        raise Conflict("Copies of this book are on loan; delete it once they are returned.")
+        refuse(session, "items_in_use", "Copies of this book are on loan; delete it once they are returned.")
     session.execute(delete(Book).where(Book.id == book_id).execution_options(synchronize_session=False))
     mark_catalog_changed(session)
     session.commit()
@@ -130,7 +149,7 @@ def _refuse_duplicate_isbn(session: Session, isbn: str) -> None:
 
 
 def _duplicate() -> Conflict:
-    return Conflict("A book with this ISBN is already in the catalog.",
+    return Conflict("A book with this ISBN is already in the catalog.", code="duplicate",
                     errors={"isbn": ["Already in the catalog."]})
 
 

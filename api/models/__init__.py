@@ -3,6 +3,7 @@
 from api.models.audit import AuditEntry
 from api.models.book import Book
 from api.models.hold import HOLD_STATES, OPEN_HOLD_STATES, Hold
+from api.models.item import CIRCULATING_STATES, GONE_STATES, ITEM_STATES, Item
 from api.models.loan import Loan
 from api.models.notification import NOTIFICATION_STATES, Notification
 from api.models.password_reset import PasswordResetToken
@@ -10,6 +11,7 @@ from api.models.task_run import TASK_STATES, TaskRun
 from api.models.user import ROLES, User
 
 __all__ = [
-    "AuditEntry", "Book", "Hold", "HOLD_STATES", "OPEN_HOLD_STATES", "Loan", "Notification",
+    "AuditEntry", "Book", "CIRCULATING_STATES", "GONE_STATES", "ITEM_STATES", "Item", "Hold",
+    "HOLD_STATES", "OPEN_HOLD_STATES", "Loan", "Notification",
     "NOTIFICATION_STATES", "PasswordResetToken", "TaskRun", "TASK_STATES", "User", "ROLES",
 ]

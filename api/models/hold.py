@@ -26,6 +26,14 @@ class Hold(db.Model):
         # The queue: open holds of a book in arrival order.
         Index("ix_holds_book_status_created", "book_id", "status", "created_at"),
         Index("ix_holds_status_expires_at", "status", "expires_at"),
+        # An item is kept for one ready hold at most.
+        Index(
+            "uq_holds_ready_item",
+            "item_id",
+            unique=True,
+            postgresql_where=text("status = 'ready'"),
+            sqlite_where=text("status = 'ready'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +45,8 @@ class Hold(db.Model):
     # When a ready hold stops keeping its copy (ready_at + HOLD_PICKUP_DAYS).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The item kept on the hold shelf while ready (kept afterwards as a record).
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
 
     # 1-based place in the queue of a waiting hold; only loaded where a query asks for
     # it with `with_expression(Hold.position, ...)` (see api.circulation.holds).

@@ -63,8 +63,12 @@ def register_user(username: str, email: str, password: str, *, role: str = "user
     db.session.add(user)
     _flush_or_conflict()
     if welcome:
+        # The limit a new member starts with: the rule for their category and books.
+        from api.circulation.common import rule_for
+
+        max_loans = rule_for(db.session, user, "book").max_loans
         notify(db.session, "welcome", recipient=user.email, dedupe_key=f"welcome:{user.id}",
-               user_id=user.id, user=user, max_loans=current_app.config["MAX_ACTIVE_LOANS"])
+               user_id=user.id, user=user, max_loans=max_loans)
     _commit_or_conflict()
     return user
 

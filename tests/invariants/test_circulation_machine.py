@@ -76,10 +76,10 @@ class Circulation(RuleBasedStateMachine):
         """Start with a queue (one copy lent, two members waiting) and a shelf with
         a copy left: random steps alone rarely build a queue before the example ends."""
         queued, shelved = self.add_book(1), self.add_book(2)
-        loans.borrow(self._user(0), queued)
-        holds.place_hold(self._user(1), queued)
-        holds.place_hold(self._user(2), queued)
-        loans.borrow(self._user(1), shelved)
+        loans.borrow(db.session, self._user(0), queued)
+        holds.place_hold(db.session, self._user(1), queued)
+        holds.place_hold(db.session, self._user(2), queued)
+        loans.borrow(db.session, self._user(1), shelved)
         return multiple(queued, shelved)
 
     @rule(target=books, copies=st.integers(0, 2))
@@ -94,7 +94,7 @@ class Circulation(RuleBasedStateMachine):
     def borrow(self, who, book_id):
         must_succeed = expect.borrow_allowed(self.members[who], book_id)
         try:
-            loan = loans.borrow(self._user(who), book_id)
+            loan = loans.borrow(db.session, self._user(who), book_id)
         except (Conflict, NotFound) as e:
             assert not must_succeed, f"borrow refused although allowed: {e.detail}"
             return
@@ -114,7 +114,7 @@ class Circulation(RuleBasedStateMachine):
             return
         must_succeed = expect.is_open(Loan, loan_id)
         try:
-            loans.return_loan(loans.get_loan(loan_id))
+            loans.return_loan(db.session, loans.get_loan(db.session, loan_id))
         except Conflict as e:
             assert not must_succeed, f"return refused although open: {e.detail}"
 
@@ -122,10 +122,10 @@ class Circulation(RuleBasedStateMachine):
     def renew(self, pick):
         if (loan_id := self._pick(Loan, pick)) is None:
             return
-        before = loans.get_loan(loan_id).due_at
+        before = loans.get_loan(db.session, loan_id).due_at
         must_succeed = expect.renew_allowed(loan_id)
         try:
-            loan = loans.renew(loans.get_loan(loan_id))
+            loan = loans.renew(db.session, loans.get_loan(db.session, loan_id))
         except Conflict as e:
             assert not must_succeed, f"renewal refused although allowed: {e.detail}"
             return
@@ -135,7 +135,7 @@ class Circulation(RuleBasedStateMachine):
     def want(self, who, book_id):
         """What a member does at the desk: borrow if a copy is free, else join the queue."""
         try:
-            loans.borrow(self._user(who), book_id)
+            loans.borrow(db.session, self._user(who), book_id)
         except (Conflict, NotFound):
             self.place_hold(who, book_id)
 
@@ -143,7 +143,7 @@ class Circulation(RuleBasedStateMachine):
     def place_hold(self, who, book_id):
         must_succeed = expect.hold_allowed(self.members[who], book_id)
         try:
-            hold = holds.place_hold(self._user(who), book_id)
+            hold = holds.place_hold(db.session, self._user(who), book_id)
         except (Conflict, NotFound) as e:
             assert not must_succeed, f"hold refused although allowed: {e.detail}"
             return
@@ -166,14 +166,14 @@ class Circulation(RuleBasedStateMachine):
             return
         must_succeed = expect.is_open(Hold, hold_id)
         try:
-            holds.cancel_hold(holds.get_hold(hold_id))
+            holds.cancel_hold(db.session, holds.get_hold(db.session, hold_id))
         except Conflict as e:
             assert not must_succeed, f"cancel refused although open: {e.detail}"
 
     @rule(days=st.sampled_from([0, 1, 2, 4, 15]))
     def time_passes_and_holds_expire(self, days):
         clock.advance(timedelta(days=days, hours=1))
-        holds.expire_ready_holds()
+        holds.expire_ready_holds(db.session)
         stale = db.session.scalar(select(func.count()).select_from(Hold).where(
             Hold.status == "ready", Hold.expires_at <= clock.utcnow()))
         db.session.rollback()
