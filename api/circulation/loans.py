@@ -20,7 +20,7 @@ from api.circulation.items import first_available, move_item
 from api.clock import utcnow
 from api.days.service import next_open
 from api.errors import BadRequest, NotFound
-from api.models import Hold, Item, Loan, User
+from api.models import Book, Hold, Item, Loan, User
 from api.rules.resolve import type_loan_limit
 
 
@@ -93,8 +93,15 @@ def borrow(session: Session, user: User, book_id: int | None = None, *, barcode:
                           .execution_options(populate_existing=True))
     item = _choose_item(session, book_id, scanned, kept)
     _check_limits(session, user, item.item_type if item else "book", open_loans)
-    if item is None:
-        refuse(session, "no_copy_available", "No copy of this book is free; place a hold to join the queue.")
+    if scanned is None and (kept is None or kept.item_id is None):
+        # The shelf count decides who gets the last copy, as one conditional UPDATE
+        # (the recount below then sets the same value from the items).
+        taken = session.execute(
+            update(Book).where(Book.id == book_id, Book.copies_available > 0)
+            .values(copies_available=Book.copies_available - 1).execution_options(synchronize_session=False))
+        if taken.rowcount == 0 or item is None:
+            refuse(session, "no_copy_available",
+                   "No copy of this book is free; place a hold to join the queue.")
     if kept is not None:
         session.execute(update(Hold).where(Hold.id == kept.id, Hold.status == "ready")
                         .values(status="fulfilled", closed_at=now)

@@ -2,6 +2,7 @@
 borrower shown); everything else is for admins and is recorded in the audit log."""
 
 from flask import url_for
+from marshmallow import INCLUDE, Schema
 
 from api.auth import admin_required, current_user
 from api.books.service import get_book
@@ -66,7 +67,9 @@ def create_item(book_id: int):
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """
-    data = json_body(ItemIn())
+    body = json_body(Schema(unknown=INCLUDE))  # 415/400 unless a JSON object
+    get_book(db.session, book_id)  # then an unknown book is a 404 whatever the fields
+    data = ItemIn().load(body)
     item = service.create_item(db.session, book_id, data, actor_id=current_user().id)
     return ItemOut().dump(item), 201, {"Location": url_for("items.get_item", item_id=item.id)}
 

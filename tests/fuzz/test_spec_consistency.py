@@ -17,6 +17,7 @@ from api.admin.schemas import NotificationQuery, TaskRunQuery
 from api.audit.schemas import AuditQuery
 from api.books.schemas import BookQuery
 from api.holds.schemas import HoldAdminQuery
+from api.items.schemas import ItemAdminQuery, ItemQuery
 from api.loans.schemas import LoanAdminQuery
 from api.users.schemas import UserListQuery
 
@@ -29,6 +30,8 @@ QUERY_SCHEMAS = {
     "GET /admin/tasks": TaskRunQuery,
     "GET /admin/notifications": NotificationQuery,
     "GET /admin/audit": AuditQuery,
+    "GET /items": ItemAdminQuery,
+    "GET /books/{book_id}/items": ItemQuery,
 }
 COMPARED = ("type", "minimum", "maximum", "minLength", "maxLength", "enum")
 

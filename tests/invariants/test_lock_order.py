@@ -91,7 +91,8 @@ def test_borrowing_a_kept_copy_against_its_release_does_not_deadlock(app, make_b
         def other():
             return holds.cancel_hold(db.session, holds.get_hold(db.session, hold_ids[0]))
     else:
-        other = holds.expire_ready_holds
+        def other():
+            return holds.expire_ready_holds(db.session)
     got, released = pinned(app, lambda: borrow_returning_id(uids[1], book_id), other)
     no_server_errors(got, released)
     # The borrower reached the hold first: they get the copy, and the other side
