@@ -15,6 +15,11 @@ from alembic import op
 import sqlalchemy as sa
 import api.models.types
 
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
 # Numbers 1..max(copies_total), joined to each book.
 _CREATE_ITEMS = """
 INSERT INTO items (book_id, barcode, item_type, status, created_at, updated_at)
@@ -55,6 +60,17 @@ UPDATE books SET
 """
 
 
+def _foreign_keys_off_on_sqlite():
+    """On SQLite a batch operation copies the table and drops the old one, and with
+    foreign keys on, that DROP deletes every row first: ON DELETE SET NULL / CASCADE
+    fire in the tables referring to loans and holds (the outbox's loan_id/hold_id
+    would be nulled). This step has written nothing yet, so the pragma still takes
+    effect (it is ignored inside a transaction). The migrating connection keeps it
+    off; `flask db upgrade` exits right after."""
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('PRAGMA foreign_keys=OFF')
+
+
 def _fill():
     now = sa.bindparam("now", datetime.now(UTC), type_=api.models.types.UTCDateTime())
     op.execute(sa.text(_CREATE_ITEMS).bindparams(now))
@@ -62,13 +78,8 @@ def _fill():
         op.execute(sa.text(sql))
 
 
-revision = '0003'
-down_revision = '0002'
-branch_labels = None
-depends_on = None
-
-
 def upgrade():
+    _foreign_keys_off_on_sqlite()
     op.create_table('items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('book_id', sa.Integer(), nullable=False),
@@ -84,20 +95,20 @@ def upgrade():
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.create_index('ix_items_book_status', ['book_id', 'status'], unique=False)
 
-    with op.batch_alter_table('holds', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('item_id', sa.Integer(), nullable=True))
-        batch_op.create_index('uq_holds_ready_item', ['item_id'], unique=True, postgresql_where=sa.text("status = 'ready'"), sqlite_where=sa.text("status = 'ready'"))
-        batch_op.create_foreign_key(batch_op.f('fk_holds_item_id_items'), 'items', ['item_id'], ['id'], ondelete='SET NULL')
-
-    with op.batch_alter_table('loans', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('item_id', sa.Integer(), nullable=True))
-        batch_op.create_index('uq_loans_open_item', ['item_id'], unique=True, postgresql_where=sa.text('returned_at IS NULL'), sqlite_where=sa.text('returned_at IS NULL'))
-        batch_op.create_foreign_key(batch_op.f('fk_loans_item_id_items'), 'items', ['item_id'], ['id'], ondelete='SET NULL')
+    for table, where in (('holds', "status = 'ready'"), ('loans', 'returned_at IS NULL')):
+        index = 'uq_holds_ready_item' if table == 'holds' else 'uq_loans_open_item'
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('item_id', sa.Integer(), nullable=True))
+            batch_op.create_index(index, ['item_id'], unique=True,
+                                  postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+            batch_op.create_foreign_key(batch_op.f(f'fk_{table}_item_id_items'), 'items', ['item_id'], ['id'],
+                                        ondelete='SET NULL')
 
     _fill()
 
 
 def downgrade():
+    _foreign_keys_off_on_sqlite()
     with op.batch_alter_table('loans', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_loans_item_id_items'), type_='foreignkey')
         batch_op.drop_index('uq_loans_open_item', postgresql_where=sa.text('returned_at IS NULL'), sqlite_where=sa.text('returned_at IS NULL'))
