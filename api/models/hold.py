@@ -42,7 +42,8 @@ class Hold(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When a ready hold stops keeping its copy (ready_at + HOLD_PICKUP_DAYS).
+    # When a ready hold stops keeping its copy (ready_at + the rule's hold_pickup_days,
+    # moved to an open day).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The item kept on the hold shelf while ready (kept afterwards as a record).
