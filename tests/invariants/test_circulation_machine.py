@@ -1,5 +1,6 @@
 """A hypothesis state machine over circulation: random sequences of borrow, return,
-renew, hold, cancel, expiry, copies changes and deletions, driven through the same
+renew, hold, cancel, expiry, copies changes and deletions, and the desk's barcode
+borrows, check-ins and item status changes, driven through the same
 domain functions the views call, with every invariant in tests/invariants/checks.py
 checked in SQL after every step.
 
@@ -27,10 +28,11 @@ from sqlalchemy import func, select
 from api import clock
 from api.books import service as books
 from api.books.isbn import isbn13_from_number
-from api.circulation import holds, loans
+from api.circulation import desk, holds, loans
 from api.errors import Conflict, NotFound
 from api.extensions import db
-from api.models import Hold, Loan, User
+from api.items import service as items
+from api.models import Hold, Item, Loan, User
 from api.users import service as users
 from tests.invariants import expect
 from tests.invariants.checks import clean_database, violations
@@ -117,6 +119,46 @@ class Circulation(RuleBasedStateMachine):
             loans.return_loan(db.session, loans.get_loan(db.session, loan_id))
         except Conflict as e:
             assert not must_succeed, f"return refused although open: {e.detail}"
+
+    def _item(self, book_id: int, pick: int) -> Item | None:
+        items = db.session.scalars(select(Item).where(Item.book_id == book_id).order_by(Item.id)).all()
+        db.session.rollback()
+        return items[pick % len(items)] if items else None
+
+    @rule(who=MEMBER, book_id=books, pick=PICK)
+    def borrow_by_barcode(self, who, book_id, pick):
+        if (item := self._item(book_id, pick)) is None:
+            return
+        must_succeed = expect.barcode_borrow_allowed(self.members[who], item.id)
+        try:
+            loan = loans.borrow(db.session, self._user(who), barcode=item.barcode)
+        except (Conflict, NotFound) as e:
+            assert not must_succeed, f"barcode borrow refused although allowed: {e.detail}"
+            return
+        assert loan.item_id == item.id
+
+    @rule(pick=PICK)
+    def check_in_at_the_desk(self, pick):
+        if (loan_id := self._pick(Loan, pick)) is None:
+            return
+        must_succeed = expect.is_open(Loan, loan_id)
+        barcode = loans.get_loan(db.session, loan_id).barcode
+        try:
+            done = desk.checkin(db.session, barcode)
+        except (Conflict, NotFound) as e:
+            assert not must_succeed, f"check-in refused although on loan: {e.detail}"
+            return
+        assert done.item.status == ("on_hold_shelf" if done.hold else "available")
+
+    @rule(book_id=books, pick=PICK, status=st.sampled_from(["damaged", "lost", "available"]))
+    def staff_mark_item(self, book_id, pick, status):
+        if (item := self._item(book_id, pick)) is None:
+            return
+        must_succeed = expect.item_status_change_allowed(item.id)
+        try:
+            items.update_item(db.session, item.id, {"status": status}, actor_id=None)
+        except (Conflict, NotFound) as e:
+            assert not must_succeed, f"status change refused although allowed: {e.detail}"
 
     @rule(pick=PICK)
     def renew(self, pick):
