@@ -14,6 +14,7 @@ from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.audit.service import record
 from api.books.isbn import normalise_isbn
 from api.caching import mark_catalog_changed
 from api.circulation.common import lock_book, refuse
@@ -83,7 +84,9 @@ def create_book(session: Session, data: dict[str, Any]) -> Book:
     return book
 
 
-def update_book(session: Session, book_id: int, data: dict[str, Any]) -> Book:
+def update_book(session: Session, book_id: int, data: dict[str, Any], *, actor_id: int | None = None) -> Book:
+    """Change any subset of the fields; `copies` adds or withdraws items, recorded in
+    the audit log (`book.copies_changed`, by `actor_id`) in the same transaction."""
     book = get_book(session, book_id)
     if "isbn" in data and data["isbn"] != book.isbn:
         _refuse_duplicate_isbn(session, data["isbn"])
@@ -92,7 +95,10 @@ def update_book(session: Session, book_id: int, data: dict[str, Any]) -> Book:
                               if k in data}
     values["updated_at"] = utcnow()
     if "copies" in data:
-        _set_copies(session, book_id, data["copies"])
+        changed = _set_copies(session, book_id, data["copies"])
+        if changed:
+            record(session, actor_id=actor_id, action="book.copies_changed", object_type="book",
+                   object_id=book_id, data={"copies": data["copies"], **changed})
     try:
         session.execute(update(Book).where(Book.id == book_id).values(**values)
                         .execution_options(synchronize_session=False))
@@ -105,18 +111,19 @@ def update_book(session: Session, book_id: int, data: dict[str, Any]) -> Book:
     return get_book(session, book_id)
 
 
-def _set_copies(session: Session, book_id: int, total: int) -> None:
+def _set_copies(session: Session, book_id: int, total: int) -> dict[str, list[str]]:
     """Add items (generated barcodes, the type of the book's newest item) or withdraw
     available ones until `total` items are owned; 409 when too few are on the shelf.
-    Does not commit."""
+    Returns the barcodes added or withdrawn ({} if none). Does not commit."""
     lock_book(session, book_id)
     owned = session.scalar(select(func.count()).select_from(Item)
                            .where(Item.book_id == book_id, Item.status.not_in(GONE_STATES)))
     if total > owned:
         item_type = session.scalar(select(Item.item_type).where(Item.book_id == book_id)
                                    .order_by(Item.id.desc()).limit(1)) or "book"
-        add_items(session, book_id, total - owned, item_type=item_type)
+        added = add_items(session, book_id, total - owned, item_type=item_type)
         promote_holds(session, book_id)  # new copies go to the hold queue first
+        return {"added": [item.barcode for item in added]}
     elif total < owned:
         # Newest first: the oldest copies are usually the ones with a history.
         shelf = session.scalars(select(Item.id).where(Item.book_id == book_id, Item.status == "available")
@@ -126,6 +133,9 @@ def _set_copies(session: Session, book_id: int, total: int) -> None:
                                             "or damaged: not enough items are on the shelf.")
         for item_id in shelf:
             move_item(session, item_id, book_id, "withdrawn", expect=("available",))
+        return {"withdrawn": list(session.scalars(select(Item.barcode).where(Item.id.in_(shelf))
+                                                  .order_by(Item.id)))}
+    return {}
 
 
 def delete_book(session: Session, book_id: int) -> None:

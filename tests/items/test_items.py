@@ -142,6 +142,10 @@ def test_patch_copies_adds_or_withdraws_shelf_items(app, client, admin, member, 
     assert client.patch(f"/books/{book_id}", json={"copies": 1}, headers=admin.headers).status_code == 200
     assert [i["status"] for i in items_of(client, book_id)] == ["on_loan"] + ["withdrawn"] * 3
     assert counts(client, book_id) == (1, 0)
+    changes = audit(app, "book.copies_changed")
+    assert [(actor, data["copies"]) for actor, _, data in changes] == [(admin.id, 4), (admin.id, 1)]
+    assert changes[0][2]["added"] == [f"{book_id}-3", f"{book_id}-4"]
+    assert changes[1][2]["withdrawn"] == [f"{book_id}-2", f"{book_id}-3", f"{book_id}-4"]
     with app.app_context():
         assert_invariants()
 
