@@ -77,12 +77,12 @@ def create_item(book_id: int):
 @bp.get("/items")
 @admin_required
 def list_items():
-    """Find items, e.g. by barcode (admin).
+    """Look an item up by its barcode (admin): a page of zero or one items.
     ---
     tags: [items]
     security: [{bearerAuth: []}]
     parameters:
-      - {in: query, name: barcode, schema: {type: string, minLength: 1, maxLength: 32}}
+      - {in: query, name: barcode, required: true, schema: {type: string, minLength: 1, maxLength: 32}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
     responses:
@@ -97,7 +97,7 @@ def list_items():
       403: {$ref: '#/components/responses/Forbidden'}
     """
     args = query_args(ItemAdminQuery())
-    return paginate(service.items_stmt(barcode=args.get("barcode")), ItemOut(), args)
+    return paginate(service.items_stmt(barcode=args["barcode"]), ItemOut(), args)
 
 
 @bp.get("/items/<int:item_id>")

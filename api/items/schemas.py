@@ -52,7 +52,8 @@ class ItemQuery(PageArgs):
 
 @doc_schema
 class ItemAdminQuery(PageArgs):
-    barcode = Barcode(metadata={"description": "Exact barcode."})
+    # Required: the list is a lookup, never a scan of every item in the library.
+    barcode = Barcode(required=True, metadata={"description": "Exact barcode."})
 
 
 @doc_schema

@@ -52,6 +52,7 @@ def test_item_crud_and_audit(app, client, admin, member, make_book):
     assert client.get(f"/items/{item['id']}", headers=admin.headers).get_json() == item
     assert client.get(f"/items/{item['id']}", headers=member.headers).status_code == 403
     assert client.get("/items", headers=member.headers).status_code == 403
+    assert is_problem(client.get("/items", headers=admin.headers), 400)  # a lookup, not a scan
     patched = client.patch(f"/items/{item['id']}", json={"barcode": "LIB-0002", "item_type": "magazine"},
                            headers=admin.headers).get_json()
     assert (patched["barcode"], patched["item_type"]) == ("LIB-0002", "magazine")
