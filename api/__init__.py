@@ -88,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     from api.health import bp as health_bp
     from api.holds import bp as holds_bp
     from api.imports import bp as imports_bp
+    from api.items import bp as items_bp
     from api.loans import bp as loans_bp
     from api.metrics import bp as metrics_bp
     from api.users import bp as users_bp
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(books_bp, url_prefix="/books")
     app.register_blueprint(loans_bp, url_prefix="/loans")
     app.register_blueprint(holds_bp, url_prefix="/holds")
+    app.register_blueprint(items_bp)  # /items and /books/<id>/items
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/admin/audit")
     app.register_blueprint(imports_bp, url_prefix="/admin/imports")

@@ -37,12 +37,16 @@ def register_cli(app: Flask) -> None:
     def seed_demo() -> None:
         """Add a demo catalog and two members (idempotent)."""
         from api.books.isbn import normalise_isbn
+        from api.circulation.items import add_items
 
         for title, author, isbn, year, copies in DEMO_BOOKS:
             isbn13 = normalise_isbn(isbn)
             if db.session.scalar(select(Book.id).where(Book.isbn == isbn13)) is None:
-                db.session.add(Book(title=title, author=author, isbn=isbn13, published_year=year,
-                                    copies_total=copies, copies_available=copies))
+                book = Book(title=title, author=author, isbn=isbn13, published_year=year,
+                            copies_total=0, copies_available=0)
+                db.session.add(book)
+                db.session.flush()
+                add_items(db.session, book.id, copies)  # the copies, with generated barcodes
         for username in ("alice", "bob"):
             if db.session.scalar(select(User.id).where(User.username == username)) is None:
                 db.session.add(User(username=username, email=f"{username}@example.com",

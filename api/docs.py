@@ -50,6 +50,11 @@ PROBLEM = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
+        "code": {"type": "string", "description": (
+            "On a 409, why (SPEC \"Refusals\"): no_copy_available, already_borrowed, loan_limit, "
+            "has_overdue, balance_limit, patron_blocked, account_inactive, renewal_limit, loan_overdue, "
+            "loan_returned, loan_changed, reserved_for_other, item_unavailable, item_in_use, items_in_use, "
+            "hold_not_needed, hold_closed, duplicate.")},
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
     },
 }

@@ -153,7 +153,9 @@ def make_book(app):
 
     counter = iter(range(1, 10_000))
 
-    def make(copies: int = 1, **fields) -> int:
+    def make(copies: int = 1, *, item_type: str = "book", **fields) -> int:
+        from api.models import Item
+
         n = next(counter)
         values = {"title": f"Book {n}", "author": f"Author {n}", "published_year": 2000 + n % 20,
                   "isbn": isbn13_from_number(n), "copies_total": copies, "copies_available": copies}
@@ -161,6 +163,12 @@ def make_book(app):
         with app.app_context():
             book = Book(**values)
             db.session.add(book)
+            db.session.flush()
+            # The book's items: `copies_available` on the shelf, the rest out on loan
+            # (for tests that write such loans themselves; see take_item).
+            db.session.add_all(Item(book_id=book.id, barcode=f"{book.id}-{k}", item_type=item_type,
+                                    status="available" if k <= values["copies_available"] else "on_loan")
+                               for k in range(1, values["copies_total"] + 1))
             db.session.commit()
             return book.id
 

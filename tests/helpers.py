@@ -99,3 +99,14 @@ def race(app, *jobs):
     unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, ApiError)]
     assert not unexpected, unexpected
     return results
+
+
+def take_item(book_id: int, status: str = "on_loan") -> int:
+    """Move one shelf item of the book to `status` and recount, as a loan or ready hold
+    written directly by a test needs; returns the item id. Call in an app context."""
+    from api.circulation.items import first_available, move_item
+    from api.extensions import db
+
+    item = first_available(db.session, book_id)
+    move_item(db.session, item.id, book_id, status, expect=("available",))
+    return item.id

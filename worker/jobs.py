@@ -48,7 +48,7 @@ def _expire_holds(run_id: str) -> dict:
     # needs only for this job.
     from api.circulation.holds import expire_ready_holds
 
-    expired = expire_ready_holds(batch_size=current_app.config["JOB_BATCH_SIZE"])
+    expired = expire_ready_holds(db.session, batch_size=current_app.config["JOB_BATCH_SIZE"])
     tracking.progress(run_id, expired, expired)
     db.session.commit()
     return {"expired": expired}

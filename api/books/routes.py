@@ -2,7 +2,7 @@
 
 from flask import jsonify, url_for
 
-from api.auth import admin_required
+from api.auth import admin_required, current_user
 from api.books import bp, service
 from api.books.schemas import BookIn, BookOut, BookPatch, BookQuery
 from api.caching import cached_catalog_read
@@ -114,9 +114,11 @@ def update_book(book_id: int):
     tags: [books]
     security: [{bearerAuth: []}]
     description: >
-      `copies` sets the number owned; copies_available moves by the same delta.
-      Lowering it below the copies on loan or kept for ready holds is a 409; raising
-      it hands the new copies to waiting holds first.
+      `copies` sets the number of items owned: new items get generated barcodes
+      and go to waiting holds first; lowering it withdraws items on the shelf, and
+      is a 409 (`items_in_use`) when too few are there (on loan, kept for ready
+      holds or damaged). Recorded in the audit log. A duplicate ISBN is a 409
+      (`duplicate`).
     parameters:
       - {in: path, name: book_id, required: true, schema: {type: integer}}
     requestBody:
@@ -136,7 +138,7 @@ def update_book(book_id: int):
       409: {$ref: '#/components/responses/Conflict'}
     """
     data = json_body(BookPatch())
-    return BookOut().dump(service.update_book(db.session, book_id, data))
+    return BookOut().dump(service.update_book(db.session, book_id, data, actor_id=current_user().id))
 
 
 @bp.delete("/<int:book_id>")

@@ -33,6 +33,13 @@ class Isbn(CleanString):
             raise ValidationError(str(e)) from None
 
 
+def ItemType(**kwargs) -> fields.String:  # noqa: N802
+    # Lower-case words: rules name item types, and "*" there means "any type".
+    kwargs.setdefault("metadata", {}).setdefault("example", "book")
+    return fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,31}$", error=(
+        "1-32 lower-case letters, digits, '-' or '_'.")), **kwargs)
+
+
 def _year_ok(year: int) -> None:
     # Next year's books are announced and catalogued before they ship.
     if not YEAR_MIN <= year <= utcnow().year + 1:
@@ -50,12 +57,14 @@ class BookIn(Schema):
     description = CleanString(max_length=DESCRIPTION_MAX, allow_blank=True, allow_none=True,
                               load_default=None)
     copies = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_COPIES),
-                            metadata={"description": "Copies the library owns."})
+                            metadata={"description": "Copies the library owns: that many items are "
+                                                     "created, with generated barcodes."})
+    item_type = ItemType(load_default="book", metadata={"description": "Type of the items created."})
 
 
 @doc_schema
 class BookPatch(Schema):
-    """Every field optional; `copies` changes the shelf count by the same delta."""
+    """Every field optional; `copies` adds or withdraws available items to reach it."""
 
     title = CleanString(max_length=TITLE_MAX)
     author = CleanString(max_length=AUTHOR_MAX)
@@ -78,8 +87,8 @@ class BookOut(Schema):
     isbn = fields.String(metadata={"description": "ISBN-13."})
     published_year = fields.Integer()
     description = fields.String(allow_none=True)
-    copies_total = fields.Integer()
-    copies_available = fields.Integer(metadata={"description": "Copies free to borrow now."})
+    copies_total = fields.Integer(metadata={"description": "Items not lost or withdrawn."})
+    copies_available = fields.Integer(metadata={"description": "Items free to borrow now (available)."})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

@@ -1,27 +1,31 @@
 """Catalog rules, callable without HTTP. Each function commits its own transaction.
 
-Copies: `copies_available` is the shelf count (total minus open loans minus copies
-kept for ready holds). Changing `copies` moves both counts by the same delta in one
-conditional UPDATE, evaluated against the row as it is when the UPDATE runs, so two
-admins (or an admin and a borrower) editing one book at once never lose a change,
-and the shelf count can never go below zero.
+Copies: a book's copies are its items (api.models.Item); `copies_total` and
+`copies_available` are derived from them by api.circulation.items.recount in the
+transaction that changes an item. Changing `copies` adds items or withdraws
+available ones under the book's row lock, the lock every borrow and return takes,
+so two admins (or an admin and a borrower) editing one book at once never lose a
+change.
 """
 
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.audit.service import record
 from api.books import search
 from api.caching import mark_catalog_changed
-from api.circulation.common import lock_book
+from api.circulation.common import lock_book, refuse
 from api.circulation.holds import promote_holds
+from api.circulation.items import add_items, move_item
 from api.clock import utcnow
 from api.errors import Conflict
 from api.fields import get_or_404
-from api.models import Book, Loan
-from api.transaction import integrity_error_as, rollback_and_raise
+from api.models import GONE_STATES, Book, Item, Loan
+from api.transaction import integrity_error_as
 
 _SORTS = {
     "title": Book.title, "author": Book.author,
@@ -95,15 +99,24 @@ def create_book(session: Session, data: dict[str, Any]) -> Book:
     copies = data["copies"]
     book = Book(title=data["title"], author=data["author"], isbn=data["isbn"],
                 published_year=data["published_year"], description=data.get("description"),
-                copies_total=copies, copies_available=copies)
+                copies_total=0, copies_available=0)
     _refuse_duplicate_isbn(session, data["isbn"])
     session.add(book)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise _duplicate() from None
+    add_items(session, book.id, copies, item_type=data.get("item_type") or "book")
     mark_catalog_changed(session)
     _commit(session)
+    session.refresh(book)
     return book
 
 
-def update_book(session: Session, book_id: int, data: dict[str, Any]) -> Book:
+def update_book(session: Session, book_id: int, data: dict[str, Any], *, actor_id: int | None = None) -> Book:
+    """Change any subset of the fields; `copies` adds or withdraws items, recorded in
+    the audit log (`book.copies_changed`, by `actor_id`) in the same transaction."""
     book = get_book(session, book_id)
     if "isbn" in data and data["isbn"] != book.isbn:
         _refuse_duplicate_isbn(session, data["isbn"])
@@ -111,28 +124,45 @@ def update_book(session: Session, book_id: int, data: dict[str, Any]) -> Book:
                               ("title", "author", "isbn", "published_year", "description")
                               if k in data}
     values["updated_at"] = utcnow()
-    stmt = update(Book).where(Book.id == book_id)
     if "copies" in data:
-        new_total = data["copies"]
-        delta = new_total - Book.copies_total
-        values["copies_total"] = new_total
-        values["copies_available"] = Book.copies_available + delta
-        # Copies on loan or kept for ready holds cannot be removed.
-        stmt = stmt.where(Book.copies_available + delta >= 0)
+        changed = _set_copies(session, book_id, data["copies"])
+        if changed:
+            record(session, actor_id=actor_id, action="book.copies_changed", object_type="book",
+                   object_id=book_id, data={"copies": data["copies"], **changed})
     with integrity_error_as(session, _duplicate()):
-        result = session.execute(stmt.values(**values)
-                                 .execution_options(synchronize_session=False))
-    if result.rowcount == 0:
-        session.rollback()
-        get_book(session, book_id)  # 404 if it was deleted meanwhile
-        raise Conflict("Cannot lower copies below those on loan or kept for ready holds.",
-                       code="copies_in_use")
-    if "copies" in data:
-        promote_holds(session, book_id)  # new copies go to the hold queue first
+        session.execute(update(Book).where(Book.id == book_id).values(**values)
+                        .execution_options(synchronize_session=False))
     mark_catalog_changed(session)
     _commit(session)
     session.expire_all()
     return get_book(session, book_id)
+
+
+def _set_copies(session: Session, book_id: int, total: int) -> dict[str, list[str]]:
+    """Add items (generated barcodes, the type of the book's newest item) or withdraw
+    available ones until `total` items are owned; 409 when too few are on the shelf.
+    Returns the barcodes added or withdrawn ({} if none). Does not commit."""
+    lock_book(session, book_id)
+    owned = session.scalar(select(func.count()).select_from(Item)
+                           .where(Item.book_id == book_id, Item.status.not_in(GONE_STATES)))
+    if total > owned:
+        item_type = session.scalar(select(Item.item_type).where(Item.book_id == book_id)
+                                   .order_by(Item.id.desc()).limit(1)) or "book"
+        added = add_items(session, book_id, total - owned, item_type=item_type)
+        promote_holds(session, book_id)  # new copies go to the hold queue first
+        return {"added": [item.barcode for item in added]}
+    elif total < owned:
+        # Newest first: the oldest copies are usually the ones with a history.
+        shelf = session.scalars(select(Item.id).where(Item.book_id == book_id, Item.status == "available")
+                                .order_by(Item.id.desc()).limit(owned - total)).all()
+        if len(shelf) < owned - total:
+            refuse(session, "items_in_use", "Cannot lower copies below those on loan, kept for ready holds "
+                                            "or damaged: not enough items are on the shelf.")
+        for item_id in shelf:
+            move_item(session, item_id, book_id, "withdrawn", expect=("available",))
+        return {"withdrawn": list(session.scalars(select(Item.barcode).where(Item.id.in_(shelf))
+                                                  .order_by(Item.id)))}
+    return {}
 
 
 def delete_book(session: Session, book_id: int) -> None:
@@ -144,8 +174,8 @@ def delete_book(session: Session, book_id: int) -> None:
     on_loan = session.scalar(select(Loan.id).where(Loan.book_id == book_id, Loan.returned_at.is_(None))
                              .limit(1))
     if on_loan is not None:
-        rollback_and_raise(session, Conflict("Copies of this book are on loan; delete it once they "
-                                             "are returned.", code="has_active_loans"))
+        refuse(session, "has_active_loans", "Copies of this book are on loan; delete it once they "
+               "are returned.")
     session.execute(delete(Book).where(Book.id == book_id).execution_options(synchronize_session=False))
     mark_catalog_changed(session)
     session.commit()

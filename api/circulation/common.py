@@ -1,26 +1,36 @@
 """Helpers shared by api.circulation.loans and api.circulation.holds."""
 
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.caching import mark_catalog_changed
+from api.circulation.items import move_item
+from api.days.service import next_open
 from api.errors import Conflict, NotFound
 from api.fields import MAX_ID  # noqa: F401  (re-exported: circulation imports it from here)
-from api.models import Book, Hold, User
+from api.models import Book, Hold, Item, User
 from api.notify import notify
+from api.rules.resolve import EffectiveRule, effective_rule
 
 
-def setting(name: str) -> int:
-    return int(current_app.config[name])
-
-
-def conflict(session: Session, detail: str) -> Conflict:
-    """Roll back (releasing row locks at once) and build the 409 to raise."""
+def refuse(session: Session, code: str, detail: str) -> NoReturn:
+    """Roll back (releasing row locks at once) and raise the 409 with its `code`."""
     session.rollback()
-    return Conflict(detail)
+    raise Conflict(detail, code=code)
+
+
+def patron_category(user: User) -> str:
+    """The member's category; a user without one (or before categories exist) gets
+    DEFAULT_PATRON_CATEGORY."""
+    return getattr(user, "category", None) or current_app.config.get("DEFAULT_PATRON_CATEGORY", "adult")
+
+
+def rule_for(session: Session, user: User, item_type: str | None) -> EffectiveRule:
+    """The effective rule for this member and item type (api.rules.resolve decides)."""
+    return effective_rule(session, patron_category=patron_category(user), item_type=item_type or "book")
 
 
 def _take_write_lock_on_sqlite(session: Session, model, row_id: int) -> None:
@@ -46,12 +56,13 @@ def lock_user(session: Session, user_id: int) -> User:
         session.rollback()
         raise NotFound("No such user.")
     if not user.is_active:
-        raise conflict(session, "This member's account is deactivated.")
+        refuse(session, "account_inactive", "This member's account is deactivated.")
     return user
 
 
 def lock_book(session: Session, book_id: int) -> Book:
-    """The book, locked FOR UPDATE and freshly read (404 if it does not exist)."""
+    """The book, locked FOR UPDATE and freshly read (404 if it does not exist). Every
+    change of one of its items' status happens under this lock."""
     if 0 < book_id <= MAX_ID:
         _take_write_lock_on_sqlite(session, Book, book_id)
     book = session.scalar(select(Book).where(Book.id == book_id).with_for_update(key_share=True)
@@ -62,13 +73,13 @@ def lock_book(session: Session, book_id: int) -> Book:
     return book
 
 
-def make_next_hold_ready(session: Session, book: Book, now: datetime) -> Hold | None:
-    """Keep one copy for the first waiting hold of `book` and record its email.
+def make_next_hold_ready(session: Session, book: Book, item: Item, now: datetime) -> Hold | None:
+    """Keep `item` for the first waiting hold of `book` and record its email.
 
     The caller holds the books row lock, so no other transaction is choosing a hold
     for this book; the conditional UPDATE still guards against the owner cancelling
     their waiting hold at the same moment (then the next in line is tried).
-    Does not touch copies_available and does not commit.
+    Does not move the item and does not commit.
     """
     while True:
         hold = session.scalar(
@@ -76,25 +87,25 @@ def make_next_hold_ready(session: Session, book: Book, now: datetime) -> Hold | 
             .order_by(Hold.created_at, Hold.id).limit(1).execution_options(populate_existing=True))
         if hold is None:
             return None
-        expires_at = now + timedelta(days=setting("HOLD_PICKUP_DAYS"))
+        user = session.get(User, hold.user_id)
+        days = rule_for(session, user, item.item_type).hold_pickup_days
+        expires_at = next_open(session, now + timedelta(days=days))
         result = session.execute(
             update(Hold).where(Hold.id == hold.id, Hold.status == "waiting")
-            .values(status="ready", ready_at=now, expires_at=expires_at)
+            .values(status="ready", ready_at=now, expires_at=expires_at, item_id=item.id)
             .execution_options(synchronize_session=False))
         session.refresh(hold)
         if result.rowcount == 1:
-            user = session.get(User, hold.user_id)
             notify(session, "hold_ready", recipient=user.email, dedupe_key=f"hold_ready:{hold.id}",
                    hold_id=hold.id, user_id=user.id, hold=hold, book=book, user=user)
             return hold
 
 
-def pass_copy_on(session: Session, book: Book, now: datetime) -> Hold | None:
-    """A copy came free (return, cancelled or expired ready hold): the queue first,
-    else the shelf. The caller holds the books row lock. Does not commit."""
-    hold = make_next_hold_ready(session, book, now)
-    if hold is None:
-        book.copies_available = book.copies_available + 1
-        session.flush()
-    mark_catalog_changed(session)
+def pass_copy_on(session: Session, book: Book, item: Item, now: datetime, *,
+                 expect: tuple[str, ...]) -> Hold | None:
+    """`item` came free (return, cancelled or expired ready hold, back from repair):
+    the queue first, else the shelf. The caller holds the books row lock. Does not
+    commit."""
+    hold = make_next_hold_ready(session, book, item, now)
+    move_item(session, item.id, book.id, "on_hold_shelf" if hold else "available", expect=expect)
     return hold

@@ -1,7 +1,7 @@
 """Holds: the queue for books with no free copy, and the jobs that move it along.
 
-Lifecycle: waiting -> ready (a copy is kept for the member for HOLD_PICKUP_DAYS and
-a hold_ready email is queued) -> fulfilled (they borrowed it). A waiting or ready
+Lifecycle: waiting -> ready (an item is kept on the hold shelf for the member for the
+rule's hold_pickup_days, and a hold_ready email is queued) -> fulfilled (they borrowed it). A waiting or ready
 hold may become cancelled (member, or their account deleted); a ready hold not
 picked up in time becomes expired. A ready hold that ends without a loan passes its
 copy to the next waiting hold, else back to the shelf.
@@ -14,12 +14,11 @@ from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, with_expression
 
-from api.caching import mark_catalog_changed
-from api.circulation.common import MAX_ID, conflict, lock_book, lock_user, make_next_hold_ready, pass_copy_on
+from api.circulation.common import MAX_ID, lock_book, lock_user, make_next_hold_ready, pass_copy_on, refuse
+from api.circulation.items import first_available, move_item
 from api.clock import utcnow
 from api.errors import NotFound
-from api.extensions import db
-from api.models import Book, Hold, Loan, User
+from api.models import Book, Hold, Item, Loan, User
 
 OPEN = ("waiting", "ready")
 
@@ -39,7 +38,7 @@ def position_expr():
     return case((Hold.status == "waiting", count), else_=None)
 
 
-def list_stmt(*, user_id: int | None = None, status: str | None = None,
+def holds_stmt(*, user_id: int | None = None, status: str | None = None,
               book_id: int | None = None) -> Select:
     stmt = (select(Hold).options(with_expression(Hold.position, position_expr()))
             .execution_options(populate_existing=True)
@@ -53,44 +52,43 @@ def list_stmt(*, user_id: int | None = None, status: str | None = None,
     return stmt
 
 
-def get_hold(hold_id: int, *, owner_id: int | None = None) -> Hold:
+def get_hold(session: Session, hold_id: int, *, owner_id: int | None = None) -> Hold:
     """The hold with its queue position; with `owner_id`, another member's hold is 404."""
-    hold = db.session.scalar(list_stmt().where(Hold.id == hold_id)) if 0 < hold_id <= MAX_ID else None
+    hold = session.scalar(holds_stmt().where(Hold.id == hold_id)) if 0 < hold_id <= MAX_ID else None
     if hold is None or (owner_id is not None and hold.user_id != owner_id):
         raise NotFound("No such hold.")
     return hold
 
 
-def place_hold(user: User, book_id: int) -> Hold:
+def place_hold(session: Session, user: User, book_id: int) -> Hold:
     """Join the queue for a book with no free copy, and commit.
 
     409 when a copy is free (borrow it instead), or the member already has an open
     hold on or an open loan of the book. The books row stays locked until commit, so
     a return cannot put a copy on the shelf behind this new hold's back.
     """
-    session = db.session
     user = lock_user(session, user.id)
     book = lock_book(session, book_id)
     if book.copies_available > 0:
-        raise conflict(session, "A copy is free; borrow it instead of placing a hold.")
+        refuse(session, "hold_not_needed", "A copy is free; borrow it instead of placing a hold.")
     if session.scalar(select(Loan.id).where(Loan.user_id == user.id, Loan.book_id == book_id,
                                             Loan.returned_at.is_(None))) is not None:
-        raise conflict(session, "You already have this book on loan.")
+        refuse(session, "already_borrowed", "You already have this book on loan.")
     if session.scalar(select(Hold.id).where(Hold.user_id == user.id, Hold.book_id == book_id,
                                             Hold.status.in_(OPEN))) is not None:
-        raise conflict(session, "You already have a hold on this book.")
+        refuse(session, "duplicate", "You already have a hold on this book.")
     hold = Hold(user_id=user.id, book_id=book_id, status="waiting", created_at=utcnow())
     session.add(hold)
     try:
         session.commit()
     except IntegrityError:  # uq_holds_open_user_book
-        raise conflict(session, "You already have a hold on this book.") from None
-    return get_hold(hold.id)
+        refuse(session, "duplicate", "You already have a hold on this book.")
+    return get_hold(session, hold.id)
 
 
 def _release_ready(session: Session, hold_id: int, book_id: int, new_status: str,
                    now: datetime, *, due_before: datetime | None = None) -> bool:
-    """End a ready hold and pass its kept copy on; False if it was no longer ready
+    """End a ready hold and pass its kept item on; False if it was no longer ready
     (or, with `due_before`, no longer due to expire). Does not commit."""
     book = lock_book(session, book_id) if session.get(Book, book_id) else None
     if book is None:
@@ -102,7 +100,9 @@ def _release_ready(session: Session, hold_id: int, book_id: int, new_status: str
                            .execution_options(synchronize_session=False))
     if done.rowcount == 0:
         return False
-    pass_copy_on(session, book, now)
+    item_id = session.scalar(select(Hold.item_id).where(Hold.id == hold_id))
+    if item_id is not None:
+        pass_copy_on(session, book, session.get(Item, item_id), now, expect=("on_hold_shelf",))
     return True
 
 
@@ -119,11 +119,10 @@ def _close(session: Session, hold: Hold, now: datetime) -> bool:
     return _release_ready(session, hold.id, hold.book_id, "cancelled", now)
 
 
-def cancel_hold(hold: Hold) -> None:
+def cancel_hold(session: Session, hold: Hold) -> None:
     """Cancel a waiting or ready hold and commit; 409 if it is already closed."""
-    session = db.session
     if not _close(session, hold, utcnow()):
-        raise conflict(session, f"This hold is already {_status(session, hold.id)}.")
+        refuse(session, "hold_closed", f"This hold is already {_status(session, hold.id)}.")
     session.commit()
 
 
@@ -141,20 +140,21 @@ def cancel_open_holds_for_user(session: Session, user_id: int) -> int:
 
 
 def promote_holds(session: Session, book_id: int) -> int:
-    """Give free shelf copies of the book to waiting holds, first come first served;
+    """Give free shelf items of the book to waiting holds, first come first served;
     returns how many holds became ready. Does NOT commit (the caller does)."""
     book = lock_book(session, book_id)
     now, promoted = utcnow(), 0
-    while book.copies_available > 0 and make_next_hold_ready(session, book, now) is not None:
-        book.copies_available = book.copies_available - 1
+    while (item := first_available(session, book_id)) is not None:
+        if make_next_hold_ready(session, book, item, now) is None:
+            break
+        move_item(session, item.id, book_id, "on_hold_shelf", expect=("available",))
         promoted += 1
-    if promoted:
-        session.flush()
-        mark_catalog_changed(session)
+    session.refresh(book)
     return promoted
 
 
-def expire_ready_holds(now: datetime | None = None, batch_size: int | None = None) -> int:
+def expire_ready_holds(session: Session, *, now: datetime | None = None,
+                       batch_size: int | None = None) -> int:
     """Expire ready holds past their pickup time and pass each copy on; returns how
     many this call expired. Commits after each batch.
 
@@ -162,7 +162,6 @@ def expire_ready_holds(now: datetime | None = None, batch_size: int | None = Non
     conditional UPDATE under its book's row lock, so a hold another run (or a
     borrow) got to first is skipped, never passed on twice.
     """
-    session = db.session
     now = now or utcnow()
     batch_size = batch_size or int(current_app.config.get("JOB_BATCH_SIZE", 500))
     expired = 0

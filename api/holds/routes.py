@@ -4,6 +4,7 @@ from flask import url_for
 
 from api.auth import current_user, login_required
 from api.circulation import holds
+from api.extensions import db
 from api.holds import bp
 from api.holds.schemas import HoldAdminQuery, HoldIn, HoldOut, HoldQuery
 from api.pagination import paginate
@@ -13,7 +14,7 @@ from api.parsing import json_body, query_args
 def _own(hold_id: int):
     """The hold if the caller may see it: admins any, members their own (else 404)."""
     user = current_user()
-    return holds.get_hold(hold_id, owner_id=None if user.is_admin else user.id)
+    return holds.get_hold(db.session, hold_id, owner_id=None if user.is_admin else user.id)
 
 
 @bp.post("")
@@ -24,10 +25,12 @@ def place_hold():
     tags: [holds]
     security: [{bearerAuth: []}]
     description: >
-      409 when a copy is free (borrow it instead), or you already have an open hold
-      on or a loan of this book. When a copy comes back the first waiting hold
-      becomes `ready`: the copy is kept for HOLD_PICKUP_DAYS (until `expires_at`)
-      and the member gets an email; borrow it with POST /loans.
+      409 with `code`: `hold_not_needed` (a copy is free; borrow it instead),
+      `already_borrowed` (you have this book on loan), `duplicate` (you already have
+      an open hold on it), `account_inactive`. When a copy comes back the first
+      waiting hold becomes `ready`: that item is kept on the hold shelf for the
+      rule's hold_pickup_days, moved to an open day (until `expires_at`), and the
+      member gets an email; borrow it with POST /loans.
     requestBody:
       required: true
       content:
@@ -46,7 +49,7 @@ def place_hold():
       409: {$ref: '#/components/responses/Conflict'}
     """
     data = json_body(HoldIn())
-    hold = holds.place_hold(current_user(), data["book_id"])
+    hold = holds.place_hold(db.session, current_user(), data["book_id"])
     return HoldOut().dump(hold), 201, {"Location": url_for("holds.get_hold", hold_id=hold.id)}
 
 
@@ -73,7 +76,7 @@ def list_holds():
     user = current_user()
     args = query_args(HoldAdminQuery() if user.is_admin else HoldQuery())
     owner = args.get("user_id") if user.is_admin else user.id
-    stmt = holds.list_stmt(user_id=owner, status=args.get("status"), book_id=args.get("book_id"))
+    stmt = holds.holds_stmt(user_id=owner, status=args.get("status"), book_id=args.get("book_id"))
     return paginate(stmt, HoldOut(), args)
 
 
@@ -104,6 +107,7 @@ def cancel_hold(hold_id: int):
     ---
     tags: [holds]
     security: [{bearerAuth: []}]
+    description: An already closed hold is a 409 with code `hold_closed`.
     parameters:
       - {in: path, name: hold_id, required: true, schema: {type: integer}}
     responses:
@@ -111,5 +115,5 @@ def cancel_hold(hold_id: int):
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """
-    holds.cancel_hold(_own(hold_id))
+    holds.cancel_hold(db.session, _own(hold_id))
     return "", 204

@@ -3,11 +3,11 @@
 from flask import url_for
 
 from api.auth import admin_required, current_user, login_required
-from api.circulation import loans
+from api.circulation import desk, loans
 from api.errors import NotFound
 from api.extensions import db
 from api.loans import bp
-from api.loans.schemas import LoanAdminIn, LoanAdminQuery, LoanIn, LoanOut, LoanPatch, LoanQuery
+from api.loans.schemas import CheckinIn, LoanAdminIn, LoanAdminQuery, LoanIn, LoanOut, LoanPatch, LoanQuery
 from api.models import User
 from api.pagination import paginate
 from api.parsing import json_body, query_args
@@ -16,22 +16,28 @@ from api.parsing import json_body, query_args
 def _own(loan_id: int):
     """The loan if the caller may act on it: admins any, members their own (else 404)."""
     user = current_user()
-    return loans.get_loan(loan_id, owner_id=None if user.is_admin else user.id)
+    return loans.get_loan(db.session, loan_id, owner_id=None if user.is_admin else user.id)
 
 
 @bp.post("")
 @login_required
 def borrow():
-    """Borrow a book.
+    """Borrow a book: any free copy (`book_id`) or one item (`barcode`).
     ---
     tags: [loans]
     security: [{bearerAuth: []}]
     description: >
-      Members borrow for themselves and may send only `book_id`: `user_id` or `due_at`
-      from a member is a 400 (unknown field). Admins may lend to `user_id` and set
-      `due_at` (in the future). 409 when no copy is free (a ready hold keeps its copy
-      for its member), the member already has the book, has MAX_ACTIVE_LOANS open
-      loans, has an overdue loan, or is deactivated.
+      Members borrow for themselves and may send only `book_id` or `barcode`:
+      `user_id`, `due_at` or `borrowed_at` from a member is a 400 (unknown field).
+      Admins may lend to `user_id` (at the desk, by barcode) and record an offline
+      loan: `borrowed_at` and `due_at` may lie in the past, `due_at` after
+      `borrowed_at`; such loans are recorded in the audit log. The due date comes from
+      the effective rule of the member's category and the item's type, moved to the
+      next open day. 404 unknown book, barcode or user. 409 with `code`:
+      `no_copy_available` (a ready hold keeps its copy for its member),
+      `already_borrowed`, `loan_limit`, `has_overdue`, `account_inactive`,
+      `item_unavailable` (the scanned item is not on the shelf), `reserved_for_other`
+      (the scanned item is kept for another member's hold).
     requestBody:
       required: true
       content:
@@ -54,7 +60,10 @@ def borrow():
     borrower = caller
     if data.get("user_id", caller.id) != caller.id:
         borrower = db.session.get(User, data["user_id"]) or _no_user()
-    loan = loans.borrow(borrower, data["book_id"], due_at=data.get("due_at"))
+    staff_action = borrower.id != caller.id or "due_at" in data or "borrowed_at" in data
+    loan = loans.borrow(db.session, borrower, data.get("book_id"), barcode=data.get("barcode"),
+                        due_at=data.get("due_at"), borrowed_at=data.get("borrowed_at"),
+                        actor_id=caller.id if staff_action else None)
     return LoanOut().dump(loan), 201, {"Location": url_for("loans.get_loan", loan_id=loan.id)}
 
 
@@ -85,7 +94,7 @@ def list_loans():
     user = current_user()
     args = query_args(LoanAdminQuery() if user.is_admin else LoanQuery())
     owner = args.get("user_id") if user.is_admin else user.id
-    stmt = loans.list_stmt(user_id=owner, status=args.get("status"), book_id=args.get("book_id"))
+    stmt = loans.loans_stmt(user_id=owner, status=args.get("status"), book_id=args.get("book_id"))
     return paginate(stmt, LoanOut(), args)
 
 
@@ -116,6 +125,7 @@ def return_loan(loan_id: int):
     ---
     tags: [loans]
     security: [{bearerAuth: []}]
+    description: A second return is a 409 with code `loan_returned`.
     parameters:
       - {in: path, name: loan_id, required: true, schema: {type: integer}}
     responses:
@@ -127,19 +137,21 @@ def return_loan(loan_id: int):
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """
-    return LoanOut().dump(loans.return_loan(_own(loan_id)))
+    return LoanOut().dump(loans.return_loan(db.session, _own(loan_id)))
 
 
 @bp.post("/<int:loan_id>/renew")
 @login_required
 def renew_loan(loan_id: int):
-    """Renew a loan: due_at moves LOAN_PERIOD_DAYS later.
+    """Renew a loan: due_at moves the rule's renewal_days later (to an open day).
     ---
     tags: [loans]
     security: [{bearerAuth: []}]
     description: >
-      409 when the loan is returned or overdue, has been renewed MAX_RENEWALS times,
-      or another member has a waiting or ready hold on the book.
+      The rule is the effective rule of the member's category and the item's type.
+      409 with `code`: `loan_returned`, `loan_overdue`, `renewal_limit` (renewed
+      max_renewals times), `reserved_for_other` (another member has a waiting or
+      ready hold on the book).
     parameters:
       - {in: path, name: loan_id, required: true, schema: {type: integer}}
     responses:
@@ -151,16 +163,19 @@ def renew_loan(loan_id: int):
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """
-    return LoanOut().dump(loans.renew(_own(loan_id)))
+    return LoanOut().dump(loans.renew(db.session, _own(loan_id)))
 
 
 @bp.patch("/<int:loan_id>")
 @admin_required
 def update_loan(loan_id: int):
-    """Change an open loan's due date (admin).
+    """Change an open loan's due date (admin), recorded in the audit log.
     ---
     tags: [loans]
     security: [{bearerAuth: []}]
+    description: >
+      Any time after `borrowed_at`, the past included (the loan is then overdue at
+      once); not after `borrowed_at` is a 400. 409 `loan_returned` once returned.
     parameters:
       - {in: path, name: loan_id, required: true, schema: {type: integer}}
     requestBody:
@@ -180,4 +195,41 @@ def update_loan(loan_id: int):
       409: {$ref: '#/components/responses/Conflict'}
     """
     data = json_body(LoanPatch())
-    return LoanOut().dump(loans.set_due_at(loans.get_loan(loan_id), data["due_at"]))
+    loan = loans.get_loan(db.session, loan_id)
+    return LoanOut().dump(desk.set_due_at(db.session, loan, data["due_at"], actor_id=current_user().id))
+
+
+@bp.post("/checkin")
+@admin_required
+def checkin():
+    """Check in an item at the desk by its barcode (admin), e.g. from the book drop.
+    ---
+    tags: [loans]
+    security: [{bearerAuth: []}]
+    description: >
+      Closes the item's open loan at `returned_at` (default now; the past allowed,
+      never before `borrowed_at` nor in the future: 400). The item goes to the first
+      waiting hold (`on_hold_shelf`, and that member gets an email) or back on the
+      shelf (`available`); the answer says which. Recorded in the audit log.
+      404 unknown barcode; 409 `item_unavailable` when the item is not on loan.
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/CheckinIn'}
+    responses:
+      200:
+        description: The closed loan, the item's new status, and the hold it now waits for (or null).
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/CheckinOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+    """
+    from api.items.schemas import CheckinOut  # items' schemas import these blueprints' schemas
+
+    data = json_body(CheckinIn())
+    done = desk.checkin(db.session, data["barcode"], returned_at=data.get("returned_at"),
+                        actor_id=current_user().id)
+    return CheckinOut().dump(done)

@@ -1,37 +1,59 @@
 """Schemas for /loans, one per direction.
 
 Property-level authorization is done by schema choice: a member's POST /loans is
-loaded with LoanIn, which has no `user_id` or `due_at`, so sending them is a 400
-("Unknown field."), never silently ignored. Admins' bodies use LoanAdminIn.
+loaded with LoanIn, which has no `user_id`, `due_at` or `borrowed_at`, so sending them
+is a 400 ("Unknown field."), never silently ignored. Admins' bodies use LoanAdminIn.
 """
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.docs import doc_schema
-from api.fields import DueAt, Id  # noqa: F401  (Id re-exported: holds.schemas imports it from here)
+from api.fields import CleanString, DueAt, Id  # noqa: F401  (Id re-exported: holds.schemas imports it from here)
 from api.pagination import PageArgs, page_schema
 
 LOAN_STATUSES = ("active", "overdue", "returned")
 
 
+def Barcode(**kwargs) -> fields.String:  # noqa: N802  (reads like a field class)
+    return CleanString(max_length=32, **kwargs)
+
+
 @doc_schema
 class LoanIn(Schema):
-    """A member borrows for themselves."""
+    """A member borrows for themselves: `book_id` (any free copy) or `barcode` (that
+    item, e.g. at a self-service kiosk) -- exactly one of them."""
 
-    book_id = Id(required=True)
+    book_id = Id()
+    barcode = Barcode(metadata={"description": "The item's barcode, instead of book_id."})
+
+    @validates_schema
+    def _one_of(self, data, **kwargs):
+        if ("book_id" in data) == ("barcode" in data):
+            raise ValidationError("Give book_id or barcode, not both.", "book_id")
 
 
 @doc_schema
 class LoanAdminIn(LoanIn):
-    """An admin may lend to another member and choose the due date."""
+    """An admin may lend to another member, choose the due date, and record a loan
+    made while offline (both times in the past, due_at after borrowed_at)."""
 
     user_id = Id(metadata={"description": "Borrower (default: the admin)."})
-    due_at = DueAt(metadata={"description": "Must be in the future (default: now + LOAN_PERIOD_DAYS)."})
+    due_at = DueAt(metadata={"description": "After borrowed_at, the past allowed (default: borrowed_at + "
+                                            "the rule's loan_days, moved to an open day)."})
+    borrowed_at = DueAt(metadata={"description": "Not in the future (default: now)."})
 
 
 @doc_schema
 class LoanPatch(Schema):
-    due_at = DueAt(required=True, metadata={"description": "New due date, in the future."})
+    due_at = DueAt(required=True, metadata={
+        "description": "New due date: any time after borrowed_at, the past included."})
+
+
+@doc_schema
+class CheckinIn(Schema):
+    barcode = Barcode(required=True)
+    returned_at = DueAt(metadata={"description": "When it came back (default: now); not in the future, "
+                                                 "not before borrowed_at."})
 
 
 @doc_schema
@@ -44,6 +66,8 @@ class LoanOut(Schema):
     returned_at = fields.DateTime(allow_none=True)
     renewals = fields.Integer()
     status = fields.String(metadata={"enum": list(LOAN_STATUSES)})
+    item_id = fields.Integer(allow_none=True)
+    barcode = fields.String(allow_none=True)
 
 
 LoansPage = page_schema(LoanOut)

@@ -6,6 +6,7 @@ from api.models.audit import AuditEntry
 from api.models.block import Block
 from api.models.book import Book
 from api.models.hold import HOLD_STATES, OPEN_HOLD_STATES, Hold
+from api.models.item import CIRCULATING_STATES, GONE_STATES, ITEM_STATES, Item
 from api.models.loan import Loan
 from api.models.notification import NOTIFICATION_STATES, Notification
 from api.models.password_reset import PasswordResetToken
@@ -15,7 +16,8 @@ from api.models.user import ROLES, User
 
 __all__ = [
     "AccountLine", "ACCOUNT_LINE_KINDS", "AuditEntry", "Block",
-    "Book", "Hold", "HOLD_STATES", "OPEN_HOLD_STATES", "Loan", "Notification",
+    "Book", "CIRCULATING_STATES", "GONE_STATES", "ITEM_STATES", "Item", "Hold",
+    "HOLD_STATES", "OPEN_HOLD_STATES", "Loan", "Notification",
     "NOTIFICATION_STATES", "PasswordResetToken", "TaskRun", "TASK_STATES",
     "FINISHED_STATES", "TaskMessage", "TaskFile", "TaskFileChunk", "MESSAGE_LEVELS", "FILE_KINDS",
     "User", "ROLES",

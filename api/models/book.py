@@ -33,9 +33,11 @@ class Book(db.Model):
     isbn: Mapped[str] = mapped_column(String(13), unique=True)
     published_year: Mapped[int] = mapped_column()
     description: Mapped[str | None] = mapped_column(Text)
+    # Both derived from the book's items (api.circulation.items.recount, in the
+    # transaction of every item change) and kept as columns so the catalog can filter
+    # and sort a million books on them: items not lost or withdrawn, and items on the
+    # shelf (available).
     copies_total: Mapped[int] = mapped_column(default=1)
-    # Copies on the shelf that anyone may borrow: total minus active loans minus
-    # copies kept for ready holds.
     copies_available: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

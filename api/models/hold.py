@@ -29,6 +29,14 @@ class Hold(db.Model):
         # GET /holds, newest first: all, and by status (migration 0006).
         Index("ix_holds_created_at_id", "created_at", "id"),
         Index("ix_holds_status_created_at", "status", "created_at"),
+        # An item is kept for one ready hold at most.
+        Index(
+            "uq_holds_ready_item",
+            "item_id",
+            unique=True,
+            postgresql_where=text("status = 'ready'"),
+            sqlite_where=text("status = 'ready'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,9 +45,12 @@ class Hold(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When a ready hold stops keeping its copy (ready_at + HOLD_PICKUP_DAYS).
+    # When a ready hold stops keeping its copy (ready_at + the rule's hold_pickup_days,
+    # moved to an open day).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The item kept on the hold shelf while ready (kept afterwards as a record).
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
 
     # 1-based place in the queue of a waiting hold; only loaded where a query asks for
     # it with `with_expression(Hold.position, ...)` (see api.circulation.holds).

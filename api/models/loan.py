@@ -1,10 +1,11 @@
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, and_, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ColumnElement, ForeignKey, Index, and_, select, text
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from api.clock import utcnow
 from api.extensions import db
+from api.models.item import Item
 from api.models.types import UTCDateTime
 
 
@@ -33,6 +34,14 @@ class Loan(db.Model):
         Index("ix_loans_open_borrowed_at", "borrowed_at", "id", postgresql_where=text("returned_at IS NULL"),
               sqlite_where=text("returned_at IS NULL")),
         Index("ix_loans_book_id_borrowed_at", "book_id", "borrowed_at"),
+        # One open loan per item: the backstop of the last-copy race at item level.
+        Index(
+            "uq_loans_open_item",
+            "item_id",
+            unique=True,
+            postgresql_where=text("returned_at IS NULL"),
+            sqlite_where=text("returned_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +51,10 @@ class Loan(db.Model):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     renewals: Mapped[int] = mapped_column(default=0)
+    # Null only for a returned loan whose item was deleted since (history stays).
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    barcode: Mapped[str | None] = column_property(
+        select(Item.barcode).where(Item.id == item_id).correlate_except(Item).scalar_subquery())
 
     user = relationship("User", lazy="raise")
     book = relationship("Book", lazy="raise")

@@ -56,8 +56,12 @@ def register_user(session: Session, username: str, email: str, password: str, *,
     with integrity_error_as(session, _duplicate()):
         session.flush()
     if welcome:
+        # The limit a new member starts with: the rule for their category and books.
+        from api.circulation.common import rule_for
+
+        max_loans = rule_for(session, user, "book").max_loans
         notify(session, "welcome", recipient=user.email, dedupe_key=f"welcome:{user.id}",
-               user_id=user.id, user=user, max_loans=current_app.config["MAX_ACTIVE_LOANS"])
+               user_id=user.id, user=user, max_loans=max_loans)
     with integrity_error_as(session, _duplicate()):
         session.commit()
     return user

@@ -13,7 +13,7 @@ from api.celery_setup import JOB_TASKS, SCHEDULE
 from api.extensions import db
 from api.models import AccountLine, Loan
 from tests.accounts.conftest import overdue_amounts
-from tests.conftest import create_user
+from tests.helpers import create_user
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import task_run
 from worker.fines import accrue_fines

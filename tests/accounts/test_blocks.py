@@ -8,7 +8,7 @@ from api.accounts.blockers import account_blockers
 from api.extensions import db
 from api.models import User
 from api.rules.resolve import effective_rule
-from tests.conftest import is_problem, login
+from tests.helpers import is_problem, login
 
 
 def block(client, admin, user_id, **body):

@@ -7,7 +7,7 @@ from api.accounts import service
 from api.accounts.currency import validate_currency
 from api.extensions import db
 from api.models import AccountLine, AuditEntry
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 
 def post(client, admin, user_id, what, **body):
@@ -41,7 +41,8 @@ def test_charges_are_positive_credits_negative_and_the_balance_is_their_sum(clie
     lines = client.get("/users/me/account/lines", headers=member.headers).get_json()["items"]
     assert [(x["kind"], x["amount"]) for x in lines] == [("waiver", -50), ("payment", -150), ("manual", 500)]
     admin_view = client.get(f"/users/{member.id}/account/lines?per_page=2", headers=admin.headers)
-    assert admin_view.get_json()["meta"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2, "total_exact": True}
+    assert admin_view.get_json()["meta"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2,
+                                             "total_exact": True}
     assert 'rel="next"' in admin_view.headers["Link"]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from api.extensions import db
 from api.models import Book, TaskRun
 from tests.admin.jobs import catalog_csv, import_file, messages, sample, upload
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 
 pytestmark = pytest.mark.worker
 

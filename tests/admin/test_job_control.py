@@ -13,7 +13,7 @@ from api import clock
 from api.extensions import db
 from api.models import AuditEntry, Book, Notification, TaskFile, TaskRun
 from tests.admin.jobs import catalog_csv, messages, status, upload, wait_finished
-from tests.conftest import is_problem
+from tests.helpers import is_problem
 from tests.worker.fixtures import run_worker
 from worker.files import remove_expired_files
 

@@ -4,22 +4,21 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
 
 from api.books import service
-from api.caching import mark_catalog_changed
+from api.circulation import loans
 from api.clock import utcnow
 from api.extensions import db
-from api.models import Book, Hold, Loan
-from tests.helpers import create_user
+from api.models import Book, Hold, Loan, User
+from tests.helpers import create_user, take_item
 
 
 def test_new_copies_go_to_waiting_holds_first(app, client, admin, make_book):
     book_id = make_book(copies=1)
     borrower, waiter = create_user(app, "borrower"), create_user(app, "waiter")
     with app.app_context():
-        db.session.add(Loan(user_id=borrower.id, book_id=book_id, due_at=utcnow() + timedelta(days=14)))
-        db.session.get(Book, book_id).copies_available = 0
+        db.session.add(Loan(user_id=borrower.id, book_id=book_id, due_at=utcnow() + timedelta(days=14),
+                            item_id=take_item(book_id)))
         db.session.add(Hold(user_id=waiter.id, book_id=book_id))
         db.session.commit()
     response = client.patch(f"/books/{book_id}", json={"copies": 3}, headers=admin.headers)
@@ -47,16 +46,15 @@ def test_concurrent_copies_changes_and_borrows_lose_nothing(app, make_book):
                 if getattr(e, "status", None) != 409:
                     errors.append(e)
 
-    def borrow():
+    readers = [create_user(app, f"reader{i}").id for i in range(8)]
+
+    def borrow(user_id):
         with app.app_context():
             start.wait()
-            db.session.execute(update(Book).where(Book.id == book_id, Book.copies_available > 0)
-                               .values(copies_available=Book.copies_available - 1))
-            mark_catalog_changed(db.session)
-            db.session.commit()
+            loans.borrow(db.session, db.session.get(User, user_id), book_id)
 
     threads = [threading.Thread(target=admin_sets, args=(total,)) for total in (15, 25, 30, 18)]
-    threads += [threading.Thread(target=borrow) for _ in range(8)]
+    threads += [threading.Thread(target=borrow, args=(uid,)) for uid in readers]
     for t in threads:
         t.start()
     for t in threads:

@@ -92,7 +92,7 @@ def test_deferred_join_runs_for_every_list_statement(app):
     from api.pagination import page_stmt
     from api.users.service import user_list_query
 
-    statements = [holds.list_stmt(), holds.list_stmt(status="waiting"), loans.list_stmt(status="overdue"),
+    statements = [holds.holds_stmt(), holds.holds_stmt(status="waiting"), loans.loans_stmt(status="overdue"),
                   audit_stmt(object_type="loan"), user_list_query({"q": "x"}),
                   select(TaskRun).order_by(TaskRun.requested_at.desc(), TaskRun.id.desc()),
                   select(Notification).order_by(Notification.id.desc())]

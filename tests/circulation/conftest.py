@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Book, Hold, Loan, User
-from tests.helpers import create_user
+from tests.helpers import create_user, take_item
 
 
 def check_invariant(book_id: int) -> None:
@@ -24,6 +24,9 @@ def check_invariant(book_id: int) -> None:
     assert book.copies_available + open_loans + ready == book.copies_total, (
         book.copies_available, open_loans, ready, book.copies_total)
     assert not (book.copies_available > 0 and waiting), "a copy is on the shelf while holds wait"
+    from tests.invariants.checks import violations
+
+    assert violations() == []
 
 
 @pytest.fixture
@@ -58,10 +61,9 @@ def hold_status(hold_id: int) -> str:
 
 
 def add_loan(user_id: int, book_id: int, *, due_in_days: int = 14) -> Loan:
-    """An open loan written directly (with the copy taken off the shelf)."""
-    book = db.session.get(Book, book_id)
-    book.copies_available -= 1
-    loan = Loan(user_id=user_id, book_id=book_id, due_at=utcnow() + timedelta(days=due_in_days))
+    """An open loan written directly (with its item taken off the shelf)."""
+    loan = Loan(user_id=user_id, book_id=book_id, item_id=take_item(book_id),
+                due_at=utcnow() + timedelta(days=due_in_days))
     db.session.add(loan)
     db.session.commit()
     return loan

@@ -57,11 +57,11 @@ def test_one_member_cannot_race_past_the_loan_limit(app, make_book):
     limit = app.config["MAX_ACTIVE_LOANS"]
     with app.app_context():
         for _ in range(limit - 1):
-            borrow(db.session.get(User, uid), make_book())
+            borrow(db.session, db.session.get(User, uid), make_book())
     books = [make_book() for _ in range(8)]
 
     def job(book_id):
-        return lambda: borrow(db.session.get(User, uid), book_id)
+        return lambda: borrow(db.session, db.session.get(User, uid), book_id)
 
     results = race(app, [job(b) for b in books])
     assert sum(isinstance(r, Loan) for r in results) == 1
@@ -75,7 +75,7 @@ def test_one_member_cannot_race_past_the_loan_limit(app, make_book):
 def test_one_member_racing_for_the_same_book_gets_one_loan(app, make_book):
     (uid,) = members(app, 1)
     book_id = make_book(copies=5)
-    results = race(app, [lambda: borrow(db.session.get(User, uid), book_id)] * 8)
+    results = race(app, [lambda: borrow(db.session, db.session.get(User, uid), book_id)] * 8)
     assert sum(isinstance(r, Loan) for r in results) == 1
     with app.app_context():
         check_invariant(book_id)
@@ -86,9 +86,9 @@ def test_return_vs_renew_has_only_allowed_outcomes(app, make_book):
     for uid in uids:
         book_id = make_book()
         with app.app_context():
-            loan_id = borrow(db.session.get(User, uid), book_id).id
-        ret, ren = race(app, [lambda: return_loan(db.session.get(Loan, loan_id)).id,  # noqa: B023
-                              lambda: renew(db.session.get(Loan, loan_id)).renewals])  # noqa: B023
+            loan_id = borrow(db.session, db.session.get(User, uid), book_id).id
+        ret, ren = race(app, [lambda: return_loan(db.session, db.session.get(Loan, loan_id)).id,  # noqa: B023
+                              lambda: renew(db.session, db.session.get(Loan, loan_id)).renewals])  # noqa: B023
         assert ret == loan_id
         assert ren == 1 or isinstance(ren, Conflict)
         with app.app_context():
@@ -101,8 +101,8 @@ def test_double_return_races_to_one_success(app, make_book):
     (uid,) = members(app, 1)
     book_id = make_book(copies=1)
     with app.app_context():
-        loan_id = borrow(db.session.get(User, uid), book_id).id
-    results = race(app, [lambda: return_loan(db.session.get(Loan, loan_id)).id] * 6)
+        loan_id = borrow(db.session, db.session.get(User, uid), book_id).id
+    results = race(app, [lambda: return_loan(db.session, db.session.get(Loan, loan_id)).id] * 6)
     assert results.count(loan_id) == 1
     with app.app_context():
         assert db.session.get(Book, book_id).copies_available == 1
@@ -111,8 +111,8 @@ def test_double_return_races_to_one_success(app, make_book):
 
 def _queue(app, book_id, borrowers, waiters):
     with app.app_context():
-        loans = [borrow(db.session.get(User, u), book_id).id for u in borrowers]
-        holds = [place_hold(db.session.get(User, u), book_id).id for u in waiters]
+        loans = [borrow(db.session, db.session.get(User, u), book_id).id for u in borrowers]
+        holds = [place_hold(db.session, db.session.get(User, u), book_id).id for u in waiters]
     return loans, holds
 
 
@@ -124,7 +124,8 @@ def test_racing_returns_make_one_hold_ready_per_copy(app, make_book):
     uids = members(app, 6)
     book_id = make_book(copies=3)
     loans, holds = _queue(app, book_id, uids[:3], uids[3:5])
-    results = race(app, [lambda lid=lid: return_loan(db.session.get(Loan, lid)).id for lid in loans])
+    results = race(app, [lambda lid=lid: return_loan(db.session, db.session.get(Loan, lid)).id
+                         for lid in loans])
     assert sorted(results) == sorted(loans)
     with app.app_context():
         assert _statuses(holds) == ["ready", "ready"]
@@ -140,9 +141,9 @@ def test_concurrent_expiry_runs_pass_each_copy_on_once(app, make_book):
     queues = [_queue(app, b, uids[i * 4:i * 4 + 1], uids[i * 4 + 1:i * 4 + 4]) for i, b in enumerate(books)]
     with app.app_context():
         for loans, _ in queues:
-            return_loan(db.session.get(Loan, loans[0]))
+            return_loan(db.session, db.session.get(Loan, loans[0]))
     later = utcnow() + timedelta(days=app.config["HOLD_PICKUP_DAYS"], hours=1)
-    counts = race(app, [lambda: expire_ready_holds(now=later, batch_size=1)] * 6)
+    counts = race(app, [lambda: expire_ready_holds(db.session, now=later, batch_size=1)] * 6)
     assert sum(counts) == 2
     with app.app_context():
         for book_id, (_, holds) in zip(books, queues, strict=True):
@@ -156,10 +157,10 @@ def test_borrowing_a_ready_copy_races_its_expiry(app, make_book):
     book_id = make_book(copies=1)
     loans, holds = _queue(app, book_id, uids[:1], uids[1:])
     with app.app_context():
-        return_loan(db.session.get(Loan, loans[0]))
+        return_loan(db.session, db.session.get(Loan, loans[0]))
     later = utcnow() + timedelta(days=app.config["HOLD_PICKUP_DAYS"], hours=1)
-    got, _ = race(app, [lambda: borrow(db.session.get(User, uids[1]), book_id),
-                        lambda: expire_ready_holds(now=later)])
+    got, _ = race(app, [lambda: borrow(db.session, db.session.get(User, uids[1]), book_id),
+                        lambda: expire_ready_holds(db.session, now=later)])
     with app.app_context():
         first, second = _statuses(holds)
         if isinstance(got, Loan):
@@ -174,8 +175,8 @@ def test_cancel_of_first_hold_racing_a_return_still_serves_the_queue(app, make_b
     for _ in range(5):
         book_id = make_book(copies=1)
         loans, holds = _queue(app, book_id, uids[:1], uids[1:])
-        race(app, [lambda: return_loan(db.session.get(Loan, loans[0])),  # noqa: B023
-                   lambda: cancel_hold(get_hold(holds[0]))])  # noqa: B023
+        race(app, [lambda: return_loan(db.session, db.session.get(Loan, loans[0])),  # noqa: B023
+                   lambda: cancel_hold(db.session, get_hold(db.session, holds[0]))])  # noqa: B023
         with app.app_context():
             assert _statuses(holds) == ["cancelled", "ready"]
             check_invariant(book_id)
@@ -186,8 +187,8 @@ def test_placing_a_hold_racing_the_return_never_strands_a_copy(app, make_book):
     for _ in range(5):
         book_id = make_book(copies=1)
         loans, _ = _queue(app, book_id, uids[:1], [])
-        ret, held = race(app, [lambda: return_loan(db.session.get(Loan, loans[0])).id,  # noqa: B023
-                               lambda: place_hold(db.session.get(User, uids[1]), book_id)])  # noqa: B023
+        ret, held = race(app, [lambda: return_loan(db.session, db.session.get(Loan, loans[0])).id,  # noqa: B023
+                               lambda: place_hold(db.session, db.session.get(User, uids[1]), book_id)])  # noqa: B023
         assert ret == loans[0]
         with app.app_context():
             if isinstance(held, Conflict):  # the return won: the copy is on the shelf

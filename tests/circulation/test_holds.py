@@ -13,11 +13,11 @@ from api.circulation.holds import (
     place_hold,
     promote_holds,
 )
+from api.circulation.items import add_items
 from api.circulation.loans import borrow, return_loan
 from api.clock import utcnow
 from api.errors import Conflict
 from api.extensions import db
-from api.models import Book
 from tests.circulation.conftest import book_state, check_invariant, hold_status
 
 
@@ -26,48 +26,48 @@ def lent(app_ctx, users, make_book):
     """A one-copy book on loan to a member, and three more members."""
     owner, *others = users(4)
     book_id = make_book(copies=1)
-    return borrow(owner, book_id), others
+    return borrow(db.session, owner, book_id), others
 
 
 def test_hold_only_when_no_copy_is_free(app_ctx, users, make_book):
     (alice,) = users(1)
     with pytest.raises(Conflict, match="borrow it"):
-        place_hold(alice, make_book(copies=1))
+        place_hold(db.session, alice, make_book(copies=1))
 
 
 def test_no_second_hold_and_no_hold_on_own_loan(app_ctx, lent):
     loan, (bob, _, _) = lent
-    place_hold(bob, loan.book_id)
+    place_hold(db.session, bob, loan.book_id)
     with pytest.raises(Conflict, match="already have a hold"):
-        place_hold(bob, loan.book_id)
+        place_hold(db.session, bob, loan.book_id)
     with pytest.raises(Conflict, match="on loan"):
-        place_hold(db.session.get(type(bob), loan.user_id), loan.book_id)
+        place_hold(db.session, db.session.get(type(bob), loan.user_id), loan.book_id)
 
 
 def test_queue_positions_follow_arrival(app_ctx, lent):
     loan, members = lent
-    holds = [place_hold(m, loan.book_id) for m in members]
+    holds = [place_hold(db.session, m, loan.book_id) for m in members]
     assert holds[-1].position == 3
-    assert [get_hold(h.id).position for h in holds] == [1, 2, 3]
-    cancel_hold(holds[0])
-    assert [get_hold(h.id).position for h in holds] == [None, 1, 2]
+    assert [get_hold(db.session, h.id).position for h in holds] == [1, 2, 3]
+    cancel_hold(db.session, holds[0])
+    assert [get_hold(db.session, h.id).position for h in holds] == [None, 1, 2]
 
 
 def test_return_makes_the_first_hold_ready_and_keeps_the_copy(app_ctx, lent, outbox):
     loan, (bob, carol, _) = lent
-    first, second = place_hold(bob, loan.book_id), place_hold(carol, loan.book_id)
-    return_loan(loan)
-    ready = get_hold(first.id)
+    first, second = place_hold(db.session, bob, loan.book_id), place_hold(db.session, carol, loan.book_id)
+    return_loan(db.session, loan)
+    ready = get_hold(db.session, first.id)
     assert ready.status == "ready" and ready.position is None
     assert ready.expires_at - ready.ready_at == timedelta(days=app_ctx.config["HOLD_PICKUP_DAYS"])
-    assert get_hold(second.id).position == 1
+    assert get_hold(db.session, second.id).position == 1
     assert book_state(loan.book_id) == 0
     check_invariant(loan.book_id)
     # The kept copy is not for anyone else...
     with pytest.raises(Conflict, match="No copy"):
-        borrow(carol, loan.book_id)
+        borrow(db.session, carol, loan.book_id)
     # ...but the holder can borrow it, which fulfils the hold.
-    borrow(bob, loan.book_id)
+    borrow(db.session, bob, loan.book_id)
     assert hold_status(first.id) == "fulfilled"
     check_invariant(loan.book_id)
     rows = outbox()
@@ -78,31 +78,31 @@ def test_return_makes_the_first_hold_ready_and_keeps_the_copy(app_ctx, lent, out
 
 def test_cancelling_a_ready_hold_passes_the_copy_on(app_ctx, lent, outbox):
     loan, (bob, carol, _) = lent
-    first, second = place_hold(bob, loan.book_id), place_hold(carol, loan.book_id)
-    return_loan(loan)
-    cancel_hold(get_hold(first.id))
+    first, second = place_hold(db.session, bob, loan.book_id), place_hold(db.session, carol, loan.book_id)
+    return_loan(db.session, loan)
+    cancel_hold(db.session, get_hold(db.session, first.id))
     assert (hold_status(first.id), hold_status(second.id)) == ("cancelled", "ready")
-    cancel_hold(get_hold(second.id))
+    cancel_hold(db.session, get_hold(db.session, second.id))
     assert book_state(loan.book_id) == 1
     check_invariant(loan.book_id)
     assert len(outbox()) == 2
     with pytest.raises(Conflict, match="already cancelled"):
-        cancel_hold(get_hold(second.id))
+        cancel_hold(db.session, get_hold(db.session, second.id))
 
 
 def test_expiry_passes_the_copy_on_and_is_idempotent(app_ctx, lent, outbox):
     loan, (bob, carol, _) = lent
-    first, second = place_hold(bob, loan.book_id), place_hold(carol, loan.book_id)
-    return_loan(loan)
-    assert expire_ready_holds() == 0
+    first, second = place_hold(db.session, bob, loan.book_id), place_hold(db.session, carol, loan.book_id)
+    return_loan(db.session, loan)
+    assert expire_ready_holds(db.session) == 0
     clock.advance(timedelta(days=app_ctx.config["HOLD_PICKUP_DAYS"], seconds=1))
-    assert expire_ready_holds(batch_size=1) == 1
+    assert expire_ready_holds(db.session, batch_size=1) == 1
     assert (hold_status(first.id), hold_status(second.id)) == ("expired", "ready")
-    assert expire_ready_holds() == 0
+    assert expire_ready_holds(db.session) == 0
     check_invariant(loan.book_id)
     clock.advance(timedelta(days=app_ctx.config["HOLD_PICKUP_DAYS"], seconds=1))
-    assert expire_ready_holds() == 1
-    assert expire_ready_holds() == 0
+    assert expire_ready_holds(db.session) == 1
+    assert expire_ready_holds(db.session) == 0
     assert book_state(loan.book_id) == 1
     check_invariant(loan.book_id)
     assert [r.hold_id for r in outbox()] == [first.id, second.id]
@@ -112,18 +112,18 @@ def test_expiry_in_batches_over_many_books(app_ctx, users, make_book):
     members = users(6)
     book_ids = []
     for owner, waiter in zip(members[:3], members[3:], strict=True):
-        loan = borrow(owner, make_book(copies=1))
-        place_hold(waiter, loan.book_id)
-        return_loan(loan)
+        loan = borrow(db.session, owner, make_book(copies=1))
+        place_hold(db.session, waiter, loan.book_id)
+        return_loan(db.session, loan)
         book_ids.append(loan.book_id)
-    assert expire_ready_holds(now=utcnow() + timedelta(days=30), batch_size=2) == 3
+    assert expire_ready_holds(db.session, now=utcnow() + timedelta(days=30), batch_size=2) == 3
     assert [book_state(b) for b in book_ids] == [1, 1, 1]
 
 
 def test_cancel_open_holds_for_user_releases_ready_copies(app_ctx, lent):
     loan, (bob, carol, _) = lent
-    first, second = place_hold(bob, loan.book_id), place_hold(carol, loan.book_id)
-    return_loan(loan)
+    first, second = place_hold(db.session, bob, loan.book_id), place_hold(db.session, carol, loan.book_id)
+    return_loan(db.session, loan)
     assert cancel_open_holds_for_user(db.session, bob.id) == 1
     db.session.commit()
     assert (hold_status(first.id), hold_status(second.id)) == ("cancelled", "ready")
@@ -132,9 +132,8 @@ def test_cancel_open_holds_for_user_releases_ready_copies(app_ctx, lent):
 
 def test_promote_holds_after_copies_are_added(app_ctx, lent):
     loan, members = lent
-    holds = [place_hold(m, loan.book_id) for m in members]
-    book = db.session.get(Book, loan.book_id)
-    book.copies_total, book.copies_available = 3, 2
+    holds = [place_hold(db.session, m, loan.book_id) for m in members]
+    add_items(db.session, loan.book_id, 2)  # two new copies: 3 owned, 2 on the shelf
     assert promote_holds(db.session, loan.book_id) == 2
     db.session.commit()
     assert [hold_status(h.id) for h in holds] == ["ready", "ready", "waiting"]

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from api.circulation.holds import expire_ready_holds
 from api.clock import utcnow
+from api.extensions import db
 from tests.helpers import is_problem
 
 
@@ -78,8 +79,8 @@ def test_expiry_over_http_state(app, client, member, other_member, make_book, in
     first = hold(client, other_member, book_id).get_json()
     client.post(f"/loans/{loan['id']}/return", headers=member.headers)
     with app.app_context():
-        assert expire_ready_holds() == 0
-        assert expire_ready_holds(now=utcnow() + timedelta(days=4)) == 1
+        assert expire_ready_holds(db.session) == 0
+        assert expire_ready_holds(db.session, now=utcnow() + timedelta(days=4)) == 1
     assert client.get(f"/holds/{first['id']}", headers=other_member.headers).get_json()["status"] == (
         "expired")
     assert client.get(f"/books/{book_id}").get_json()["copies_available"] == 1

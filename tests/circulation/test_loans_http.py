@@ -17,8 +17,9 @@ def test_borrow_201_with_location_and_body(client, member, make_book, invariant)
     response = post_loan(client, member, book_id=book_id)
     assert response.status_code == 201
     body = response.get_json()
+    # v2 adds item_id and barcode (SPEC "Items and the desk"); v1's fields are all there.
     assert set(body) == {"id", "user_id", "book_id", "borrowed_at", "due_at", "returned_at",
-                         "renewals", "status"}
+                         "renewals", "status", "item_id", "barcode"}
     assert (body["user_id"], body["book_id"], body["status"], body["returned_at"]) == (
         member.id, book_id, "active", None)
     assert response.headers["Location"].endswith(f"/loans/{body['id']}")

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.admin.jobs import SAMPLES
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.worker
 RUN_ID = re.compile(r"\(([0-9a-f-]{36})\)")

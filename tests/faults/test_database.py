@@ -140,18 +140,18 @@ def test_an_expiry_run_whose_connection_dies_is_redone_exactly_once(app, make_bo
     with app.app_context():
         loan_id = lend(uids[0], book_id)
         hold_ids = [queue(u, book_id) for u in uids[1:]]
-        loans.return_loan(loans.get_loan(loan_id))
+        loans.return_loan(db.session, loans.get_loan(db.session, loan_id))
         db.session.execute(update(Hold).where(Hold.id == hold_ids[0])
                            .values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
     # Killed as it records the next member's email: in its transaction the first
     # hold is already expired and the second ready.
-    (failed,) = kill_midway(app, holds.expire_ready_holds, "notifications")
+    (failed,) = kill_midway(app, lambda: holds.expire_ready_holds(db.session), "notifications")
     assert isinstance(failed, Exception), failed  # the job fails; its schedule runs it again
     with app.app_context():
         assert statuses(hold_ids) == ["ready", "waiting"], "a dead transaction half-applied"
         assert_invariants()
-        assert holds.expire_ready_holds() == 1
+        assert holds.expire_ready_holds(db.session) == 1
         assert statuses(hold_ids) == ["expired", "ready"]
         keys = db.session.scalars(select(Notification.dedupe_key)
                                   .where(Notification.kind == "hold_ready")).all()

@@ -22,6 +22,7 @@ from api.blocks.schemas import BlocksQuery
 from api.books.schemas import BookQuery
 from api.docs import query_parameters
 from api.holds.schemas import HoldAdminQuery
+from api.items.schemas import ItemAdminQuery, ItemQuery
 from api.loans.schemas import LoanAdminQuery
 from api.users.schemas import UserListQuery
 
@@ -38,6 +39,8 @@ QUERY_SCHEMAS = {
     "GET /users/me/account/lines": AccountLinesQuery,
     "GET /users/{user_id}/account/lines": AccountLinesQuery,
     "GET /users/{user_id}/blocks": BlocksQuery,
+    "GET /items": ItemAdminQuery,
+    "GET /books/{book_id}/items": ItemQuery,
 }
 COMPARED = ("type", "minimum", "maximum", "minLength", "maxLength", "enum")
 

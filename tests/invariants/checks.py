@@ -13,7 +13,7 @@ from tests.helpers import clean_database  # noqa: F401  (re-exported: one cleani
 
 # Each query returns offending rows; an empty result means the rule holds.
 _RULES = {
-    "available + open loans + ready holds != copies_total": """
+    "available + open loans + ready holds + damaged != copies_total": """
         SELECT b.id, b.copies_available, b.copies_total,
                (SELECT count(*) FROM loans l WHERE l.book_id = b.id AND l.returned_at IS NULL),
                (SELECT count(*) FROM holds h WHERE h.book_id = b.id AND h.status = 'ready')
@@ -21,7 +21,29 @@ _RULES = {
         WHERE b.copies_available
               + (SELECT count(*) FROM loans l WHERE l.book_id = b.id AND l.returned_at IS NULL)
               + (SELECT count(*) FROM holds h WHERE h.book_id = b.id AND h.status = 'ready')
+              + (SELECT count(*) FROM items i WHERE i.book_id = b.id AND i.status = 'damaged')
               <> b.copies_total""",
+    # The derived columns never drift from the items they count.
+    "copies_total / copies_available differ from the items": """
+        SELECT b.id, b.copies_total, b.copies_available FROM books b
+        WHERE b.copies_total <> (SELECT count(*) FROM items i WHERE i.book_id = b.id
+                                 AND i.status NOT IN ('lost', 'withdrawn'))
+           OR b.copies_available <> (SELECT count(*) FROM items i WHERE i.book_id = b.id
+                                     AND i.status = 'available')""",
+    "open loan whose item is not on loan (or of another book)": """
+        SELECT l.id, l.item_id, i.status FROM loans l LEFT JOIN items i ON i.id = l.item_id
+        WHERE l.returned_at IS NULL
+          AND (i.id IS NULL OR i.status <> 'on_loan' OR i.book_id <> l.book_id)""",
+    "item on loan without exactly one open loan": """
+        SELECT i.id FROM items i WHERE i.status = 'on_loan' AND (SELECT count(*) FROM loans l
+            WHERE l.item_id = i.id AND l.returned_at IS NULL) <> 1""",
+    "ready hold whose item is not on the hold shelf (or of another book)": """
+        SELECT h.id, h.item_id, i.status FROM holds h LEFT JOIN items i ON i.id = h.item_id
+        WHERE h.status = 'ready'
+          AND (i.id IS NULL OR i.status <> 'on_hold_shelf' OR i.book_id <> h.book_id)""",
+    "item on the hold shelf without exactly one ready hold": """
+        SELECT i.id FROM items i WHERE i.status = 'on_hold_shelf' AND (SELECT count(*) FROM holds h
+            WHERE h.item_id = i.id AND h.status = 'ready') <> 1""",
     "shelf count outside 0..copies_total": """
         SELECT id, copies_available, copies_total FROM books
         WHERE copies_available < 0 OR copies_available > copies_total""",

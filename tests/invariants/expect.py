@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from api import clock
 from api.extensions import db
-from api.models import OPEN_HOLD_STATES, Book, Hold, Loan
+from api.models import OPEN_HOLD_STATES, Book, Hold, Item, Loan
 
 OPEN_HOLD = OPEN_HOLD_STATES
 
@@ -16,16 +16,38 @@ def _count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def borrow_allowed(user_id: int, book_id: int) -> bool:
-    book = db.session.get(Book, book_id, populate_existing=True)
+def _member_may_borrow(user_id: int, book_id: int) -> bool:
     now = clock.utcnow()
     open_loans = db.session.execute(select(Loan.book_id, Loan.due_at).where(
         Loan.user_id == user_id, Loan.returned_at.is_(None))).all()
-    kept_for_them = _count(Hold, Hold.user_id == user_id, Hold.book_id == book_id, Hold.status == "ready")
-    db.session.rollback()
-    return (book is not None and (book.copies_available > 0 or kept_for_them > 0)
-            and len(open_loans) < current_app.config["MAX_ACTIVE_LOANS"]
+    return (len(open_loans) < current_app.config["MAX_ACTIVE_LOANS"]
             and all(b != book_id and due >= now for b, due in open_loans))
+
+
+def borrow_allowed(user_id: int, book_id: int) -> bool:
+    book = db.session.get(Book, book_id, populate_existing=True)
+    kept_for_them = _count(Hold, Hold.user_id == user_id, Hold.book_id == book_id, Hold.status == "ready")
+    ok = (book is not None and (book.copies_available > 0 or kept_for_them > 0)
+          and _member_may_borrow(user_id, book_id))
+    db.session.rollback()
+    return ok
+
+
+def barcode_borrow_allowed(user_id: int, item_id: int) -> bool:
+    """The scanned item is on the shelf, or kept for this member's ready hold."""
+    item = db.session.get(Item, item_id, populate_existing=True)
+    kept_for_them = _count(Hold, Hold.user_id == user_id, Hold.item_id == item_id, Hold.status == "ready")
+    ok = (item is not None and (item.status == "available" or kept_for_them > 0)
+          and _member_may_borrow(user_id, item.book_id))
+    db.session.rollback()
+    return ok
+
+
+def item_status_change_allowed(item_id: int) -> bool:
+    item = db.session.get(Item, item_id, populate_existing=True)
+    ok = item is not None and item.status not in ("on_loan", "on_hold_shelf")
+    db.session.rollback()
+    return ok
 
 
 def hold_allowed(user_id: int, book_id: int) -> bool:
@@ -56,12 +78,14 @@ def is_open(model, row_id: int) -> bool:
 
 
 def copies_allowed(book_id: int, copies: int) -> bool:
-    """Copies on loan or kept for ready holds cannot be removed."""
+    """Copies on loan, kept for ready holds or damaged cannot be removed (only shelf
+    items are withdrawn)."""
     if db.session.get(Book, book_id, populate_existing=True) is None:
         db.session.rollback()
         return False
     out = (_count(Loan, Loan.book_id == book_id, Loan.returned_at.is_(None))
-           + _count(Hold, Hold.book_id == book_id, Hold.status == "ready"))
+           + _count(Hold, Hold.book_id == book_id, Hold.status == "ready")
+           + _count(Item, Item.book_id == book_id, Item.status == "damaged"))
     db.session.rollback()
     return copies >= out
 

@@ -17,11 +17,23 @@ def members(app, n: int, prefix: str) -> list[int]:
 
 
 def lend(user_id: int, book_id: int) -> int:
-    return loans.borrow(db.session.get(User, user_id), book_id).id
+    return loans.borrow(db.session, db.session.get(User, user_id), book_id).id
 
 
 def queue(user_id: int, book_id: int) -> int:
-    return holds.place_hold(db.session.get(User, user_id), book_id).id
+    return holds.place_hold(db.session, db.session.get(User, user_id), book_id).id
+
+
+def give_back(loan_id: int) -> int:
+    return loans.return_loan(db.session, loans.get_loan(db.session, loan_id)).id
+
+
+def cancel(hold_id: int) -> None:
+    return holds.cancel_hold(db.session, holds.get_hold(db.session, hold_id))
+
+
+def expire() -> int:
+    return holds.expire_ready_holds(db.session)
 
 
 def statuses(hold_ids) -> list[str]:

@@ -1,5 +1,6 @@
 """A hypothesis state machine over circulation: random sequences of borrow, return,
-renew, hold, cancel, expiry, copies changes and deletions, driven through the same
+renew, hold, cancel, expiry, copies changes and deletions, and the desk's barcode
+borrows, check-ins and item status changes, driven through the same
 domain functions the views call, with every invariant in tests/invariants/checks.py
 checked in SQL after every step.
 
@@ -27,10 +28,11 @@ from sqlalchemy import func, select
 from api import clock
 from api.books import service as books
 from api.books.isbn import isbn13_from_number
-from api.circulation import holds, loans
+from api.circulation import desk, holds, loans
 from api.errors import Conflict, NotFound
 from api.extensions import db
-from api.models import Hold, Loan, User
+from api.items import service as items
+from api.models import Hold, Item, Loan, User
 from api.users import service as users
 from tests.invariants import expect
 from tests.invariants.checks import clean_database, violations
@@ -76,10 +78,10 @@ class Circulation(RuleBasedStateMachine):
         """Start with a queue (one copy lent, two members waiting) and a shelf with
         a copy left: random steps alone rarely build a queue before the example ends."""
         queued, shelved = self.add_book(1), self.add_book(2)
-        loans.borrow(self._user(0), queued)
-        holds.place_hold(self._user(1), queued)
-        holds.place_hold(self._user(2), queued)
-        loans.borrow(self._user(1), shelved)
+        loans.borrow(db.session, self._user(0), queued)
+        holds.place_hold(db.session, self._user(1), queued)
+        holds.place_hold(db.session, self._user(2), queued)
+        loans.borrow(db.session, self._user(1), shelved)
         return multiple(queued, shelved)
 
     @rule(target=books, copies=st.integers(0, 2))
@@ -94,7 +96,7 @@ class Circulation(RuleBasedStateMachine):
     def borrow(self, who, book_id):
         must_succeed = expect.borrow_allowed(self.members[who], book_id)
         try:
-            loan = loans.borrow(self._user(who), book_id)
+            loan = loans.borrow(db.session, self._user(who), book_id)
         except (Conflict, NotFound) as e:
             assert not must_succeed, f"borrow refused although allowed: {e.detail}"
             return
@@ -114,18 +116,58 @@ class Circulation(RuleBasedStateMachine):
             return
         must_succeed = expect.is_open(Loan, loan_id)
         try:
-            loans.return_loan(loans.get_loan(loan_id))
+            loans.return_loan(db.session, loans.get_loan(db.session, loan_id))
         except Conflict as e:
             assert not must_succeed, f"return refused although open: {e.detail}"
+
+    def _item(self, book_id: int, pick: int) -> Item | None:
+        items = db.session.scalars(select(Item).where(Item.book_id == book_id).order_by(Item.id)).all()
+        db.session.rollback()
+        return items[pick % len(items)] if items else None
+
+    @rule(who=MEMBER, book_id=books, pick=PICK)
+    def borrow_by_barcode(self, who, book_id, pick):
+        if (item := self._item(book_id, pick)) is None:
+            return
+        must_succeed = expect.barcode_borrow_allowed(self.members[who], item.id)
+        try:
+            loan = loans.borrow(db.session, self._user(who), barcode=item.barcode)
+        except (Conflict, NotFound) as e:
+            assert not must_succeed, f"barcode borrow refused although allowed: {e.detail}"
+            return
+        assert loan.item_id == item.id
+
+    @rule(pick=PICK)
+    def check_in_at_the_desk(self, pick):
+        if (loan_id := self._pick(Loan, pick)) is None:
+            return
+        must_succeed = expect.is_open(Loan, loan_id)
+        barcode = loans.get_loan(db.session, loan_id).barcode
+        try:
+            done = desk.checkin(db.session, barcode)
+        except (Conflict, NotFound) as e:
+            assert not must_succeed, f"check-in refused although on loan: {e.detail}"
+            return
+        assert done.item.status == ("on_hold_shelf" if done.hold else "available")
+
+    @rule(book_id=books, pick=PICK, status=st.sampled_from(["damaged", "lost", "available"]))
+    def staff_mark_item(self, book_id, pick, status):
+        if (item := self._item(book_id, pick)) is None:
+            return
+        must_succeed = expect.item_status_change_allowed(item.id)
+        try:
+            items.update_item(db.session, item.id, {"status": status}, actor_id=None)
+        except (Conflict, NotFound) as e:
+            assert not must_succeed, f"status change refused although allowed: {e.detail}"
 
     @rule(pick=PICK)
     def renew(self, pick):
         if (loan_id := self._pick(Loan, pick)) is None:
             return
-        before = loans.get_loan(loan_id).due_at
+        before = loans.get_loan(db.session, loan_id).due_at
         must_succeed = expect.renew_allowed(loan_id)
         try:
-            loan = loans.renew(loans.get_loan(loan_id))
+            loan = loans.renew(db.session, loans.get_loan(db.session, loan_id))
         except Conflict as e:
             assert not must_succeed, f"renewal refused although allowed: {e.detail}"
             return
@@ -135,7 +177,7 @@ class Circulation(RuleBasedStateMachine):
     def want(self, who, book_id):
         """What a member does at the desk: borrow if a copy is free, else join the queue."""
         try:
-            loans.borrow(self._user(who), book_id)
+            loans.borrow(db.session, self._user(who), book_id)
         except (Conflict, NotFound):
             self.place_hold(who, book_id)
 
@@ -143,7 +185,7 @@ class Circulation(RuleBasedStateMachine):
     def place_hold(self, who, book_id):
         must_succeed = expect.hold_allowed(self.members[who], book_id)
         try:
-            hold = holds.place_hold(self._user(who), book_id)
+            hold = holds.place_hold(db.session, self._user(who), book_id)
         except (Conflict, NotFound) as e:
             assert not must_succeed, f"hold refused although allowed: {e.detail}"
             return
@@ -166,14 +208,14 @@ class Circulation(RuleBasedStateMachine):
             return
         must_succeed = expect.is_open(Hold, hold_id)
         try:
-            holds.cancel_hold(holds.get_hold(hold_id))
+            holds.cancel_hold(db.session, holds.get_hold(db.session, hold_id))
         except Conflict as e:
             assert not must_succeed, f"cancel refused although open: {e.detail}"
 
     @rule(days=st.sampled_from([0, 1, 2, 4, 15]))
     def time_passes_and_holds_expire(self, days):
         clock.advance(timedelta(days=days, hours=1))
-        holds.expire_ready_holds()
+        holds.expire_ready_holds(db.session)
         stale = db.session.scalar(select(func.count()).select_from(Hold).where(
             Hold.status == "ready", Hold.expires_at <= clock.utcnow()))
         db.session.rollback()

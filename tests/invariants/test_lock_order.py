@@ -25,7 +25,7 @@ pytestmark = pytest.mark.postgres
 def borrow_returning_id(user_id: int, book_id: int) -> int:
     # The id without reloading the row: a reload would hide a deleted loan behind
     # ObjectDeletedError instead of letting the test look for it.
-    return inspect(loans.borrow(db.session.get(User, user_id), book_id)).identity[0]
+    return inspect(loans.borrow(db.session, db.session.get(User, user_id), book_id)).identity[0]
 
 
 def pinned(app, first, second, table: str = "loans") -> tuple:
@@ -51,7 +51,7 @@ def kept_copy(app, book_id: int, uids: list[int], *, due: bool = False) -> list[
     with app.app_context():
         loan_id = lend(uids[0], book_id)
         hold_ids = [queue(u, book_id) for u in uids[1:]]
-        loans.return_loan(loans.get_loan(loan_id))
+        loans.return_loan(db.session, loans.get_loan(db.session, loan_id))
         if due:
             db.session.execute(update(Hold).where(Hold.id == hold_ids[0])
                                .values(expires_at=utcnow() - timedelta(minutes=1)))
@@ -89,9 +89,10 @@ def test_borrowing_a_kept_copy_against_its_release_does_not_deadlock(app, make_b
     hold_ids = kept_copy(app, book_id, uids, due=release == "expire")
     if release == "cancel":
         def other():
-            return holds.cancel_hold(holds.get_hold(hold_ids[0]))
+            return holds.cancel_hold(db.session, holds.get_hold(db.session, hold_ids[0]))
     else:
-        other = holds.expire_ready_holds
+        def other():
+            return holds.expire_ready_holds(db.session)
     got, released = pinned(app, lambda: borrow_returning_id(uids[1], book_id), other)
     no_server_errors(got, released)
     # The borrower reached the hold first: they get the copy, and the other side
@@ -113,7 +114,8 @@ def test_a_waiting_member_trying_to_borrow_while_the_copy_comes_back_does_not_de
     # back. borrow closes their waiting hold before it looks for a shelf copy, so
     # return, which serves that hold next, must not be left waiting on it forever.
     got, returned = pinned(app, lambda: borrow_returning_id(uids[1], book_id),
-                           lambda: loans.return_loan(loans.get_loan(loan_id)).id, table="books")
+                           lambda: loans.return_loan(db.session, loans.get_loan(db.session, loan_id)).id,
+                           table="books")
     no_server_errors(got, returned)
     assert isinstance(got, Conflict) and returned == loan_id, (got, returned)
     with app.app_context():

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from api.books import service as books
-from api.circulation import holds, loans
+from api.circulation import loans
 from api.clock import utcnow
 from api.errors import Conflict
 from api.extensions import db
 from api.models import Book, Hold, Loan
 from tests.invariants.checks import assert_invariants
-from tests.invariants.race import lend, members, queue, race, statuses
+from tests.invariants.race import cancel, expire, give_back, lend, members, queue, race, statuses
 
 pytestmark = pytest.mark.postgres
 ROUNDS = 6
@@ -35,8 +35,8 @@ def test_two_admins_change_copies_while_copies_come_back(app, make_book):
             app,
             lambda: books.update_book(db.session, book_id, {"copies": 4}).copies_total,
             lambda: books.update_book(db.session, book_id, {"copies": 1}).copies_total,
-            *[lambda lid=lid: loans.return_loan(loans.get_loan(lid)).id for lid in lent],
-            lambda: holds.cancel_hold(holds.get_hold(waiting[0])),
+            *[lambda lid=lid: give_back(lid) for lid in lent],
+            lambda: cancel(waiting[0]),
             lambda: lend(uids[5], book_id))
         admins = [r for r in results[:2] if not isinstance(r, Conflict)]
         assert results[2:4] == lent, results
@@ -56,7 +56,7 @@ def _ready_hold_past_pickup(app, book_id, uids):
     with app.app_context():
         first = lend(uids[0], book_id)
         hold_ids = [queue(u, book_id) for u in uids[1:]]
-        loans.return_loan(loans.get_loan(first))
+        loans.return_loan(db.session, loans.get_loan(db.session, first))
         db.session.execute(update(Hold).where(Hold.id == hold_ids[0])
                            .values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
@@ -70,8 +70,8 @@ def test_return_racing_expiry_hands_each_copy_to_the_next_in_line(app, make_book
         with app.app_context():
             other = lend(uids[4], book_id)  # the second copy, out on loan
         hold_ids = _ready_hold_past_pickup(app, book_id, uids[:4])
-        returned, expired = race(app, lambda: loans.return_loan(loans.get_loan(other)).id,
-                                 holds.expire_ready_holds)
+        returned, expired = race(app, lambda: give_back(other),
+                                 expire)
         assert (returned, expired) == (other, 1)
         with app.app_context():
             # Either order ends the same way: both copies kept for the next two.
@@ -85,8 +85,8 @@ def test_cancel_racing_expiry_of_one_ready_hold_passes_the_copy_once(app, make_b
     for _ in range(ROUNDS):
         book_id = make_book(copies=1)
         hold_ids = _ready_hold_past_pickup(app, book_id, uids)
-        cancelled, expired = race(app, lambda: holds.cancel_hold(holds.get_hold(hold_ids[0])),
-                                  holds.expire_ready_holds)
+        cancelled, expired = race(app, lambda: cancel(hold_ids[0]),
+                                  expire)
         with app.app_context():
             first, *rest = statuses(hold_ids)
             if cancelled is None:
@@ -103,7 +103,7 @@ def test_a_hold_placed_while_the_last_copy_comes_back_is_never_stranded(app, mak
         book_id = make_book(copies=1)
         with app.app_context():
             loan_id = lend(uids[0], book_id)
-        returned, placed = race(app, lambda: loans.return_loan(loans.get_loan(loan_id)).id,
+        returned, placed = race(app, lambda: give_back(loan_id),
                                 lambda: queue(uids[1], book_id))
         assert returned == loan_id
         with app.app_context():
@@ -123,8 +123,8 @@ def test_many_members_racing_for_copies_and_places_end_consistent(app, make_book
         lent = [lend(u, book_id) for u in uids[:3]]
     jobs = [lambda u=u: lend(u, book_id) for u in uids[3:6]]
     jobs += [lambda u=u: queue(u, book_id) for u in uids[6:]]
-    jobs += [lambda lid=lid: loans.return_loan(loans.get_loan(lid)).id for lid in lent[:2]]
-    jobs += [lambda: loans.renew(loans.get_loan(lent[2])).id, holds.expire_ready_holds]
+    jobs += [lambda lid=lid: give_back(lid) for lid in lent[:2]]
+    jobs += [lambda: loans.renew(db.session, loans.get_loan(db.session, lent[2])).id, expire]
     results = race(app, *jobs)
     got, placed, returned = results[:3], results[3:7], results[7:9]
     renewed, expired = results[9:]

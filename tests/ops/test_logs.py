@@ -14,7 +14,7 @@ import pytest
 from api import create_app
 from api.extensions import db
 from api.logs import JsonFormatter, RequestIdFilter, TextFormatter, scrub
-from tests.conftest import bearer
+from tests.helpers import bearer
 from tests.worker.fixtures import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

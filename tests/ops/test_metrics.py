@@ -12,7 +12,7 @@ from api import clock
 from api.extensions import db
 from api.models import Notification, TaskRun
 from api.notify import notify
-from tests.conftest import bearer, is_problem
+from tests.helpers import bearer, is_problem
 
 TOKEN = "metrics-token-for-the-tests"
 

@@ -102,7 +102,7 @@ def test_an_admin_started_job_carries_the_id_to_its_notices(worker_app, celery_w
 
     from api import clock
     from api.models import Loan
-    from tests.conftest import create_user, login
+    from tests.helpers import create_user, login
 
     reader = create_user(worker_app, "late")
     now = clock.utcnow()

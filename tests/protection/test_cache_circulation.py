@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from api import clock
 from api.circulation.holds import expire_ready_holds
+from api.extensions import db
 
 
 def available(client, book_id):
@@ -29,5 +30,5 @@ def test_circulation_changes_are_visible_on_the_next_read(app, client, make_book
 
     clock.advance(timedelta(days=app.config["HOLD_PICKUP_DAYS"] + 1))
     with app.app_context():
-        assert expire_ready_holds() == 1
+        assert expire_ready_holds(db.session) == 1
     assert available(client, book_id) == (1, 1)  # nobody else waits: back on the shelf

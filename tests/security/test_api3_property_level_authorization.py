@@ -10,7 +10,9 @@ import pytest
 from tests.helpers import is_problem
 
 USER_FIELDS = {"id", "username", "email", "role", "is_active", "created_at"}
-LOAN_FIELDS = {"id", "user_id", "book_id", "borrowed_at", "due_at", "returned_at", "renewals", "status"}
+# v2 adds item_id and barcode (SPEC "Items and the desk").
+LOAN_FIELDS = {"id", "user_id", "book_id", "borrowed_at", "due_at", "returned_at", "renewals", "status",
+               "item_id", "barcode"}
 
 
 @pytest.mark.parametrize("extra", [

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Loan, PasswordResetToken, User
-from tests.helpers import create_user, is_problem
+from tests.helpers import create_user, is_problem, take_item
 
 
 def add_loan(app, user_id, book_id, *, returned=False):
@@ -150,11 +150,11 @@ def test_delete_cascades_history(app, client, admin, member, make_book, outbox):
 def test_delete_releases_a_ready_hold(app, client, admin, member, make_book):
     from api.models import Book, Hold
 
-    book_id = make_book(copies=1, copies_available=0)
+    book_id = make_book(copies=1)
     with app.app_context():
         now = utcnow()
         db.session.add(Hold(user_id=member.id, book_id=book_id, status="ready", ready_at=now,
-                            expires_at=now + timedelta(days=3)))
+                            expires_at=now + timedelta(days=3), item_id=take_item(book_id, "on_hold_shelf")))
         db.session.commit()
     assert client.delete(f"/users/{member.id}", headers=admin.headers).status_code == 204
     with app.app_context():

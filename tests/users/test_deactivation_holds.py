@@ -11,10 +11,10 @@ def test_deactivation_releases_a_kept_copy_to_the_next_in_line(app, client, admi
     ids = [create_user(app, name).id for name in ("lender", "first", "second")]
     with app.app_context():
         lender, first, second = (db.session.get(User, i) for i in ids)
-        loan = loans.borrow(lender, book_id)
-        first_hold = holds.place_hold(first, book_id)
-        second_hold = holds.place_hold(second, book_id)
-        loans.return_loan(db.session.get(Loan, loan.id))
+        loan = loans.borrow(db.session, lender, book_id)
+        first_hold = holds.place_hold(db.session, first, book_id)
+        second_hold = holds.place_hold(db.session, second, book_id)
+        loans.return_loan(db.session, db.session.get(Loan, loan.id))
         assert db.session.get(Hold, first_hold.id).status == "ready"
         first_id, second_id = first_hold.id, second_hold.id
 

@@ -30,7 +30,7 @@ def test_user_and_book_with_active_loans(client, admin, member, make_book):
     assert _code(client.delete(f"/users/{member.id}", headers=admin.headers)) == "has_active_loans"
     assert _code(client.delete(f"/books/{book_id}", headers=admin.headers)) == "has_active_loans"
     response = client.patch(f"/books/{book_id}", json={"copies": 0}, headers=admin.headers)
-    assert _code(response) == "copies_in_use"
+    assert _code(response) == "items_in_use"
 
 
 def test_duplicate_isbn(client, admin, make_book):

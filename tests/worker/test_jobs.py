@@ -11,7 +11,7 @@ from api import clock
 from api.celery_setup import JOB_TASKS
 from api.extensions import db
 from api.models import Hold, Loan
-from tests.helpers import create_user
+from tests.helpers import create_user, take_item
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import outbox, settled, task_run
 from worker.jobs import loan_notices
@@ -92,13 +92,14 @@ def test_due_soon_reminder_once_per_loan(worker_app, celery_worker, inbox, make_
 
 
 def test_expire_holds_passes_the_copy_on(worker_app, celery_worker, inbox, make_book):
-    book_id = make_book(copies=1, copies_available=0)
+    book_id = make_book(copies=1)
     first, second = (create_user(worker_app, name) for name in ("first", "second"))
     now = clock.utcnow()
     with worker_app.app_context():
         db.session.add_all([
             Hold(user_id=first.id, book_id=book_id, status="ready", created_at=now - timedelta(days=5),
-                 ready_at=now - timedelta(days=4), expires_at=now - timedelta(days=1)),
+                 ready_at=now - timedelta(days=4), expires_at=now - timedelta(days=1),
+                 item_id=take_item(book_id, "on_hold_shelf")),
             Hold(user_id=second.id, book_id=book_id, status="waiting", created_at=now - timedelta(days=4)),
         ])
         db.session.commit()
