@@ -63,9 +63,11 @@ def _register_blueprints(app: Flask) -> None:
     from api.admin import bp as admin_bp
     from api.audit import bp as audit_bp
     from api.books import bp as books_bp
+    from api.days import bp as days_bp
     from api.health import bp as health_bp
     from api.holds import bp as holds_bp
     from api.loans import bp as loans_bp
+    from api.rules import bp as rules_bp
     from api.users import bp as users_bp
 
     app.register_blueprint(users_bp, url_prefix="/users")
@@ -74,6 +76,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(holds_bp, url_prefix="/holds")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/admin/audit")
+    app.register_blueprint(rules_bp, url_prefix="/admin/rules")
+    # /admin/calendar and the public /calendar.
+    app.register_blueprint(days_bp)
     app.register_blueprint(health_bp, url_prefix="/health")
 
 

@@ -29,6 +29,10 @@ JOB_TASKS = {
     "due-soon-reminders": "worker.jobs.due_soon_reminders",
     "expire-holds": "worker.jobs.expire_holds",
 }
+# Jobs the API starts itself, with parameters (closing a date moves the loans due on it);
+# their runs show in /admin/tasks like the others.
+RESCHEDULE_JOB = "calendar-reschedule"
+INTERNAL_TASKS = {RESCHEDULE_JOB: "worker.days.reschedule_closed_date"}
 # beat entry name -> (config key with its crontab, task name)
 SCHEDULE = {
     "overdue-check": ("OVERDUE_CHECK_CRON", JOB_TASKS["overdue-check"]),
@@ -76,7 +80,7 @@ def celery_settings(config) -> dict:
                    "options": {"expires": 55 if task == SEND_TASK else 3600}}
             for name, (key, task) in SCHEDULE.items()
         },
-        "imports": ("worker.mail", "worker.jobs"),
+        "imports": ("worker.mail", "worker.jobs", "worker.days"),
     }
 
 

@@ -116,7 +116,7 @@ def list_tasks():
     parameters:
       - in: query
         name: name
-        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds]}
+        schema: {type: string, enum: [overdue-check, due-soon-reminders, expire-holds, calendar-reschedule]}
       - {in: query, name: state, schema: {type: string, enum: [queued, running, succeeded, failed]}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, pre_dump, validate
 
-from api.celery import JOB_TASKS
+from api.celery import INTERNAL_TASKS, JOB_TASKS
 from api.docs import doc_schema
 from api.models import NOTIFICATION_STATES, TASK_STATES
 from api.pagination import PageArgs, page_schema
@@ -27,7 +27,7 @@ class TaskProgress(Schema):
 @doc_schema
 class TaskRunOut(Schema):
     task_id = fields.String(attribute="id")
-    name = fields.String(metadata={"enum": list(JOB_TASKS)})
+    name = fields.String(metadata={"enum": [*JOB_TASKS, *INTERNAL_TASKS]})
     state = fields.String(metadata={"enum": list(TASK_STATES)})
     progress = fields.Nested(TaskProgress)
     result = fields.Raw(allow_none=True, metadata={"type": "object", "nullable": True,
@@ -52,7 +52,7 @@ TaskRunsPage = page_schema(TaskRunOut)
 
 @doc_schema
 class TaskRunQuery(PageArgs):
-    name = fields.String(validate=validate.OneOf(list(JOB_TASKS)))
+    name = fields.String(validate=validate.OneOf([*JOB_TASKS, *INTERNAL_TASKS]))
     state = fields.String(validate=validate.OneOf(TASK_STATES))
 
 

@@ -133,7 +133,7 @@ def update_user(user_id: int):
     security: [{bearerAuth: []}]
     """
     data = json_body(AdminUserUpdateIn())
-    return UserOut().dump(service.update_user(user_id, data))
+    return UserOut().dump(service.update_user(user_id, data, actor_id=current_user().id))
 
 
 @bp.delete("/<int:user_id>")

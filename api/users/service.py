@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api import tokens
+from api.audit.service import record
 from api.auth import MAX_ID, user_for_claims
 from api.circulation.holds import cancel_open_holds_for_user
 from api.clock import utcnow
@@ -116,7 +117,7 @@ def _apply(user: User, changes: dict[str, Any]) -> User:
     errors = _taken(changes.get("username"), changes.get("email"), exclude=user.id)
     if errors:
         raise Conflict("A user with that username or email already exists.", errors=errors)
-    for field in ("username", "email", "role"):
+    for field in ("username", "email", "role", "category"):
         if field in changes:
             setattr(user, field, changes[field])
     if "password" in changes:
@@ -227,11 +228,20 @@ def _refuse_last_admin(user: User, admins: list[int]) -> None:
         raise Conflict("This is the last active admin; promote another admin first.")
 
 
-def update_user(user_id: int, changes: dict[str, Any]) -> User:
+AUDITED_FIELDS = ("role", "is_active", "category")
+
+
+def update_user(user_id: int, changes: dict[str, Any], *, actor_id: int | None = None) -> User:
     admins = _lock_active_admins() if {"role", "is_active"} & changes.keys() else []
     user = get_user(user_id, lock=True)
     if changes.get("role", "admin") != "admin" or changes.get("is_active") is False:
         _refuse_last_admin(user, admins)
+    diff = {f: [getattr(user, f), changes[f]] for f in AUDITED_FIELDS
+            if f in changes and getattr(user, f) != changes[f]}
+    if diff:
+        # Committed by _apply with the change itself.
+        record(db.session, actor_id=actor_id, action="user.updated", object_type="user",
+               object_id=user.id, data=diff)
     return _apply(user, changes)
 
 
