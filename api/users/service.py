@@ -19,6 +19,7 @@ from api.extensions import db
 from api.models import Loan, PasswordResetToken, User
 from api.notify import notify
 from api.passwords import hash_password, needs_rehash, verify_password
+from api.rules.resolve import effective_rule
 
 BAD_CREDENTIALS = "Invalid email or password."
 
@@ -65,7 +66,8 @@ def register_user(username: str, email: str, password: str, *, role: str = "user
     _flush_or_conflict()
     if welcome:
         notify(db.session, "welcome", recipient=user.email, dedupe_key=f"welcome:{user.id}",
-               user_id=user.id, user=user, max_loans=current_app.config["MAX_ACTIVE_LOANS"])
+               user_id=user.id, user=user,
+               max_loans=effective_rule(db.session, patron_category=user.category, item_type="*").max_loans)
     _commit_or_conflict()
     return user
 

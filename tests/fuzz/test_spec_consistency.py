@@ -18,6 +18,7 @@ from api.audit.schemas import AuditQuery
 from api.books.schemas import BookQuery
 from api.holds.schemas import HoldAdminQuery
 from api.loans.schemas import LoanAdminQuery
+from api.rules.schemas import RuleQuery
 from api.users.schemas import UserListQuery
 
 # The widest schema each list view loads (admins get the superset of members' filters).
@@ -29,6 +30,7 @@ QUERY_SCHEMAS = {
     "GET /admin/tasks": TaskRunQuery,
     "GET /admin/notifications": NotificationQuery,
     "GET /admin/audit": AuditQuery,
+    "GET /admin/rules": RuleQuery,
 }
 COMPARED = ("type", "minimum", "maximum", "minLength", "maxLength", "enum")
 
