@@ -16,6 +16,22 @@ class Weekday(fields.Integer):
                          metadata={"description": "ISO weekday: 1 Monday .. 7 Sunday."}, **kw)
 
 
+class WeekdayList(fields.List):
+    """Weekdays, with one flat message for a bad item (problem+json errors are lists of
+    strings, not marshmallow's per-index dicts)."""
+
+    def __init__(self, **kw):
+        super().__init__(Weekday(), **kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as e:
+            if isinstance(e.messages, dict):
+                raise ValidationError("Each must be an integer from 1 (Monday) to 7 (Sunday).") from None
+            raise
+
+
 @doc_schema
 class ClosedDateOut(Schema):
     date = fields.Date()
@@ -31,7 +47,7 @@ class CalendarOut(Schema):
 
 @doc_schema
 class WeekdaysIn(Schema):
-    closed_weekdays = fields.List(Weekday(), required=True, validate=validate.Length(max=7),
+    closed_weekdays = WeekdayList(required=True, validate=validate.Length(max=7),
                                   metadata={"description": "Every weekday closed each week; [] for none."})
 
 
