@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from api.days.service import library_today
 from api.docs import doc_schema
 
 MAX_RANGE_DAYS = 366
@@ -73,8 +74,6 @@ class CalendarQuery(Schema):
 
     @post_load
     def _range(self, data, **_kwargs):
-        from api.days.service import library_today
-
         first = data.get("from_") or library_today()
         last = data.get("to") or first + timedelta(days=DEFAULT_RANGE_DAYS - 1)
         if last < first:
