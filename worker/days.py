@@ -55,7 +55,8 @@ def reschedule_due_on(run_id: str, *, day: date) -> dict:
     reason = calendar.reason(day)
     conditions = [Loan.returned_at.is_(None), Loan.due_at >= start, Loan.due_at < end]
     total = db.session.scalar(select(func.count()).select_from(Loan).where(*conditions))
-    tracking.progress(run_id, 0, total)
+    # End the read before writing: a SQLite transaction that reads and then writes fails
+    # at once (SQLITE_BUSY) when another writer committed in between.
     db.session.commit()
 
     columns = (Loan.id, Loan.user_id, Loan.due_at, User.email, User.username, Book.title)
@@ -70,6 +71,10 @@ def reschedule_due_on(run_id: str, *, day: date) -> dict:
     batch_size = current_app.config["JOB_BATCH_SIZE"]
     after = None
     while True:
+        # Writing first takes SQLite's single write lock (it has no row locks), so the
+        # batch read below stays true until commit, as FOR NO KEY UPDATE makes it on
+        # PostgreSQL, and two runs at once queue instead of failing.
+        tracking.progress(run_id, summary["moved"], max(total, summary["moved"]))
         stmt = base if after is None else base.where(
             or_(Loan.user_id > after[0], and_(Loan.user_id == after[0], Loan.id > after[1])))
         rows = db.session.execute(stmt.limit(batch_size)).all()

@@ -30,5 +30,6 @@ from tests.worker.fixtures import (  # noqa: E402,F401
     clean_broker,
     dead_broker_app,
     inbox,
+    threaded_worker,
     worker_app,
 )

@@ -98,6 +98,28 @@ def test_closing_a_date_moves_its_loans_and_emails_each_member_once(
     assert {r["task_id"] for r in listed["items"]} == {run_id, again_id}
 
 
+def test_two_runs_at_once_move_and_email_once(worker_app, threaded_worker, inbox, library, make_book):
+    users = [create_user(worker_app, f"reader{i}") for i in range(3)]
+    loans = [add_loan(worker_app, make_book, user.id, local(2026, 12, 24, 9 + i))
+             for i, user in enumerate(users * 2)]
+    with worker_app.app_context():
+        db.session.add(ClosedDate(date=date(2026, 12, 24), reason=None))
+        db.session.commit()
+    celery = worker_app.extensions["celery"]
+    ids = [str(uuid.uuid4()) for _ in range(2)]
+    for run_id in ids:
+        celery.send_task(INTERNAL_TASKS["calendar-reschedule"], task_id=run_id, kwargs={"day": "2026-12-24"},
+                         ignore_result=True)
+    runs = wait_for(lambda: (rs := [task_run(worker_app, i) for i in ids])
+                    and all(r and r.state in ("succeeded", "failed") for r in rs) and rs, message="both runs")
+    assert [r.state for r in runs] == ["succeeded", "succeeded"], [r.error for r in runs]
+    assert sum(r.result["moved"] for r in runs) == 6 and sum(r.result["notified"] for r in runs) == 3
+    after = due_dates(worker_app)
+    assert {after[i] for i in loans} == {local(2026, 12, 25, 9 + i) for i in range(6)}
+    wait_for(lambda: settled(worker_app) and len(inbox.messages) >= 3, message="three emails")
+    assert sorted(m["To"] for m in inbox.messages) == sorted(u.email for u in users)
+
+
 def test_reopened_before_the_job_runs_moves_nothing(worker_app, library, make_book):
     from worker.days import reschedule_due_on
 
