@@ -1,7 +1,9 @@
 """Configuration classes. Everything comes from the environment (SPEC "Configuration")."""
 
 import os
+import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
@@ -71,6 +73,9 @@ class Config:
     MAX_FINE = env_int("MAX_FINE", 1000)
     MAX_BALANCE = env_int("MAX_BALANCE", 500)
     CURRENCY = os.environ.get("CURRENCY", "USD")
+    # New members' patron category, and the zone that defines the library's days.
+    DEFAULT_PATRON_CATEGORY = os.environ.get("DEFAULT_PATRON_CATEGORY", "adult")
+    LIBRARY_TIMEZONE = os.environ.get("LIBRARY_TIMEZONE", "UTC")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
     MAIL_PORT = env_int("MAIL_PORT", 8025)
@@ -135,6 +140,11 @@ class Config:
     TESTING = False
     DEBUG = False
 
+    @classmethod
+    def validate(cls) -> None:
+        """Refuse to start on settings that would only fail later, mid-request."""
+        check_library_settings(cls.LIBRARY_TIMEZONE, cls.DEFAULT_PATRON_CATEGORY)
+
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the Werkzeug debugger is never on; errors are problem+json
@@ -152,6 +162,7 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     @classmethod
     def validate(cls) -> None:
+        super().validate()
         if cls.SECRET_KEY in PLACEHOLDER_SECRETS or len(cls.SECRET_KEY) < 32:
             raise RuntimeError(
                 "SECRET_KEY must be set to a random value of at least 32 characters "
@@ -159,6 +170,19 @@ class ProductionConfig(Config):
             )
         if not cls.REDIS_URL:
             raise RuntimeError("REDIS_URL must be set in production (the embedded Redis is for development)")
+
+
+CODE_RE = re.compile(r"[a-z0-9_-]{1,32}")
+
+
+def check_library_settings(timezone: str, category: str) -> None:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(f"LIBRARY_TIMEZONE must be an IANA time zone name "
+                           f"(e.g. Europe/Paris), not {timezone!r}") from None
+    if not CODE_RE.fullmatch(category):
+        raise RuntimeError(f"DEFAULT_PATRON_CATEGORY must match ^[a-z0-9_-]{{1,32}}$, not {category!r}")
 
 
 CONFIGS = {

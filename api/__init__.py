@@ -85,12 +85,14 @@ def _register_blueprints(app: Flask) -> None:
     from api.blocks import bp as blocks_bp
     from api.books import bp as books_bp
     from api.console import bp as console_bp
+    from api.days import bp as days_bp
     from api.health import bp as health_bp
     from api.holds import bp as holds_bp
     from api.imports import bp as imports_bp
     from api.items import bp as items_bp
     from api.loans import bp as loans_bp
     from api.metrics import bp as metrics_bp
+    from api.rules import bp as rules_bp
     from api.users import bp as users_bp
 
     app.register_blueprint(users_bp, url_prefix="/users")
@@ -103,6 +105,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/admin/audit")
     app.register_blueprint(imports_bp, url_prefix="/admin/imports")
+    app.register_blueprint(rules_bp, url_prefix="/admin/rules")
+    # /admin/calendar and the public /calendar.
+    app.register_blueprint(days_bp)
     app.register_blueprint(health_bp, url_prefix="/health")
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(metrics_bp, url_prefix="/metrics")

@@ -38,6 +38,10 @@ JOB_TASKS = {
 }
 CLEANUP_TASK = "worker.files.cleanup_files"
 MAIL_QUEUE, JOBS_QUEUE = "mail", "jobs"
+# Jobs the API starts itself, with parameters (closing a date moves the loans due on it);
+# their runs show in /admin/tasks like the others.
+RESCHEDULE_JOB = "calendar-reschedule"
+INTERNAL_TASKS = {RESCHEDULE_JOB: "worker.days.reschedule_closed_date"}
 # beat entry name -> (config key with its crontab, task name)
 SCHEDULE = {
     "overdue-check": ("OVERDUE_CHECK_CRON", JOB_TASKS["overdue-check"]),
@@ -93,7 +97,7 @@ def celery_settings(config) -> dict:
             for name, (key, task) in SCHEDULE.items()
         },
         "imports": ("worker.mail", "worker.jobs", "worker.fines", "worker.imports", "worker.exports",
-                    "worker.files"),
+                    "worker.files", "worker.days"),
     }
 
 

@@ -3,7 +3,7 @@
 from flask import url_for
 from marshmallow import Schema, fields, pre_dump, validate
 
-from api.celery_setup import JOB_TASKS
+from api.celery_setup import INTERNAL_TASKS, JOB_TASKS
 from api.docs import doc_schema
 from api.models import MESSAGE_LEVELS, NOTIFICATION_STATES, TASK_STATES
 from api.pagination import PageArgs, page_schema
@@ -28,7 +28,7 @@ class TaskProgress(Schema):
 @doc_schema
 class TaskRunOut(Schema):
     task_id = fields.String(attribute="id")
-    name = fields.String(metadata={"enum": list(JOB_TASKS)})
+    name = fields.String(metadata={"enum": [*JOB_TASKS, *INTERNAL_TASKS]})
     state = fields.String(metadata={"enum": list(TASK_STATES)})
     progress = fields.Nested(TaskProgress)
     result = fields.Raw(allow_none=True, metadata={"type": "object", "nullable": True,
@@ -85,7 +85,7 @@ class OutboxBacklogOut(Schema):
 
 @doc_schema
 class TaskRunQuery(PageArgs):
-    name = fields.String(validate=validate.OneOf(list(JOB_TASKS)))
+    name = fields.String(validate=validate.OneOf([*JOB_TASKS, *INTERNAL_TASKS]))
     state = fields.String(validate=validate.OneOf(TASK_STATES))
 
 

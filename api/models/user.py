@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -8,6 +9,14 @@ from api.extensions import db
 from api.models.types import UTCDateTime
 
 ROLES = ("user", "admin")
+DEFAULT_CATEGORY = "adult"
+
+
+def default_category() -> str:
+    """New members' patron category: DEFAULT_PATRON_CATEGORY (SPEC "Circulation rules")."""
+    if has_app_context():
+        return current_app.config.get("DEFAULT_PATRON_CATEGORY", DEFAULT_CATEGORY)
+    return DEFAULT_CATEGORY
 
 
 class User(db.Model):
@@ -24,6 +33,9 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="user")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Selects the circulation rules that apply (api.rules.resolve).
+    category: Mapped[str] = mapped_column(String(32), default=default_category,
+                                          server_default=DEFAULT_CATEGORY)
     # Bumped on password change or deactivation: tokens carry it in `ver`, so older
     # tokens stop working at once without a denylist entry per token.
     token_version: Mapped[int] = mapped_column(default=0)

@@ -1,17 +1,26 @@
 """The one place a circulation rule is resolved; nothing else reads the rule env vars.
 
 Interface used by api.circulation (loans, renewals, holds), the fines job and the
-borrow check. The (C,T) -> (C,*) -> (*,T) -> (*,*) lookup over the rules table lives
-here; until that table lands the `*`/`*` values come from the environment.
+borrow check. Each value for (category C, item type T) comes from the first of the
+rows (C,T), (C,*), (*,T), (*,*) that sets it; the ≤4 candidate rows are read in one
+query, on every call, so a rule change applies to the very next action.
+
+The `*`/`*` row always exists: the migration seeds it from the environment, and a
+database built by create_all (the tests) gets it here on first use (ensure_default_rule).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-RULE_VALUES = ("loan_days", "renewal_days", "max_renewals", "max_loans", "hold_pickup_days",
-               "fine_per_day", "fine_grace_days", "max_fine", "max_balance")
+from api.models.rule import ANY, RULE_VALUES, CirculationRule
+
+__all__ = ["RULE_VALUES", "SEED_SETTINGS", "SEED_DEFAULTS", "EffectiveRule", "seed_values",
+           "effective_rule", "type_loan_limit", "ensure_default_rule"]
 
 # The `*`/`*` rule is seeded from these settings (SPEC "Configuration").
 SEED_SETTINGS = {
@@ -20,7 +29,9 @@ SEED_SETTINGS = {
     "hold_pickup_days": "HOLD_PICKUP_DAYS", "fine_per_day": "FINE_PER_DAY",
     "fine_grace_days": "FINE_GRACE_DAYS", "max_fine": "MAX_FINE", "max_balance": "MAX_BALANCE",
 }
-SEED_DEFAULTS = {"FINE_PER_DAY": 0, "FINE_GRACE_DAYS": 0, "MAX_FINE": 1000, "MAX_BALANCE": 500}
+SEED_DEFAULTS = {"LOAN_PERIOD_DAYS": 14, "MAX_RENEWALS": 2, "MAX_ACTIVE_LOANS": 5,
+                 "HOLD_PICKUP_DAYS": 3, "FINE_PER_DAY": 0, "FINE_GRACE_DAYS": 0, "MAX_FINE": 1000,
+                 "MAX_BALANCE": 500}
 
 
 @dataclass(frozen=True)
@@ -38,19 +49,54 @@ class EffectiveRule:
     sources: dict[str, int | None] = field(default_factory=dict, compare=False)
 
 
-def seed_values() -> dict[str, int]:
-    """The `*`/`*` rule's values from the environment (used to seed the rules table)."""
-    config = current_app.config
-    return {name: int(config.get(key, SEED_DEFAULTS.get(key, 0))) for name, key in SEED_SETTINGS.items()}
+def seed_values(config: Mapping | None = None) -> dict[str, int]:
+    """The `*`/`*` rule's values from the settings (the app's config by default; the
+    migration may pass os.environ)."""
+    config = current_app.config if config is None else config
+    return {name: int(config.get(key, SEED_DEFAULTS[key])) for name, key in SEED_SETTINGS.items()}
+
+
+def ensure_default_rule(session: Session) -> None:
+    """Create the `*`/`*` row from seed_values() if it is missing. Race-safe: of two
+    sessions inserting it at once one wins and the other's insert does nothing."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(CirculationRule)
+                    .values(patron_category=ANY, item_type=ANY, **seed_values())
+                    .on_conflict_do_nothing(index_elements=["patron_category", "item_type"]))
+
+
+def _candidates(session: Session, patron_category: str, item_type: str) -> dict[tuple, CirculationRule]:
+    stmt = select(CirculationRule).where(CirculationRule.patron_category.in_({patron_category, ANY}),
+                                         CirculationRule.item_type.in_({item_type, ANY}))
+    return {(r.patron_category, r.item_type): r for r in session.scalars(stmt)}
 
 
 def effective_rule(session: Session, *, patron_category: str, item_type: str) -> EffectiveRule:
     """Each value from the first of (C,T), (C,*), (*,T), (*,*) that sets it."""
-    values = seed_values()
-    return EffectiveRule(**values, sources=dict.fromkeys(values))
+    rows = _candidates(session, patron_category, item_type)
+    if (ANY, ANY) not in rows:
+        ensure_default_rule(session)
+        rows = _candidates(session, patron_category, item_type)
+    order = [rows[pair] for pair in ((patron_category, item_type), (patron_category, ANY),
+                                     (ANY, item_type), (ANY, ANY)) if pair in rows]
+    values, sources = {}, {}
+    for name in RULE_VALUES:
+        # The `*`/`*` row sets every value, so some row always answers.
+        row = next(r for r in order if getattr(r, name) is not None)
+        values[name], sources[name] = getattr(row, name), row.id
+    return EffectiveRule(**values, sources=sources)
 
 
 def type_loan_limit(session: Session, *, patron_category: str, item_type: str) -> int | None:
     """`max_loans` from a row naming `item_type` ((C,T) first, then (*,T)), or None: the
     member's open loans of items of that type are also limited by it."""
+    if item_type == ANY:
+        return None
+    rows = {r.patron_category: r.max_loans for r in session.scalars(
+        select(CirculationRule).where(CirculationRule.item_type == item_type,
+                                      CirculationRule.patron_category.in_({patron_category, ANY})))}
+    for category in (patron_category, ANY):
+        if rows.get(category) is not None:
+            return rows[category]
     return None

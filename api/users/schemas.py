@@ -94,6 +94,8 @@ class UserOut(Schema):
     email = fields.String()
     role = fields.String(metadata={"enum": list(ROLES)})
     is_active = fields.Boolean()
+    category = fields.String(metadata={"description": "Patron category: selects the circulation rules.",
+                                       "example": "adult"})
     created_at = fields.DateTime()
 
 
@@ -146,6 +148,10 @@ class AdminUserUpdateIn(Schema):
     email = email_field()
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = StrictBoolean(metadata={"description": "false revokes every token of the user."})
+    category = fields.String(validate=validate.Regexp(r"^[a-z0-9_-]{1,32}$",
+                                                      error="A code: a-z 0-9 _ -, 1-32."),
+                             metadata={"description": "Patron category code (circulation rules).",
+                                       "pattern": "^[a-z0-9_-]{1,32}$", "example": "child"})
 
 
 @doc_schema

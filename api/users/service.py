@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from api import tokens
+from api.audit.service import record
 from api.auth import user_for_claims
 from api.circulation.holds import cancel_open_holds_for_user
 from api.clock import utcnow
@@ -114,7 +115,7 @@ def _apply(session: Session, user: User, changes: dict[str, Any]) -> User:
     errors = _taken(session, changes.get("username"), changes.get("email"), exclude=user.id)
     if errors:
         raise _duplicate(errors)
-    for field in ("username", "email", "role"):
+    for field in ("username", "email", "role", "category"):
         if field in changes:
             setattr(user, field, changes[field])
     if "password" in changes:
@@ -230,11 +231,21 @@ def _refuse_last_admin(user: User, admins: list[int]) -> None:
                        code="last_admin")
 
 
-def update_user(session: Session, user_id: int, changes: dict[str, Any]) -> User:
+AUDITED_FIELDS = ("role", "is_active", "category")
+
+
+def update_user(session: Session, user_id: int, changes: dict[str, Any], *,
+                actor_id: int | None = None) -> User:
     admins = _lock_active_admins(session) if {"role", "is_active"} & changes.keys() else []
     user = get_user(session, user_id, lock=True)
     if changes.get("role", "admin") != "admin" or changes.get("is_active") is False:
         _refuse_last_admin(user, admins)
+    diff = {f: [getattr(user, f), changes[f]] for f in AUDITED_FIELDS
+            if f in changes and getattr(user, f) != changes[f]}
+    if diff:
+        # Committed by _apply with the change itself.
+        record(session, actor_id=actor_id, action="user.updated", object_type="user",
+               object_id=user.id, data=diff)
     return _apply(session, user, changes)
 
 

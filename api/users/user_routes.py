@@ -128,7 +128,7 @@ def update_user(user_id: int):
     security: [{bearerAuth: []}]
     """
     data = json_body(AdminUserUpdateIn())
-    return UserOut().dump(service.update_user(db.session, user_id, data))
+    return UserOut().dump(service.update_user(db.session, user_id, data, actor_id=current_user().id))
 
 
 @bp.delete("/<int:user_id>")

@@ -30,9 +30,8 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 
 def queues() -> dict[str, str]:
     """The queues the app routes mail and jobs to (mail and jobs once routed, else the default)."""
-    from api.celery import JOB_TASKS, SEND_TASK
-
     from api import create_app
+    from api.celery_setup import JOB_TASKS, SEND_TASK
 
     app = create_app("testing", REDIS_URL=f"redis://127.0.0.1:{REDIS_PORT}/0",
                      SQLALCHEMY_DATABASE_URI="sqlite://")

@@ -24,6 +24,7 @@ from api.docs import query_parameters
 from api.holds.schemas import HoldAdminQuery
 from api.items.schemas import ItemAdminQuery, ItemQuery
 from api.loans.schemas import LoanAdminQuery
+from api.rules.schemas import RuleQuery
 from api.users.schemas import UserListQuery
 
 # The widest schema each list view loads (admins get the superset of members' filters).
@@ -41,6 +42,7 @@ QUERY_SCHEMAS = {
     "GET /users/{user_id}/blocks": BlocksQuery,
     "GET /items": ItemAdminQuery,
     "GET /books/{book_id}/items": ItemQuery,
+    "GET /admin/rules": RuleQuery,
 }
 COMPARED = ("type", "minimum", "maximum", "minLength", "maxLength", "enum")
 

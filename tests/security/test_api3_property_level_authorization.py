@@ -9,15 +9,16 @@ import pytest
 
 from tests.helpers import is_problem
 
-USER_FIELDS = {"id", "username", "email", "role", "is_active", "created_at"}
-# v2 adds item_id and barcode (SPEC "Items and the desk").
-LOAN_FIELDS = {"id", "user_id", "book_id", "borrowed_at", "due_at", "returned_at", "renewals", "status",
-               "item_id", "barcode"}
+# v2 adds the patron category (SPEC "Circulation rules"), set by admins only.
+USER_FIELDS = {"id", "username", "email", "role", "is_active", "category", "created_at"}
+# v2: loans name their item (SPEC "Items and the desk").
+LOAN_FIELDS = {"id", "user_id", "book_id", "item_id", "barcode", "borrowed_at", "due_at", "returned_at",
+               "renewals", "status"}
 
 
 @pytest.mark.parametrize("extra", [
     {"role": "admin"}, {"is_active": True}, {"id": 1}, {"token_version": 0},
-    {"password_hash": "x"}, {"created_at": "2020-01-01T00:00:00Z"},
+    {"password_hash": "x"}, {"created_at": "2020-01-01T00:00:00Z"}, {"category": "staff"},
 ])
 def test_member_cannot_set_reserved_account_fields(client, member, extra):
     response = client.patch("/users/me", json={"username": "alice2", **extra}, headers=member.headers)
@@ -27,7 +28,7 @@ def test_member_cannot_set_reserved_account_fields(client, member, extra):
     assert me["username"] == "alice" and me["role"] == "user"
 
 
-@pytest.mark.parametrize("extra", [{"role": "admin"}, {"is_active": False}, {"id": 7}])
+@pytest.mark.parametrize("extra", [{"role": "admin"}, {"is_active": False}, {"id": 7}, {"category": "staff"}])
 def test_registration_cannot_choose_reserved_fields(client, extra):
     body = {"username": "mallory", "email": "mallory@example.com", "password": "a long password", **extra}
     assert is_problem(client.post("/users/register", json=body), 400)

@@ -12,7 +12,8 @@ def test_register_creates_member_with_location(client, register):
     assert body["username"] == "carol"
     assert body["email"] == "carol@example.com"
     assert body["role"] == "user" and body["is_active"] is True
-    assert set(body) == {"id", "username", "email", "role", "is_active", "created_at"}
+    assert set(body) == {"id", "username", "email", "role", "is_active", "category", "created_at"}
+    assert body["category"] == "adult"
     assert response.headers["Location"].endswith(f"/users/{body['id']}")
 
 

@@ -1,0 +1,178 @@
+"""/admin/rules: the circulation rules table and what it resolves to."""
+
+from flask import url_for
+
+from api.auth import admin_required, current_user
+from api.extensions import db
+from api.pagination import paginate
+from api.parsing import json_body, query_args
+from api.rules import bp, service
+from api.rules.resolve import RULE_VALUES, effective_rule
+from api.rules.schemas import (
+    EffectiveOut,
+    EffectiveQuery,
+    RuleCreateIn,
+    RuleOut,
+    RuleQuery,
+    RuleUpdateIn,
+)
+
+
+@bp.get("")
+@admin_required
+def list_rules():
+    """The circulation rules, by id (the `*`/`*` rule always among them).
+    ---
+    tags: [rules]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {in: query, name: patron_category, schema: {type: string}, description: 'A code or *.'}
+      - {in: query, name: item_type, schema: {type: string}, description: 'A code or *.'}
+      - $ref: '#/components/parameters/Page'
+      - $ref: '#/components/parameters/PerPage'
+    responses:
+      200:
+        description: A page of rules, with an RFC 8288 Link header.
+        headers:
+          Link: {schema: {type: string}}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/RulesPage'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      403: {$ref: '#/components/responses/Forbidden'}
+    """
+    args = query_args(RuleQuery())
+    service.default_rule_exists(db.session)
+    filters = {k: args[k] for k in ("patron_category", "item_type") if k in args}
+    return paginate(service.rules_stmt(**filters), RuleOut(), args)
+
+
+@bp.post("")
+@admin_required
+def create_rule():
+    """Add a rule for a (patron category, item type) pair.
+    ---
+    tags: [rules]
+    security: [{bearerAuth: []}]
+    description: >
+      Values left out or null are inherited: each value for (C,T) comes from the first
+      of (C,T), (C,*), (*,T), (*,*) that sets it. Applies to later loans, renewals and
+      holds at once, never to existing due dates. 409 `duplicate` when the pair has a rule.
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/RuleCreateIn'}
+    responses:
+      201:
+        description: The new rule.
+        headers:
+          Location: {schema: {type: string}, description: URL of the rule.}
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/RuleOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      409: {$ref: '#/components/responses/Conflict'}
+    """
+    data = json_body(RuleCreateIn())
+    rule = service.create_rule(db.session, data, actor_id=current_user().id)
+    return RuleOut().dump(rule), 201, {"Location": url_for("rules.get_rule", rule_id=rule.id)}
+
+
+@bp.get("/effective")
+@admin_required
+def effective():
+    """The values that apply to a patron category and item type, and where each came from.
+    ---
+    tags: [rules]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {in: query, name: patron_category, required: true, schema: {type: string},
+         description: 'A code or *.'}
+      - {in: query, name: item_type, required: true, schema: {type: string}, description: 'A code or *.'}
+    responses:
+      200:
+        description: "`values` by name, and `sources`: the id of the rule row each came from."
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/EffectiveOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      403: {$ref: '#/components/responses/Forbidden'}
+    """
+    args = query_args(EffectiveQuery())
+    service.default_rule_exists(db.session)
+    rule = effective_rule(db.session, **args)
+    return EffectiveOut().dump({**args, "values": {name: getattr(rule, name) for name in RULE_VALUES},
+                                "sources": rule.sources})
+
+
+@bp.get("/<int:rule_id>")
+@admin_required
+def get_rule(rule_id: int):
+    """One rule.
+    ---
+    tags: [rules]
+    security: [{bearerAuth: []}]
+    parameters:
+      - {in: path, name: rule_id, required: true, schema: {type: integer}}
+    responses:
+      200:
+        description: The rule.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/RuleOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+    """
+    return RuleOut().dump(service.get_rule(db.session, rule_id))
+
+
+@bp.patch("/<int:rule_id>")
+@admin_required
+def update_rule(rule_id: int):
+    """Change a rule's values (null: inherit).
+    ---
+    tags: [rules]
+    security: [{bearerAuth: []}]
+    description: >
+      Only values change; the pair names the rule. The `*`/`*` rule's values cannot be
+      null (400). Later actions use the new values at once; existing due dates stay.
+    parameters:
+      - {in: path, name: rule_id, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/RuleUpdateIn'}
+    responses:
+      200:
+        description: The updated rule.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/RuleOut'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+    """
+    data = json_body(RuleUpdateIn())
+    rule = service.update_rule(db.session, rule_id, data, actor_id=current_user().id)
+    return RuleOut().dump(rule)
+
+
+@bp.delete("/<int:rule_id>")
+@admin_required
+def delete_rule(rule_id: int):
+    """Delete a rule; its pair then inherits every value.
+    ---
+    tags: [rules]
+    security: [{bearerAuth: []}]
+    description: The `*`/`*` rule cannot be deleted (409 `default_rule`).
+    parameters:
+      - {in: path, name: rule_id, required: true, schema: {type: integer}}
+    responses:
+      204: {description: Deleted.}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+    """
+    service.delete_rule(db.session, rule_id, actor_id=current_user().id)
+    return "", 204

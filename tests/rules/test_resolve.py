@@ -1,0 +1,100 @@
+"""effective_rule and type_loan_limit: per-value inheritance (C,T) -> (C,*) -> (*,T) -> (*,*)."""
+
+import pytest
+from sqlalchemy import event, func, select
+
+from api.extensions import db
+from api.models import CirculationRule
+from api.rules.resolve import RULE_VALUES, effective_rule, ensure_default_rule, seed_values, type_loan_limit
+
+
+def add(category, item_type, **values) -> int:
+    rule = CirculationRule(patron_category=category, item_type=item_type, **values)
+    db.session.add(rule)
+    db.session.commit()
+    return rule.id
+
+
+def default_id() -> int:
+    return db.session.scalar(select(CirculationRule.id).where(CirculationRule.patron_category == "*",
+                                                              CirculationRule.item_type == "*"))
+
+
+@pytest.fixture
+def rules(app_ctx):
+    ensure_default_rule(db.session)
+    db.session.commit()
+    return {
+        "*/*": default_id(),
+        "*/dvd": add("*", "dvd", loan_days=7, hold_pickup_days=2, max_loans=3),
+        "child/*": add("child", "*", loan_days=10, max_loans=2, max_balance=0),
+        "child/dvd": add("child", "dvd", max_renewals=0),
+    }
+
+
+def test_each_value_from_the_first_level_that_sets_it(rules, app):
+    rule = effective_rule(db.session, patron_category="child", item_type="dvd")
+    assert rule.max_renewals == 0 and rule.sources["max_renewals"] == rules["child/dvd"]   # (C,T)
+    assert rule.loan_days == 10 and rule.sources["loan_days"] == rules["child/*"]          # (C,*) over (*,T)
+    assert rule.max_balance == 0 and rule.sources["max_balance"] == rules["child/*"]
+    assert rule.hold_pickup_days == 2 and rule.sources["hold_pickup_days"] == rules["*/dvd"]  # (*,T)
+    assert rule.max_fine == seed_values()["max_fine"] and rule.sources["max_fine"] == rules["*/*"]  # (*,*)
+    assert set(rule.sources) == set(RULE_VALUES)
+
+
+def test_other_pairs_see_only_their_rows(rules, app):
+    adult_dvd = effective_rule(db.session, patron_category="adult", item_type="dvd")
+    assert (adult_dvd.loan_days, adult_dvd.sources["loan_days"]) == (7, rules["*/dvd"])
+    assert adult_dvd.max_renewals == app.config["MAX_RENEWALS"]
+    child_book = effective_rule(db.session, patron_category="child", item_type="book")
+    assert (child_book.loan_days, child_book.max_loans) == (10, 2)
+    assert child_book.hold_pickup_days == app.config["HOLD_PICKUP_DAYS"]
+    adult_book = effective_rule(db.session, patron_category="adult", item_type="book")
+    assert set(adult_book.sources.values()) == {rules["*/*"]}
+    assert adult_book.loan_days == app.config["LOAN_PERIOD_DAYS"]
+    assert adult_book.max_loans == app.config["MAX_ACTIVE_LOANS"]
+
+
+def test_type_loan_limit_only_from_rows_naming_the_type(rules):
+    # (child,dvd) leaves max_loans unset, so (*,dvd) answers; (child,*) never does.
+    assert type_loan_limit(db.session, patron_category="child", item_type="dvd") == 3
+    assert type_loan_limit(db.session, patron_category="child", item_type="book") is None
+    db.session.get(CirculationRule, rules["child/dvd"]).max_loans = 1
+    db.session.commit()
+    assert type_loan_limit(db.session, patron_category="child", item_type="dvd") == 1
+    assert type_loan_limit(db.session, patron_category="adult", item_type="dvd") == 3
+
+
+def test_a_change_applies_to_the_next_call(rules):
+    assert effective_rule(db.session, patron_category="child", item_type="dvd").loan_days == 10
+    db.session.get(CirculationRule, rules["child/*"]).loan_days = None
+    db.session.commit()
+    rule = effective_rule(db.session, patron_category="child", item_type="dvd")
+    assert (rule.loan_days, rule.sources["loan_days"]) == (7, rules["*/dvd"])
+
+
+def test_one_query_per_resolution(rules):
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        effective_rule(db.session, patron_category="child", item_type="dvd")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1 and "circulation_rules" in statements[0]
+
+
+def test_missing_default_row_is_created_once_from_the_settings(app_ctx, app):
+    assert db.session.scalar(select(func.count()).select_from(CirculationRule)) == 0
+    first = effective_rule(db.session, patron_category="adult", item_type="book")
+    db.session.commit()
+    second = effective_rule(db.session, patron_category="x", item_type="y")
+    ensure_default_rule(db.session)  # a racing second insert does nothing
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(CirculationRule)) == 1
+    assert first == second
+    assert first.loan_days == first.renewal_days == app.config["LOAN_PERIOD_DAYS"]
+    assert first.max_loans == app.config["MAX_ACTIVE_LOANS"]
