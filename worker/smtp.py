@@ -9,6 +9,7 @@ from email.utils import format_datetime, parseaddr
 from flask import current_app
 
 from api.clock import utcnow
+from api.notify import render
 
 
 def cfg(key: str):
@@ -37,15 +38,28 @@ def message_id(notification_id: int, dedupe_key: str, sender: str) -> str:
     return f"<notification.{notification_id}.{digest}@{domain}>"
 
 
-def build_message(row) -> EmailMessage:
+def content(row) -> tuple[str, str]:
+    """(subject, body): as recorded, or rendered now for a notice a job recorded
+    without them (overdue, due soon), from its loan as it is at sending time."""
+    if row.body is not None:
+        return row.subject, row.body
+    if row.title is None:
+        raise ValueError("the loan this notice is about no longer exists")
+    subject, body = render(row.kind, title=row.title, username=row.username, due_at=row.due_at,
+                           loan_id=row.loan_id)
+    return subject[:300], body
+
+
+def build_message(row, subject: str, body: str) -> EmailMessage:
+    """The one place an outgoing message and its headers are put together."""
     sender = cfg("MAIL_DEFAULT_SENDER")
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = row.recipient
-    msg["Subject"] = row.subject
+    msg["Subject"] = subject
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id(row.id, row.dedupe_key, sender)
-    msg.set_content(row.body)
+    msg.set_content(body)
     return msg
 
 

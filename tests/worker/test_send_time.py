@@ -1,0 +1,67 @@
+"""Notices a job records without their text are rendered when sent; delivery costs
+one commit per message on one database connection per batch."""
+
+from sqlalchemy import delete, event
+
+from api.extensions import db
+from api.models import Loan
+from tests.worker.helpers import add_notices, outbox
+from tests.worker.test_jobs import add_loans
+from worker.jobs import loan_notices
+from worker.mail import claim_batch, deliver
+
+
+def test_job_notice_is_rendered_at_send_time_and_kept(worker_app, inbox, make_book):
+    [loan_id] = add_loans(worker_app, make_book, [-2])
+    with worker_app.app_context():
+        assert loan_notices("no-run", kind="overdue") == {"scanned": 1, "queued": 1}
+    [row] = outbox(worker_app).values()
+    assert row.subject is None and row.body is None and row.loan_id == loan_id
+    with worker_app.app_context():
+        claim_ts, rows = claim_batch(10)
+        assert deliver(rows, claim_ts)["sent"] == 1
+    [message] = inbox.messages
+    assert message["Subject"] == "Overdue: Title 0"
+    assert "is now overdue" in message.get_payload(decode=True).decode()
+    [row] = outbox(worker_app).values()
+    assert row.state == "sent" and row.subject == "Overdue: Title 0"
+    assert "is now overdue" in row.body
+
+
+def test_notice_whose_loan_is_gone_fails_without_sending(worker_app, inbox, make_book):
+    add_loans(worker_app, make_book, [-2])
+    with worker_app.app_context():
+        loan_notices("no-run", kind="overdue")
+        db.session.execute(delete(Loan))
+        db.session.commit()
+        claim_ts, rows = claim_batch(10)
+        assert deliver(rows, claim_ts) == {"sent": 0, "retrying": 0, "failed": 1}
+    [row] = outbox(worker_app).values()
+    assert row.state == "failed" and "no longer exists" in row.last_error
+    assert inbox.messages == []
+
+
+def test_one_commit_per_message_on_one_connection(worker_app, inbox):
+    add_notices(worker_app, 5, prefix="cost")
+    with worker_app.app_context():
+        claim_ts, rows = claim_batch(10)
+        commits, checkouts = [], []
+
+        def on_commit(conn):
+            commits.append(1)
+
+        def on_checkout(*args):
+            checkouts.append(1)
+
+        engine = db.engine
+        event.listen(engine, "commit", on_commit)
+        event.listen(engine.pool, "checkout", on_checkout)
+        try:
+            assert deliver(rows, claim_ts)["sent"] == 5
+        finally:
+            event.remove(engine, "commit", on_commit)
+            event.remove(engine.pool, "checkout", on_checkout)
+    # Five flips, each committing the previous outcome with it, and the last outcome.
+    assert len(commits) == 6 and len(checkouts) == 1
+    assert {row.state for row in outbox(worker_app).values()} == {"sent"}
+    assert len(inbox.messages) == 5
