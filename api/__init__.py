@@ -19,6 +19,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
         app.config["REDIS_URL"] = ensure_embedded_redis()
 
+    from api.health.probe import LivenessProbe
+
+    # Innermost, so a trusted proxy's X-Forwarded-Proto has been applied (HSTS).
+    app.wsgi_app = LivenessProbe(app.wsgi_app)
     if app.config["PROXY_FIX_X_FOR"]:
         # Trust exactly the configured number of proxies; with none, X-Forwarded-For
         # is ignored, so a client cannot choose its own rate-limit key.
