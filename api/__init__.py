@@ -14,6 +14,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     app.json.sort_keys = False
+    from api.sessions import NoSessions
+
+    app.session_interface = NoSessions()
     if app.config.get("REDIS_URL") is None:
         from api.embedded_redis import ensure_embedded_redis
 
