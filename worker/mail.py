@@ -146,9 +146,11 @@ def deliver(rows, claim_ts: datetime) -> dict:
     """Send claimed rows over one SMTP connection (reopened only after it breaks)."""
     stats = {"sent": 0, "retrying": 0, "failed": 0}
     smtp = None
-    # Autocommit: each statement below is its own transaction (the ledger says why
-    # that is enough), so a commit costs no extra round trip.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    conn = db.engine.connect()
+    if conn.dialect.name == "postgresql":
+        # One statement per commit (the ledger's), so autocommit: no COMMIT round trip.
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with conn:
         ledger = _Ledger(conn)
         try:
             for index, row in enumerate(rows):
