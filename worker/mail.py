@@ -10,8 +10,8 @@ a later next_attempt_at after a transient failure.
   tried become due again by themselves after MAIL_LEASE_SECONDS.
 - pending -> sending is a conditional UPDATE on the claim timestamp (the lease token),
   committed before the message is handed to SMTP: only one worker can ever flip it.
-  That commit also records the previous message's outcome (`_Ledger`): one commit
-  per message, on one database connection and one SMTP connection per batch.
+  That commit also records the previous message's outcome (worker/ledger.py): one
+  commit per message, on one database connection and one SMTP connection per batch.
 - A row still `sending` after the lease means its worker died (or lost the connection)
   between handing the message over and recording the outcome. It may have been
   delivered, so it is never resent: it becomes failed with "outcome unknown" for an
@@ -34,6 +34,7 @@ from api.clock import utcnow
 from api.extensions import db
 from api.models import Book, Loan, Notification, User
 from api.redis_client import get_redis
+from worker.ledger import Ledger, T, outcome, sent
 from worker.smtp import build_message, close, connect, content, text
 
 log = logging.getLogger(__name__)
@@ -97,51 +98,6 @@ def claim_batch(limit: int) -> tuple[datetime, list]:
     return now, rows
 
 
-class _Ledger:
-    """Writes for one batch on one connection held for it (so no pool check-out, and
-    no pre-ping, per message), with ONE commit per message: a message's outcome
-    waits for the commit that flips the next row to `sending`. On PostgreSQL that
-    commit is a single statement in autocommit (the outcome UPDATE rides along as a
-    data-modifying CTE): one round trip per message.
-
-    Still at most once: a row is `sending`, durably, before its hand-off. Still never
-    lost: an outcome not yet committed when the worker dies leaves its row `sending`,
-    which the reaper reports as "outcome unknown", exactly as a death right after the
-    hand-off always did.
-    """
-
-    def __init__(self, conn):
-        self.conn, self.waiting = conn, []
-        self.combine = conn.dialect.name == "postgresql"
-
-    def record(self, stmt) -> None:
-        self.waiting.append(stmt)
-
-    def flip(self, row_id: int, claim_ts: datetime, flip_ts: datetime) -> bool:
-        stmt = (update(_T).where(_T.c.id == row_id, _T.c.state == "pending",
-                                 _T.c.claimed_at == claim_ts)
-                .values(state="sending", claimed_at=flip_ts).returning(_T.c.id))
-        if self.combine:
-            for i, waiting in enumerate(self.waiting):
-                stmt = stmt.add_cte(waiting.returning(_T.c.id).cte(f"outcome_{i}"))
-        else:
-            for waiting in self.waiting:
-                self.conn.execute(waiting)
-        self.waiting.clear()
-        flipped = self.conn.execute(stmt).all()
-        self.conn.commit()
-        return len(flipped) == 1
-
-    def flush(self) -> None:
-        for stmt in self.waiting:
-            self.conn.execute(stmt)
-        self.waiting.clear()
-        self.conn.commit()
-
-
-_T = Notification.__table__
-
-
 def deliver(rows, claim_ts: datetime) -> dict:
     """Send claimed rows over one SMTP connection (reopened only after it breaks)."""
     stats = {"sent": 0, "retrying": 0, "failed": 0}
@@ -151,7 +107,7 @@ def deliver(rows, claim_ts: datetime) -> dict:
         # One statement per commit (the ledger's), so autocommit: no COMMIT round trip.
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
     with conn:
-        ledger = _Ledger(conn)
+        ledger = Ledger(conn)
         try:
             for index, row in enumerate(rows):
                 if smtp is None:
@@ -186,13 +142,12 @@ def deliver(rows, claim_ts: datetime) -> dict:
                         smtp = close(smtp)
                 except (OSError, smtplib.SMTPException) as e:
                     # The connection broke mid-transaction: the server may have accepted it.
-                    ledger.record(_outcome(row.id, flip_ts, state="failed",
-                                           last_error=f"{OUTCOME_UNKNOWN} ({e})"))
+                    ledger.record(outcome(row.id, flip_ts, state="failed",
+                                          last_error=f"{OUTCOME_UNKNOWN} ({e})"))
                     stats["failed"] += 1
                     smtp = close(smtp)
                 else:
-                    ledger.record(_outcome(row.id, flip_ts, state="sent", sent_at=utcnow(),
-                                           last_error=None, **_kept_text(row, subject, body)))
+                    ledger.record(sent(row.id, flip_ts, utcnow(), _kept_text(row, subject, body)))
                     stats["sent"] += 1
         finally:
             ledger.flush()
@@ -215,14 +170,7 @@ def _kept_text(row, subject: str, body: str) -> dict:
     return {"subject": subject, "body": body} if row.body is None else {}
 
 
-def _outcome(row_id: int, token: datetime, **values):
-    # Keyed on our own claim timestamp: it also corrects a row the reaper gave up
-    # on while this worker was in fact still sending it.
-    return (update(_T).where(_T.c.id == row_id, _T.c.claimed_at == token)
-            .values(attempts=_T.c.attempts + 1, **values))
-
-
-def _failure(ledger: _Ledger, row, from_state: str, token: datetime, error: str,
+def _failure(ledger: Ledger, row, from_state: str, token: datetime, error: str,
              transient: bool) -> str:
     attempts = row.attempts + 1
     if transient and attempts < cfg("MAIL_MAX_ATTEMPTS"):
@@ -232,9 +180,8 @@ def _failure(ledger: _Ledger, row, from_state: str, token: datetime, error: str,
         values = {"state": "failed"}
         outcome = "failed"
         log.warning("Notification %s failed for good after %s attempt(s): %s", row.id, attempts, error)
-    ledger.record(update(_T).where(_T.c.id == row.id, _T.c.state == from_state,
-                                   _T.c.claimed_at == token)
-                  .values(attempts=_T.c.attempts + 1, last_error=error[:2000], **values))
+    ledger.record((update(T).where(T.c.id == row.id, T.c.state == from_state, T.c.claimed_at == token)
+                   .values(attempts=T.c.attempts + 1, last_error=error[:2000], **values), None))
     return outcome
 
 

@@ -68,3 +68,16 @@ def test_one_commit_per_message_on_one_connection(worker_app, inbox):
     assert len(checkouts) == 1
     assert {row.state for row in outbox(worker_app).values()} == {"sent"}
     assert len(inbox.messages) == 5
+
+
+def test_a_refusal_is_recorded_with_the_next_flip(worker_app, inbox):
+    add_notices(worker_app, 3, prefix="mixed")
+    inbox.replies = ["550 5.1.1 No such mailbox"]  # the first message only
+    with worker_app.app_context():
+        claim_ts, rows = claim_batch(10)
+        assert deliver(rows, claim_ts) == {"sent": 2, "retrying": 0, "failed": 1}
+    rows = sorted(outbox(worker_app).values(), key=lambda row: row.id)
+    assert [row.state for row in rows] == ["failed", "sent", "sent"]
+    assert "550" in rows[0].last_error and rows[0].attempts == 1
+    assert all(row.attempts == 1 and row.last_error is None for row in rows[1:])
+    assert len(inbox.messages) == 2
