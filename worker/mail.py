@@ -35,7 +35,7 @@ from api.extensions import db
 from api.models import Book, Loan, Notification, User
 from api.redis_client import get_redis
 from worker.ledger import Ledger, T, outcome, sent
-from worker.smtp import build_message, close, connect, content, text
+from worker.smtp import build_message, close, connect, content, send, text
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def deliver(rows, claim_ts: datetime) -> dict:
                 if not ledger.flip(row.id, claim_ts, flip_ts):
                     continue  # the lease passed and another worker took it
                 try:
-                    smtp.send_message(message)
+                    send(smtp, message)
                 except smtplib.SMTPRecipientsRefused as e:
                     codes = [code for code, _ in e.recipients.values()]
                     stats[_failure(ledger, row, "sending", flip_ts,

@@ -3,7 +3,10 @@
 import hashlib
 import smtplib
 import ssl
+from email.charset import QP, Charset
+from email.header import Header
 from email.message import EmailMessage
+from email.mime.text import MIMEText
 from email.utils import format_datetime, parseaddr
 
 from flask import current_app
@@ -50,17 +53,42 @@ def content(row) -> tuple[str, str]:
     return subject[:300], body
 
 
-def build_message(row, subject: str, body: str) -> EmailMessage:
+def build_message(row, subject: str, body: str) -> EmailMessage | MIMEText:
     """The one place an outgoing message and its headers are put together."""
     sender = cfg("MAIL_DEFAULT_SENDER")
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = row.recipient
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = message_id(row.id, row.dedupe_key, sender)
-    msg.set_content(body)
+    headers = {"From": sender, "To": row.recipient, "Subject": subject,
+               "Date": format_datetime(utcnow()),
+               "Message-ID": message_id(row.id, row.dedupe_key, sender)}
+    if any("\r" in value or "\n" in value for value in headers.values()):
+        raise ValueError("a header value contains a line break")
+    if not (sender.isascii() and row.recipient.isascii()):
+        # Non-ASCII addresses need the modern policy (and SMTPUTF8 from the server).
+        msg = EmailMessage()
+        for name, value in headers.items():
+            msg[name] = value
+        msg.set_content(body)
+        return msg
+    # ASCII addresses (nearly all): the legacy email API, which stores headers as
+    # given instead of parsing each one; 5x less CPU per message than EmailMessage
+    # (measured: bench/findings.md). Only the subject can need RFC 2047 encoding.
+    msg = MIMEText(body, "plain", "us-ascii" if body.isascii() else _UTF8_QP)
+    if not subject.isascii():
+        headers["Subject"] = Header(subject, "utf-8").encode()
+    for name, value in headers.items():
+        msg[name] = value
     return msg
+
+
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
+def send(smtp: smtplib.SMTP, msg) -> None:
+    """Hand a built message to the server (the envelope comes from its headers)."""
+    if isinstance(msg, EmailMessage):
+        smtp.send_message(msg)
+        return
+    smtp.sendmail(parseaddr(msg["From"])[1], [msg["To"]], msg.as_bytes())
 
 
 def close(smtp):

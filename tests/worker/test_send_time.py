@@ -1,6 +1,11 @@
 """Notices a job records without their text are rendered when sent; delivery costs
 one commit per message on one database connection per batch."""
 
+from email import message_from_bytes
+from email.policy import default
+from types import SimpleNamespace
+
+import pytest
 from sqlalchemy import delete, event
 
 from api.extensions import db
@@ -9,6 +14,7 @@ from tests.worker.helpers import add_notices, outbox
 from tests.worker.test_jobs import add_loans
 from worker.jobs import loan_notices
 from worker.mail import claim_batch, deliver
+from worker.smtp import build_message
 
 
 def test_job_notice_is_rendered_at_send_time_and_kept(worker_app, inbox, make_book):
@@ -81,3 +87,16 @@ def test_a_refusal_is_recorded_with_the_next_flip(worker_app, inbox):
     assert "550" in rows[0].last_error and rows[0].attempts == 1
     assert all(row.attempts == 1 and row.last_error is None for row in rows[1:])
     assert len(inbox.messages) == 2
+
+
+@pytest.mark.parametrize("recipient", ["reader@example.com", "lecteur@exämple.com"])
+def test_messages_carry_non_ascii_text_intact(worker_app, recipient):
+    row = SimpleNamespace(id=7, dedupe_key="overdue:loan:7:2026-12-01", recipient=recipient)
+    with worker_app.app_context():
+        message = build_message(row, "Überfällig: Café", "Bonjour Zoë,\n« Café » est en retard.\n")
+        with pytest.raises(ValueError):
+            build_message(row, "Subject\r\nBcc: victim@example.com", "body")
+    parsed = message_from_bytes(message.as_bytes(), policy=default)
+    assert parsed["Subject"] == "Überfällig: Café" and parsed["To"] == recipient
+    assert parsed.get_content() == "Bonjour Zoë,\n« Café » est en retard.\n"
+    assert parsed["Message-ID"].startswith("<notification.7.")
