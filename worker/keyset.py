@@ -30,18 +30,20 @@ class Batch:
 
 
 def _after(key: Sequence, values: Sequence) -> ColumnElement[bool]:
-    """(k1, k2) > (v1, v2), spelled out: row-value comparison is not portable."""
+    """(k1, k2) > (v1, v2), spelled out: row-value comparison is not portable. The
+    redundant `k1 >= v1` lets the planner use an index on k1 as a range scan (an OR
+    alone makes PostgreSQL read the index from its start on every batch)."""
     (first, *rest), (value, *more) = key, values
     if not rest:
         return first > value
-    return or_(first > value, and_(first == value, _after(rest, more)))
+    return and_(first >= value, or_(first > value, and_(first == value, _after(rest, more))))
 
 
 def _at_most(key: Sequence, values: Sequence) -> ColumnElement[bool]:
     (first, *rest), (value, *more) = key, values
     if not rest:
         return first <= value
-    return or_(first < value, and_(first == value, _at_most(rest, more)))
+    return and_(first <= value, or_(first < value, and_(first == value, _at_most(rest, more))))
 
 
 def batches(session: Session, key: Sequence, conditions: Sequence, size: int) -> Iterator[Batch]:
