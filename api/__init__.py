@@ -14,9 +14,16 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     app.json.sort_keys = False
+    from api.sessions import NoSessions
+
+    app.session_interface = NoSessions()
     if app.config.get("REDIS_URL") is None:
         app.config["REDIS_URL"] = _running_embedded_redis(app)
 
+    from api.health.probe import LivenessProbe
+
+    # Innermost, so a trusted proxy's X-Forwarded-Proto has been applied (HSTS).
+    app.wsgi_app = LivenessProbe(app.wsgi_app)
     if app.config["PROXY_FIX_X_FOR"]:
         # Trust exactly the configured number of proxies; with none, X-Forwarded-For
         # is ignored, so a client cannot choose its own rate-limit key.

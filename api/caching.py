@@ -1,13 +1,12 @@
-"""Catalog cache on Redis. See README "Caching".
+"""Catalog cache on Redis, through Flask-Caching (`api.extensions.cache`). See README
+"Caching".
 
-`init_cache` binds Flask-Caching (`api.extensions.cache`) for general use; catalog
-reads go through `cached_catalog_read` below, on the app's Redis client.
-
-Invalidation is by version: every cached catalog entry's key includes the current
-catalog version, and a commit that changes what a catalog read returns bumps it.
-Code that changes books or copies_available calls `mark_catalog_changed(session)`
-inside its transaction; the bump happens only after the commit succeeds, so a
-reader can never cache pre-commit data under the new version.
+Invalidation is by version: the catalog version is one Redis integer, and every
+cached entry records the version it was built at. Code that changes books or
+copies_available calls `mark_catalog_changed(session)` inside its transaction; the
+version is bumped only after the commit succeeds. A hit is ONE Redis round trip:
+`cache.get_many(version, entry)` is one MGET, and the entry counts only if it was
+built at the current version.
 """
 
 import hashlib
@@ -17,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, has_app_context, request
+from flask_caching.backends.rediscache import RedisCache
 from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -28,12 +28,34 @@ log = logging.getLogger(__name__)
 VERSION_KEY = "catalog:version"
 
 
+class JSONSerializer:
+    """Entries as JSON, never pickles: what is read back from Redis is only ever
+    data. Integers stay plain ASCII so INCR works on them (the catalog version)."""
+
+    def dumps(self, value) -> bytes:
+        if type(value) is int:
+            return str(value).encode("ascii")
+        return json.dumps(value, separators=(",", ":")).encode()
+
+    def loads(self, value: bytes | None):
+        if value is None:
+            return None
+        return json.loads(value) if value[:1] in (b"{", b"[") else int(value)
+
+
+class JSONRedisCache(RedisCache):
+    """Flask-Caching's Redis backend with the JSON serializer (CACHE_TYPE names it)."""
+
+    serializer = JSONSerializer()
+
+
 def init_cache(app: Flask) -> None:
     cache.init_app(app, config={
-        "CACHE_TYPE": "RedisCache",
+        "CACHE_TYPE": "api.caching.JSONRedisCache",
         "CACHE_REDIS_URL": app.config["REDIS_URL"],
         "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_DEFAULT_TIMEOUT"],
-        "CACHE_KEY_PREFIX": "cache:",
+        # No prefix: the version key is "catalog:version", entries "cache:catalog:…".
+        "CACHE_KEY_PREFIX": "",
         "CACHE_OPTIONS": {"socket_timeout": app.config["REDIS_SOCKET_TIMEOUT"],
                           "socket_connect_timeout": app.config["REDIS_SOCKET_TIMEOUT"]},
     })
@@ -45,9 +67,7 @@ def mark_catalog_changed(session: Session) -> None:
 
 
 def bump_catalog_version() -> None:
-    from api.redis_client import get_redis
-
-    get_redis().incr(VERSION_KEY)
+    cache.cache.inc(VERSION_KEY)
 
 
 @event.listens_for(Session, "after_commit")
@@ -68,22 +88,23 @@ def _forget_catalog_change(session: Session) -> None:
 
 # --- Read side -------------------------------------------------------------------
 #
-# Entries are JSON (not Flask-Caching's pickle, so what is read back from Redis is
-# only ever data) holding the serialised body, its ETag and the Link header, never
-# anything per-user (rate-limit headers are added after the cache). The key covers
-# the catalog version, the endpoint, the host (Link URLs are absolute) and the raw
-# query string with its pairs sorted: `?a=1&b=2` and `?b=2&a=1` share an entry, two
-# different query strings never do. Views validate the query string first, so a
-# bad query is refused before it can reach the cache.
+# An entry holds the serialised body, its ETag, the Link header and the version it
+# was built at, never anything per-user (rate-limit headers are added after the
+# cache). The key covers the endpoint, the view arguments, the host (Link URLs are
+# absolute) and the query pairs, sorted: `?a=1&b=2` and `?b=2&a=1` share an entry,
+# two different query strings never do. Views validate the query string first, so
+# a bad query is refused before it can reach the cache.
 
 CACHE_CONTROL = "public, no-cache"
 _KEPT_HEADERS = ("Link",)
 
 
-def _entry_key(version: str) -> str:
+def _entry_key() -> str:
     pairs = sorted(request.args.items(multi=True))
-    fingerprint = hashlib.sha256(json.dumps([request.host_url, pairs]).encode()).hexdigest()
-    return f"cache:catalog:v{version}:{request.endpoint}:{request.view_args or {}}:{fingerprint}"
+    # What request.host_url is made of, without building the URL.
+    origin = (request.scheme, request.host, request.root_path)
+    fingerprint = hashlib.sha256(json.dumps([origin, pairs]).encode()).hexdigest()
+    return f"cache:catalog:{request.endpoint}:{request.view_args or {}}:{fingerprint}"
 
 
 def _etag(body: str) -> str:
@@ -93,30 +114,34 @@ def _etag(body: str) -> str:
 def cached_catalog_read(build: Callable[[], Response]) -> Response:
     """Serve a catalog GET from Redis, or `build()` it from the database and store it.
 
-    A hit never touches the database. Redis errors fail open: the read is built
-    from the database and one line is logged.
+    A hit is one MGET and never touches the database. The version is read before
+    `build()` queries, so an entry built from data a concurrent commit is changing
+    is stored under the version that commit then bumps past: nobody uses it. Redis
+    errors fail open: the read is built from the database and one line is logged.
     """
-    from api.redis_client import get_redis
-
-    redis, state = get_redis(), current_app.extensions.setdefault("catalog_cache", {})
-    key = entry = None
+    state = current_app.extensions.setdefault("catalog_cache", {})
+    key = version = None
+    entry = None
     # After a failure Redis is left alone for CACHE_RETRY_SECONDS, so a hung server
     # costs one socket timeout per interval rather than one per read.
     if time.monotonic() >= state.get("down_until", 0):
+        key = _entry_key()
         try:
-            key = _entry_key(redis.get(VERSION_KEY) or "0")
-            cached = redis.get(key)
-            entry = json.loads(cached) if cached else None
+            version, entry = cache.get_many(VERSION_KEY, key)
         except RedisError as e:
+            key = None
             _cache_failed(state, "Catalog cache unavailable, reading from the database: %s", e)
+        version = version or 0
+        if entry is not None and entry.get("v") != version:
+            entry = None  # built before the last catalog change
     if entry is None:
         response = build()
         body = response.get_data(as_text=True)
-        entry = {"body": body, "etag": _etag(body),
+        entry = {"v": version, "body": body, "etag": _etag(body),
                  "headers": {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}}
         if key is not None and response.status_code == 200:
             try:
-                redis.set(key, json.dumps(entry), ex=current_app.config["CACHE_DEFAULT_TIMEOUT"])
+                cache.set(key, entry)
             except RedisError as e:
                 _cache_failed(state, "Catalog cache unavailable, not storing: %s", e)
     return _conditional(entry)
@@ -127,9 +152,16 @@ def _cache_failed(state: dict, message: str, error: Exception) -> None:
     state["down_until"] = time.monotonic() + current_app.config.get("CACHE_RETRY_SECONDS", 5)
 
 
+# Request headers that can make a GET answer other than a plain 200 (304, 412, 206).
+_CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
+                "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
+
+
 def _conditional(entry: dict) -> Response:
-    response = Response(entry["body"], status=200, mimetype="application/json",
-                        headers=entry["headers"])
-    response.set_etag(entry["etag"])
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    return response.make_conditional(request)
+    headers = [("ETag", f'"{entry["etag"]}"'), ("Cache-Control", CACHE_CONTROL),
+               *entry["headers"].items()]
+    response = Response(entry["body"], status=200, mimetype="application/json", headers=headers)
+    environ = request.environ
+    if any(name in environ for name in _CONDITIONAL):
+        return response.make_conditional(request)
+    return response

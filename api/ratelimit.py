@@ -27,6 +27,7 @@ from limits.strategies import FixedWindowRateLimiter
 from limits.util import WindowStats
 from redis.exceptions import RedisError
 
+from api import ratelimit_plan
 from api.errors import ServiceUnavailable, Unauthorized
 from api.parsing import load_json_or_none
 
@@ -121,9 +122,14 @@ class AppLimiter(Limiter):
 
     def _check_request_limit(self, callable_name=None, in_middleware=True):
         # Flask-Limiter resolves limits and exemption scopes before it consults the
-        # request filter; decide exempt paths (health probes) first, for free.
+        # request filter; decide exempt paths (docs, probes) first, for free.
         if _exempt_path():
             return None
+        if in_middleware and self.enabled:
+            endpoint = self.identify_request()
+            plan = ratelimit_plan.plan_for(self, endpoint, _limit_strings())
+            if plan is not None:
+                return ratelimit_plan.check(self, endpoint, plan)
         return super()._check_request_limit(callable_name, in_middleware)
 
     def limit(self, limit_value, **kwargs):
@@ -154,6 +160,13 @@ def rate_limit_key() -> str:
 
 def default_limit() -> str:
     return current_app.config["RATELIMIT_DEFAULT"]
+
+
+def _limit_strings() -> tuple:
+    """What the limit providers answer now: a resolved plan is valid while it holds."""
+    config = current_app.config
+    return (config["RATELIMIT_DEFAULT"], config["RATELIMIT_LOGIN"], config["RATELIMIT_REGISTER"],
+            config["RATELIMIT_PASSWORD_RESET"], config["RATELIMIT_ADMIN_TASKS"])
 
 
 def login_limit() -> str:
@@ -195,14 +208,19 @@ def _exempt_path() -> bool:
 
 
 def _rate_limit_headers(response):
-    current = limiter.current_limit
-    if current is None:
-        return response
-    try:
-        reset_at, remaining = current.window
-    except RedisError:  # stats not seen during the hit; headers are not worth a 5xx
-        return response
-    response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
+    known = g.pop("_ratelimit_header", None)  # set by the fast path (api/ratelimit_plan.py)
+    if known is not None:
+        amount, (reset_at, remaining) = known
+    else:
+        current = limiter.current_limit
+        if current is None:
+            return response
+        try:
+            reset_at, remaining = current.window
+        except RedisError:  # stats not seen during the hit; headers are not worth a 5xx
+            return response
+        amount = current.limit.amount
+    response.headers["X-RateLimit-Limit"] = str(amount)
     response.headers["X-RateLimit-Remaining"] = str(remaining)
     response.headers["X-RateLimit-Reset"] = str(math.ceil(reset_at))
     if response.status_code == 429:

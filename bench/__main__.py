@@ -17,17 +17,18 @@ MODULES = ["http_health", "books_cache", "limiter", "sql_counts", "overdue", "fi
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument("--quick", action="store_true", help="smaller counts; finishes in under 3 minutes")
-    p.add_argument("--only", nargs="+", metavar="NAME", choices=[*MODULES, "fix_effect"],
-                   help="run just these (fix_effect: the app as is vs with bench/fixes.py)")
-    p.add_argument("--fixes", action="store_true",
-                   help="measure the app with the proposed fixes in bench/fixes.py applied")
+    p.add_argument("--only", nargs="+", metavar="NAME", choices=[*MODULES, "compare"],
+                   help="run just these (compare: this checkout vs --base, interleaved)")
+    p.add_argument("--base", metavar="REV",
+                   help="an earlier commit to compare with (`--only compare`): its tree is "
+                        "exported with git archive and served side by side with this one")
     p.add_argument("--output", help="Markdown file to write (default bench/RESULTS.md on a full "
                                     "run of every benchmark, var/bench/RESULTS.md otherwise)")
     args = p.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
     services = Services().start()
-    ctx = Context(services, sizes, args.quick, fixes=args.fixes)
+    ctx = Context(services, sizes, args.quick, base=export(args.base) if args.base else None)
     rows = []
     try:
         print(f"seeding {sizes.books} books, {sizes.users} members", flush=True)
@@ -46,13 +47,31 @@ def main(argv=None) -> int:
         services.stop()
     elapsed = time.monotonic() - started
     text = report.markdown(rows, desc, quick=args.quick, elapsed=elapsed, sizes=sizes,
-                           fixes=args.fixes)
+                           base=args.base or "")
     print(text)
-    official = not (args.only or args.quick or args.fixes)
+    official = not (args.only or args.quick or args.base)
     default = "bench/RESULTS.md" if official else "var/bench/RESULTS.md"
     path = report.write(text, args.output or default, ctx.raw)
     print(f"wrote {path} in {elapsed:.0f}s")
     return 0
+
+
+def export(rev: str):
+    """The tree of commit `rev` under var/bench/base (git archive: no worktree, no
+    change to the repository), to run the same benchmarks against."""
+    import shutil
+    import subprocess
+    import tarfile
+    from io import BytesIO
+
+    from bench.harness import ROOT
+
+    target = ROOT / "var" / "bench-base" / rev.replace("/", "_")
+    shutil.rmtree(target, ignore_errors=True)
+    tree = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(tree)) as tar:
+        tar.extractall(target, filter="data")
+    return target
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """What every benchmark module gets: the services, the mode's sizes, shared servers."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.harness import Server
 
@@ -35,7 +36,7 @@ class Context:
     services: object
     sizes: Sizes
     quick: bool
-    fixes: bool = False  # measure the app with bench/fixes.py applied
+    base: Path | None = None  # a checkout of an earlier commit, for bench.compare
     servers: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)  # every run's numbers, for bench/results/raw/
 
@@ -46,16 +47,19 @@ class Context:
             if isinstance(server, Unavailable):
                 raise server
             return server
-        full = "bench.fixed_app:app" if self.fixes else "wsgi:app"
         specs = {
             "bare": ("bench.baselines.bare:app", {}),
-            "app": (full, {}),
-            "app-nolimit": (full, {"RATELIMIT_ENABLED": "false"}),
-            "app-fixed": ("bench.fixed_app:app", {}),
+            "app": ("wsgi:app", {}),
+            "app-nolimit": ("wsgi:app", {"RATELIMIT_ENABLED": "false"}),
+            "app-base": ("wsgi:app", {}),
         }
         spec, extra = specs[name]
+        cwd = self.base if name == "app-base" else None
+        if name == "app-base" and cwd is None:
+            raise Unavailable("no --base commit given")
         try:
-            server = Server(spec, self.services.app_env(**extra), name).start()
+            env = self.app_env(**extra, **({"PYTHONPATH": str(cwd)} if cwd else {}))
+            server = Server(spec, env, name, **({"cwd": cwd} if cwd else {})).start()
         except RuntimeError as exc:
             self.servers[name] = Unavailable(f"{name} does not start ({str(exc)[-300:]})")
             raise self.servers[name] from None
@@ -63,8 +67,6 @@ class Context:
         return server
 
     def app_env(self, **extra: str) -> dict:
-        if self.fixes:
-            extra["BENCH_FIXES"] = "1"
         return self.services.app_env(**extra)
 
     def stop(self) -> None:

@@ -68,6 +68,9 @@ def seed_list_rows(conn, now, limit: int) -> None:
         "id": f"bench-{i}", "name": "overdue-check", "state": "succeeded", "progress_current": 1,
         "progress_total": 1, "result": {"sent": 0}, "requested_by": ADMIN_ID, "requested_at": now,
         "finished_at": now} for i in range(n)])
+    conn.execute(table("audit_log").insert(), [{
+        "at": now, "actor_id": ADMIN_ID, "action": "book.updated", "object_type": "book",
+        "object_id": str(1 + i), "data": {"bench": i}} for i in range(n)])
     conn.execute(table("notifications").insert(), [{
         "kind": "welcome", "dedupe_key": f"bench:list:{i}", "recipient": f"user{i}@bench.invalid",
         "subject": "Welcome", "body": "Hello", "user_id": HEAVY_ID, "state": "sent",

@@ -41,8 +41,8 @@ def skipped(benchmark: str, target: str, reason: str) -> Row:
 class Server:
     """gunicorn serving `spec` on a free loopback port."""
 
-    def __init__(self, spec: str, env: dict, name: str):
-        self.spec, self.env, self.name = spec, env, name
+    def __init__(self, spec: str, env: dict, name: str, cwd: Path = ROOT):
+        self.spec, self.env, self.name, self.cwd = spec, env, name, cwd
         self.port = free_port()
         self.proc = None
         self.log = ROOT / "var" / "bench" / f"gunicorn-{name}.log"
@@ -56,7 +56,7 @@ class Server:
         cmd = [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS,
                "--bind", f"127.0.0.1:{self.port}", self.spec]
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log,
+            self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=self.env, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

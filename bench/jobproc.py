@@ -8,7 +8,6 @@ RSS flat from 100k to 1M loans" compares these numbers.
 
 import importlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,17 +23,11 @@ def status_mb(field: str) -> float:
 
 def main() -> None:
     target, kwargs = sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
-    overrides = {}
-    if os.environ.get("BENCH_FIXES"):
-        from bench import fixes
-
-        fixes.apply()
-        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = fixes.ENGINE_OPTIONS
     module, _, name = target.partition(":")
     func = getattr(importlib.import_module(module), name)
     from api import create_app
 
-    app = create_app(**overrides)
+    app = create_app()
     with app.app_context():
         before = status_mb("VmRSS")
         started = time.perf_counter()

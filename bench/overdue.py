@@ -33,8 +33,8 @@ def job_available() -> str:
     return ""
 
 
-def run_process(cmd, env, timeout) -> dict:
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+def run_process(cmd, env, timeout, cwd=None) -> dict:
+    out = subprocess.run(cmd, cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if out.returncode:
         raise RuntimeError(f"{cmd[2]} failed: {out.stderr.strip()[-400:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

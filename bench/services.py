@@ -1,6 +1,6 @@
 """The bench's own services: a throw-away PostgreSQL database and a private redis-server.
 
-Nothing here touches the developer's data: the database is `bench` (dropped and
+Nothing here touches the developer's data: the database is `bench_<checkout>` (dropped and
 re-created every run) on the loopback PostgreSQL, or a SQLite file under
 var/bench/ when PostgreSQL is not reachable; Redis is a fresh redis-server on a
 free loopback port that dies with the run.
@@ -8,6 +8,7 @@ free loopback port that dies with the run.
 
 import fcntl
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -24,7 +25,10 @@ WORKDIR = ROOT / "var" / "bench"
 LOCK = ROOT / "var" / "bench.lock"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The driver the project installs (psycopg 3), named as config.database_url() names it.
-PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+# One database per checkout (its directory's name): two checkouts benchmarking on
+# one machine must not drop each other's database mid-run. BENCH_DATABASE overrides.
+BENCH_DB = os.environ.get("BENCH_DATABASE") or "bench_" + re.sub(r"\W", "_", ROOT.name.lower())
+PG_BENCH = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DB}"
 
 
 class Services:
@@ -88,24 +92,17 @@ class Services:
         return out
 
     def app(self, **extra: str):
-        """The full app in this process, configured as the gunicorn servers are
-        (BENCH_FIXES=1 among `extra`: with bench/fixes.py applied)."""
+        """The full app in this process, configured as the gunicorn servers are."""
         from api import create_app
 
         env = self.app_env(**extra)
-        more = {}
-        if env.get("BENCH_FIXES"):
-            from bench import fixes
-
-            fixes.apply()
-            more["SQLALCHEMY_ENGINE_OPTIONS"] = fixes.ENGINE_OPTIONS
         # Config classes read the environment when config.py is imported, which has
         # happened by now; the same settings go in as overrides instead.
         overrides = {k: v for k, v in env.items() if k.startswith(("RATELIMIT_", "CACHE_"))}
         if "RATELIMIT_ENABLED" in overrides:
             overrides["RATELIMIT_ENABLED"] = overrides["RATELIMIT_ENABLED"] == "true"
         return create_app("development", SQLALCHEMY_DATABASE_URI=self.database_url,
-                          REDIS_URL=self.redis_url, SECRET_KEY=self.secret, **overrides, **more)
+                          REDIS_URL=self.redis_url, SECRET_KEY=self.secret, **overrides)
 
     def app_env(self, **extra: str) -> dict:
         """Environment for anything that builds the full app against the bench services."""
@@ -129,8 +126,8 @@ def _fresh_database() -> str:
     except psycopg.OperationalError:
         return f"sqlite:///{WORKDIR / 'bench.db'}"
     with admin.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS bench WITH (FORCE)")
-        cur.execute("CREATE DATABASE bench")
+        cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
     admin.close()
     return PG_BENCH
 

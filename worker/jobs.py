@@ -1,11 +1,12 @@
 """The scheduled jobs: overdue notices, due-soon reminders, hold expiry.
 
-Overdue and due-soon are set-based: open loans are read in keyset-paginated batches
-of JOB_BATCH_SIZE (ix_loans_open_due_at, ordered by due_at, id) joined to their user
-and book, rendered, and written with one INSERT ... ON CONFLICT (dedupe_key) DO
-NOTHING per batch. Memory stays one batch whatever the library's size, and a second
-run (or a concurrent one) inserts nothing it has already inserted, so nothing is
-sent twice. The outbox worker does the sending.
+Overdue and due-soon are set-based (worker/keyset.py): open loans are walked in
+keyset batches of JOB_BATCH_SIZE (ix_loans_open_due_at, ordered by due_at, id) and
+each batch becomes outbox rows with one INSERT ... SELECT ... ON CONFLICT
+(dedupe_key) DO NOTHING that records kind, loan, dedupe key and recipient; the
+email is rendered by the worker when it sends it. Memory is flat whatever the
+library's size, and a second run (or a concurrent one) inserts nothing it has
+already inserted, so nothing is sent twice.
 """
 
 import logging
@@ -13,13 +14,13 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, cast, func, literal, select
 
 from api.clock import utcnow
 from api.extensions import db
-from api.models import Book, Loan, Notification, User
-from api.notify import render
-from worker import tracking
+from api.models import Loan, Notification, User
+from api.models.types import UTCDateTime
+from worker import keyset, tracking
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +56,25 @@ def _expire_holds(run_id: str) -> dict:
 
 
 def _window(kind: str, now: datetime):
-    """(SQL conditions on open loans, dedupe key for a loan id) for a notice kind."""
+    """(SQL conditions on open loans, the notice's dedupe key as SQL) for a notice kind."""
+    loan = cast(Loan.id, String)
     if kind == "overdue":
         day = now.date().isoformat()
-        return [Loan.due_at < now], lambda loan_id: f"overdue:loan:{loan_id}:{day}"
+        return [Loan.due_at < now], literal("overdue:loan:") + loan + literal(f":{day}")
     horizon = now + timedelta(days=current_app.config["DUE_SOON_DAYS"])
-    return [Loan.due_at >= now, Loan.due_at < horizon], lambda loan_id: f"due_soon:loan:{loan_id}"
+    return [Loan.due_at >= now, Loan.due_at < horizon], literal("due_soon:loan:") + loan
+
+
+# What a job writes per notice; subject and body stay NULL and are rendered from the
+# loan when the worker sends it (worker/smtp.py), so no row passes through Python here.
+NOTICE_COLUMNS = ("kind", "dedupe_key", "recipient", "user_id", "loan_id", "state", "attempts",
+                  "created_at", "next_attempt_at")
 
 
 def loan_notices(run_id: str, *, kind: str, now: datetime | None = None) -> dict:
     now = now or utcnow()
     window, dedupe_key = _window(kind, now)
     conditions = [Loan.returned_at.is_(None), *window]
-    batch_size = current_app.config["JOB_BATCH_SIZE"]
     total = db.session.scalar(select(func.count()).select_from(Loan).where(*conditions))
     # End the read before writing: a SQLite transaction that reads and then writes
     # fails at once (SQLITE_BUSY) when another writer committed in between.
@@ -75,31 +82,17 @@ def loan_notices(run_id: str, *, kind: str, now: datetime | None = None) -> dict
     tracking.progress(run_id, 0, total)
     db.session.commit()
 
-    base = (select(Loan.id, Loan.due_at, Loan.user_id, User.email, User.username, Book.title)
-            .join(User, User.id == Loan.user_id).join(Book, Book.id == Loan.book_id)
-            .where(*conditions).order_by(Loan.due_at, Loan.id).limit(batch_size))
+    notices = (select(literal(kind), dedupe_key, User.email, Loan.user_id, Loan.id,
+                      literal("pending"), literal(0), literal(now, UTCDateTime()),
+                      literal(now, UTCDateTime()))
+               .select_from(Loan).join(User, User.id == Loan.user_id))
     scanned = queued = 0
-    after = None
-    while True:
-        stmt = base
-        if after is not None:
-            stmt = stmt.where(or_(Loan.due_at > after[0], and_(Loan.due_at == after[0], Loan.id > after[1])))
-        rows = db.session.execute(stmt).all()
-        db.session.commit()
-        if not rows:
-            break
-        values = []
-        for row in rows:
-            subject, body = render(kind, title=row.title, username=row.username, due_at=row.due_at,
-                                   loan_id=row.id)
-            values.append({"kind": kind, "dedupe_key": dedupe_key(row.id), "recipient": row.email,
-                           "subject": subject[:300], "body": body, "user_id": row.user_id,
-                           "loan_id": row.id, "state": "pending", "attempts": 0,
-                           "created_at": now, "next_attempt_at": now})
-        queued += len(tracking.insert_ignore(Notification, values, ["dedupe_key"],
-                                             returning=Notification.id))
-        scanned += len(rows)
-        after = (rows[-1].due_at, rows[-1].id)
+    for batch in keyset.batches(db.session, (Loan.due_at, Loan.id), conditions,
+                                current_app.config["JOB_BATCH_SIZE"]):
+        queued += keyset.insert_ignore_from_select(
+            db.session, Notification, NOTICE_COLUMNS, notices.where(*conditions, batch.where),
+            conflict=["dedupe_key"])
+        scanned += batch.size
         # Progress commits with the batch it describes.
         tracking.progress(run_id, scanned, max(total, scanned))
         db.session.commit()

@@ -10,6 +10,8 @@ a later next_attempt_at after a transient failure.
   tried become due again by themselves after MAIL_LEASE_SECONDS.
 - pending -> sending is a conditional UPDATE on the claim timestamp (the lease token),
   committed before the message is handed to SMTP: only one worker can ever flip it.
+  That commit also records the previous message's outcome (worker/ledger.py): one
+  commit per message, on one database connection and one SMTP connection per batch.
 - A row still `sending` after the lease means its worker died (or lost the connection)
   between handing the message over and recording the outcome. It may have been
   delivered, so it is never resent: it becomes failed with "outcome unknown" for an
@@ -26,14 +28,15 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 
 from api.celery_setup import SEND_TASK
 from api.clock import utcnow
 from api.extensions import db
-from api.models import Notification
+from api.models import Book, Loan, Notification, User
 from api.redis_client import get_redis
-from worker.smtp import build_message, close, connect, text
+from worker.ledger import Ledger, T, outcome, sent
+from worker.smtp import build_message, close, connect, content, send, text
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +84,16 @@ def claim_batch(limit: int) -> tuple[datetime, list]:
         update(Notification).where(Notification.id.in_(due))
         .values(claimed_at=now, next_attempt_at=now + timedelta(seconds=cfg("MAIL_LEASE_SECONDS")))
         .returning(Notification.id).execution_options(synchronize_session=False)).all()
-    db.session.commit()
-    if not ids:
-        return now, []
-    rows = db.session.execute(
-        select(Notification.id, Notification.recipient, Notification.subject, Notification.body,
-               Notification.dedupe_key, Notification.attempts, Notification.request_id)
-        .where(Notification.id.in_(ids)).order_by(Notification.id)).all()
+    rows = []
+    if ids:
+        # With what a notice recorded without its text needs to be rendered (smtp.content).
+        rows = db.session.execute(
+            select(Notification.id, Notification.kind, Notification.recipient, Notification.subject,
+                   Notification.body, Notification.dedupe_key, Notification.attempts,
+                   Notification.loan_id, Notification.request_id, Loan.due_at, User.username, Book.title)
+            .outerjoin(Loan, Loan.id == Notification.loan_id)
+            .outerjoin(User, User.id == Loan.user_id).outerjoin(Book, Book.id == Loan.book_id)
+            .where(Notification.id.in_(ids)).order_by(Notification.id)).all()
     db.session.commit()
     return now, rows
 
@@ -96,46 +102,56 @@ def deliver(rows, claim_ts: datetime) -> dict:
     """Send claimed rows over one SMTP connection (reopened only after it breaks)."""
     stats = {"sent": 0, "retrying": 0, "failed": 0}
     smtp = None
-    try:
-        for index, row in enumerate(rows):
-            if smtp is None:
+    conn = db.engine.connect()
+    if conn.dialect.name == "postgresql":
+        # One statement per commit (the ledger's), so autocommit: no COMMIT round trip.
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with conn:
+        ledger = Ledger(conn)
+        try:
+            for index, row in enumerate(rows):
+                if smtp is None:
+                    try:
+                        smtp = connect()
+                    except (OSError, smtplib.SMTPException) as e:
+                        for left in rows[index:]:
+                            stats[_failure(ledger, left, "pending", claim_ts, f"SMTP connect: {e}",
+                                           True)] += 1
+                        return stats
                 try:
-                    smtp = connect()
+                    subject, body = content(row)
+                    message = build_message(row, subject, body)
+                except (ValueError, TypeError) as e:  # e.g. an address no header can carry
+                    stats[_failure(ledger, row, "pending", claim_ts, f"invalid message: {e}",
+                                   False)] += 1
+                    continue
+                flip_ts = utcnow()
+                if not ledger.flip(row.id, claim_ts, flip_ts):
+                    continue  # the lease passed and another worker took it
+                try:
+                    send(smtp, message)
+                except smtplib.SMTPRecipientsRefused as e:
+                    codes = [code for code, _ in e.recipients.values()]
+                    stats[_failure(ledger, row, "sending", flip_ts,
+                                   f"recipient refused: {e.recipients}",
+                                   all(400 <= c < 500 for c in codes))] += 1
+                except smtplib.SMTPResponseException as e:
+                    stats[_failure(ledger, row, "sending", flip_ts,
+                                   f"{e.smtp_code} {text(e.smtp_error)}", 400 <= e.smtp_code < 500)] += 1
+                    if e.smtp_code == 421:  # the server is closing the channel
+                        smtp = close(smtp)
                 except (OSError, smtplib.SMTPException) as e:
-                    for left in rows[index:]:
-                        stats[_record_failure(left, "pending", claim_ts, f"SMTP connect: {e}", True)] += 1
-                    return stats
-            try:
-                message = build_message(row)
-            except (ValueError, TypeError) as e:  # e.g. an address no header can carry
-                stats[_record_failure(row, "pending", claim_ts, f"invalid message: {e}", False)] += 1
-                continue
-            flip_ts = utcnow()
-            if not _mark_sending(row.id, claim_ts, flip_ts):
-                continue  # the lease passed and another worker took it
-            try:
-                smtp.send_message(message)
-            except smtplib.SMTPRecipientsRefused as e:
-                codes = [code for code, _ in e.recipients.values()]
-                stats[_record_failure(row, "sending", flip_ts, f"recipient refused: {e.recipients}",
-                                      all(400 <= c < 500 for c in codes))] += 1
-            except smtplib.SMTPResponseException as e:
-                stats[_record_failure(row, "sending", flip_ts, f"{e.smtp_code} {text(e.smtp_error)}",
-                                      400 <= e.smtp_code < 500)] += 1
-                if e.smtp_code == 421:  # the server is closing the channel
+                    # The connection broke mid-transaction: the server may have accepted it.
+                    ledger.record(outcome(row.id, flip_ts, state="failed",
+                                          last_error=f"{OUTCOME_UNKNOWN} ({e})"))
+                    stats["failed"] += 1
                     smtp = close(smtp)
-            except (OSError, smtplib.SMTPException) as e:
-                # The connection broke mid-transaction: the server may have accepted it.
-                _finish(row.id, flip_ts, state="failed", last_error=f"{OUTCOME_UNKNOWN} ({e})",
-                        attempts=Notification.attempts + 1)
-                stats["failed"] += 1
-                smtp = close(smtp)
-            else:
-                _finish(row.id, flip_ts, state="sent", sent_at=utcnow(), last_error=None,
-                        attempts=Notification.attempts + 1, body=_scrubbed_body())
-                stats["sent"] += 1
-    finally:
-        close(smtp)
+                else:
+                    ledger.record(sent(row.id, flip_ts, utcnow(), _kept_text(row, subject, body)))
+                    stats["sent"] += 1
+        finally:
+            ledger.flush()
+            close(smtp)
     return stats
 
 
@@ -146,30 +162,16 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))
 
 
-def _mark_sending(row_id: int, claim_ts: datetime, flip_ts: datetime) -> bool:
-    done = db.session.execute(
-        update(Notification)
-        .where(Notification.id == row_id, Notification.state == "pending",
-               Notification.claimed_at == claim_ts)
-        .values(state="sending", claimed_at=flip_ts).execution_options(synchronize_session=False))
-    db.session.commit()
-    return done.rowcount == 1
+def _kept_text(row, subject: str, body: str) -> dict:
+    """What the table keeps of a delivered message: the text it was rendered with,
+    except a body carrying a secret, which is redacted."""
+    if row.kind in SECRET_KINDS:
+        return {"body": REDACTED_BODY}
+    return {"subject": subject, "body": body} if row.body is None else {}
 
 
-def _scrubbed_body():
-    return case((Notification.kind.in_(SECRET_KINDS), REDACTED_BODY), else_=Notification.body)
-
-
-def _finish(row_id: int, token: datetime, **values) -> None:
-    # Keyed on our own claim timestamp: it also corrects a row the reaper gave up
-    # on while this worker was in fact still sending it.
-    db.session.execute(update(Notification).where(Notification.id == row_id,
-                                                  Notification.claimed_at == token)
-                       .values(**values).execution_options(synchronize_session=False))
-    db.session.commit()
-
-
-def _record_failure(row, from_state: str, token: datetime, error: str, transient: bool) -> str:
+def _failure(ledger: Ledger, row, from_state: str, token: datetime, error: str,
+             transient: bool) -> str:
     attempts = row.attempts + 1
     if transient and attempts < cfg("MAIL_MAX_ATTEMPTS"):
         values = {"state": "pending", "next_attempt_at": utcnow() + backoff(attempts), "claimed_at": None}
@@ -178,12 +180,8 @@ def _record_failure(row, from_state: str, token: datetime, error: str, transient
         values = {"state": "failed"}
         outcome = "failed"
         log.warning("Notification %s failed for good after %s attempt(s): %s", row.id, attempts, error)
-    db.session.execute(update(Notification)
-                       .where(Notification.id == row.id, Notification.state == from_state,
-                              Notification.claimed_at == token)
-                       .values(attempts=Notification.attempts + 1, last_error=error[:2000], **values)
-                       .execution_options(synchronize_session=False))
-    db.session.commit()
+    ledger.record((update(T).where(T.c.id == row.id, T.c.state == from_state, T.c.claimed_at == token)
+                   .values(attempts=T.c.attempts + 1, last_error=error[:2000], **values), None))
     return outcome
 
 

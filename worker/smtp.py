@@ -3,12 +3,16 @@
 import hashlib
 import smtplib
 import ssl
+from email.charset import QP, Charset
+from email.header import Header
 from email.message import EmailMessage
+from email.mime.text import MIMEText
 from email.utils import format_datetime, parseaddr
 
 from flask import current_app
 
 from api.clock import utcnow
+from api.notify import render
 from api.request_id import stamp_request_id
 
 
@@ -38,17 +42,56 @@ def message_id(notification_id: int, dedupe_key: str, sender: str) -> str:
     return f"<notification.{notification_id}.{digest}@{domain}>"
 
 
-def build_message(row) -> EmailMessage:
+def content(row) -> tuple[str, str]:
+    """(subject, body): as recorded, or rendered now for a notice a job recorded
+    without them (overdue, due soon), from its loan as it is at sending time."""
+    if row.body is not None:
+        return row.subject, row.body
+    if row.title is None:
+        raise ValueError("the loan this notice is about no longer exists")
+    subject, body = render(row.kind, title=row.title, username=row.username, due_at=row.due_at,
+                           loan_id=row.loan_id)
+    return subject[:300], body
+
+
+def build_message(row, subject: str, body: str) -> EmailMessage | MIMEText:
+    """The one place an outgoing message and its headers are put together."""
     sender = cfg("MAIL_DEFAULT_SENDER")
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = row.recipient
-    msg["Subject"] = row.subject
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = message_id(row.id, row.dedupe_key, sender)
+    headers = {"From": sender, "To": row.recipient, "Subject": subject,
+               "Date": format_datetime(utcnow()),
+               "Message-ID": message_id(row.id, row.dedupe_key, sender)}
+    if any("\r" in value or "\n" in value for value in headers.values()):
+        raise ValueError("a header value contains a line break")
+    if not (sender.isascii() and row.recipient.isascii()):
+        # Non-ASCII addresses need the modern policy (and SMTPUTF8 from the server).
+        msg = EmailMessage()
+        for name, value in headers.items():
+            msg[name] = value
+        msg.set_content(body)
+        stamp_request_id(msg, getattr(row, "request_id", None))
+        return msg
+    # ASCII addresses (nearly all): the legacy email API, which stores headers as
+    # given instead of parsing each one; 5x less CPU per message than EmailMessage
+    # (measured: bench/findings.md). Only the subject can need RFC 2047 encoding.
+    msg = MIMEText(body, "plain", "us-ascii" if body.isascii() else _UTF8_QP)
+    if not subject.isascii():
+        headers["Subject"] = Header(subject, "utf-8").encode()
+    for name, value in headers.items():
+        msg[name] = value
     stamp_request_id(msg, getattr(row, "request_id", None))
-    msg.set_content(row.body)
     return msg
+
+
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
+def send(smtp: smtplib.SMTP, msg) -> None:
+    """Hand a built message to the server (the envelope comes from its headers)."""
+    if isinstance(msg, EmailMessage):
+        smtp.send_message(msg)
+        return
+    smtp.sendmail(parseaddr(msg["From"])[1], [msg["To"]], msg.as_bytes())
 
 
 def close(smtp):

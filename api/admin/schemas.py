@@ -110,7 +110,8 @@ class NotificationOut(Schema):
     id = fields.Integer()
     kind = fields.String()
     recipient = fields.String()
-    subject = fields.String()
+    subject = fields.String(allow_none=True, metadata={
+        "description": "null until sent for notices rendered at send time (overdue, due soon)"})
     state = fields.String(metadata={"enum": list(NOTIFICATION_STATES)})
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)

@@ -10,6 +10,9 @@ from api.health.schemas import ReadinessOut
 @bp.get("")
 def liveness():
     """Liveness probe: the process answers. Touches no dependency.
+
+    GET and HEAD are answered by api.health.probe ahead of Flask's hooks; this view
+    documents the route and gives the same answer should the probe be bypassed.
     ---
     tags: [health]
     responses:

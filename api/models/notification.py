@@ -30,8 +30,10 @@ class Notification(db.Model):
     # however many times or in how many workers a job runs.
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
     recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    # NULL for notices a batch job records set-based (overdue, due soon): the worker
+    # renders them from the loan when it sends them and stores what it sent.
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id", ondelete="SET NULL"), index=True)
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id", ondelete="SET NULL"), index=True)

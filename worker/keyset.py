@@ -1,0 +1,86 @@
+"""The pattern every bulk job follows: keyset batches, one set-based statement each.
+
+A job walks the rows it concerns in batches of JOB_BATCH_SIZE ordered by a unique
+key (e.g. (due_at, id)). `batches` asks the database only for each batch's last key
+and size (one small query over the index); the job then writes the whole batch with
+one `INSERT ... SELECT ... WHERE <batch range> ON CONFLICT DO NOTHING`
+(`insert_ignore_from_select`), so no row travels through Python. Memory is flat
+whatever the table size, and a unique dedupe key makes a re-run (or a concurrent
+run) insert nothing twice. Commit after each batch, with its progress.
+
+    for batch in keyset.batches(db.session, (Loan.due_at, Loan.id), conditions, size):
+        stmt = select(...).where(*conditions, batch.where)
+        inserted += keyset.insert_ignore_from_select(db.session, Notification, columns, stmt,
+                                                     conflict=["dedupe_key"])
+        db.session.commit()
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+@dataclass
+class Batch:
+    where: ColumnElement[bool]  # the batch's key range, to AND with the job's conditions
+    size: int                   # rows in the range when it was bounded
+
+
+def _after(key: Sequence, values: Sequence) -> ColumnElement[bool]:
+    """(k1, k2) > (v1, v2), spelled out: row-value comparison is not portable. The
+    redundant `k1 >= v1` lets the planner use an index on k1 as a range scan (an OR
+    alone makes PostgreSQL read the index from its start on every batch)."""
+    (first, *rest), (value, *more) = key, values
+    if not rest:
+        return first > value
+    return and_(first >= value, or_(first > value, and_(first == value, _after(rest, more))))
+
+
+def _at_most(key: Sequence, values: Sequence) -> ColumnElement[bool]:
+    (first, *rest), (value, *more) = key, values
+    if not rest:
+        return first <= value
+    return and_(first <= value, or_(first < value, and_(first == value, _at_most(rest, more))))
+
+
+def batches(session: Session, key: Sequence, conditions: Sequence, size: int) -> Iterator[Batch]:
+    """Consecutive key ranges of at most `size` rows matching `conditions`.
+
+    Each range is bounded just before it is yielded, so rows added behind the
+    cursor are not revisited and a batch's writes never move the next bound.
+    The bound is read in its own transaction: on SQLite a transaction that reads
+    and then writes fails at once (SQLITE_BUSY) if another writer committed in
+    between. The caller commits each batch's writes.
+    """
+    after = None
+    while True:
+        lower = true() if after is None else _after(key, after)
+        window = (select(*key).where(*conditions, lower).order_by(*key).limit(size)
+                  .subquery())
+        cols = [window.c[c.key] for c in key]
+        last = session.execute(select(*cols, func.count().over())
+                               .order_by(*(c.desc() for c in cols)).limit(1)).first()
+        session.commit()
+        if last is None:
+            return
+        *bound, count = last
+        yield Batch(and_(lower, _at_most(key, bound)), count)
+        if count < size:
+            return
+        after = bound
+
+
+def insert_ignore_from_select(session: Session, model, columns: Sequence[str], stmt, *,
+                              conflict: Sequence[str]) -> int:
+    """INSERT INTO model (columns) <stmt> ON CONFLICT (conflict) DO NOTHING; rows inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Counted from RETURNING: the driver's rowcount for INSERT ... SELECT is not
+    # reliable across backends (psycopg answers -1 here).
+    key = model.__table__.primary_key.columns[0]
+    return len(session.execute(insert(model).from_select(list(columns), stmt)
+                               .on_conflict_do_nothing(index_elements=list(conflict))
+                               .returning(key)).all())
