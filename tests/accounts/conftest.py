@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from api.clock import utcnow
 from api.extensions import db
-from api.models import AccountLine, Loan
+from api.models import AccountLine, CirculationRule, Loan
 from tests.worker.fixtures import (  # noqa: F401
     broker_url,
     celery_worker,
@@ -34,6 +35,13 @@ def fines(app):
                 target.config["JOB_BATCH_SIZE"] = batch
             if tz is not None:
                 target.config["LIBRARY_TIMEZONE"] = tz
+        # The `*`/`*` rule is seeded from these settings on first use; once seeded it is
+        # what api.rules.resolve reads, so a later call must change the row as well.
+        with app.app_context():
+            db.session.execute(update(CirculationRule).where(
+                CirculationRule.patron_category == "*", CirculationRule.item_type == "*").values(
+                fine_per_day=per_day, fine_grace_days=grace, max_fine=cap, max_balance=max_balance))
+            db.session.commit()
 
     yield configure
     for target, saved in reversed(touched):
