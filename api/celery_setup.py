@@ -34,6 +34,7 @@ JOB_TASKS = {
     "expire-holds": "worker.jobs.expire_holds",
     "fines-accrual": "worker.fines.fines_accrual",
     "export-loans": "worker.exports.export_loans",
+    "export-account-lines": "worker.exports.export_account_lines",
     "catalog-import": "worker.imports.catalog_import",
 }
 CLEANUP_TASK = "worker.files.cleanup_files"

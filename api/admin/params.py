@@ -4,6 +4,8 @@ A job without an entry takes no parameters. The validated values are stored on t
 run as JSON (`params`), so a retry runs with exactly the same ones.
 """
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.docs import doc_schema
@@ -28,6 +30,46 @@ class ExportLoansParams(Schema):
             raise ValidationError("Must not be before borrowed_from.", "borrowed_to")
 
 
+class DayOrTime(fields.Field):
+    """A day (`YYYY-MM-DD`, UTC) or an ISO datetime (naive = UTC); dumped as given, ISO."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value).isoformat() if len(value) == 10 else \
+                    _aware(datetime.fromisoformat(value)).isoformat()
+            except ValueError:
+                pass
+        raise ValidationError("Must be a date (YYYY-MM-DD) or an ISO 8601 datetime.")
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def day_or_time_bounds(value: str) -> tuple[datetime, datetime]:
+    """[start, end) of a stored DayOrTime: a whole UTC day, or one instant."""
+    if len(value) == 10:
+        start = datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+        return start, start + timedelta(days=1)
+    instant = datetime.fromisoformat(value)
+    return instant, instant + timedelta(microseconds=1)
+
+
+@doc_schema
+class ExportAccountLinesParams(Schema):
+    from_ = DayOrTime(data_key="from", metadata={
+        "type": "string", "description": "created on or after this day (UTC) or instant"})
+    to = DayOrTime(metadata={"type": "string",
+                             "description": "created on or before this day (UTC, inclusive) or instant"})
+
+    @validates_schema
+    def _order(self, data, **_kwargs):
+        if "from_" in data and "to" in data and \
+                day_or_time_bounds(data["from_"])[0] >= day_or_time_bounds(data["to"])[1]:
+            raise ValidationError("Must not be before from.", "to")
+
+
 @doc_schema
 class CatalogImportParams(Schema):
     """Set by POST /admin/imports, never by a client of /admin/tasks."""
@@ -40,6 +82,7 @@ class CatalogImportParams(Schema):
 
 PARAMS: dict[str, type[Schema]] = {
     "export-loans": ExportLoansParams,
+    "export-account-lines": ExportAccountLinesParams,
     "catalog-import": CatalogImportParams,
 }
 # Jobs started only through their own endpoint (they need an upload).

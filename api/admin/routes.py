@@ -42,6 +42,7 @@ def start_task(task: str):
       the broker cannot take it the record is removed and the answer is 503: nothing is
       left pretending to be queued. Poll `status_url` for progress. The body is
       optional; each job takes its own parameters (`export-loans`: ExportLoansParams;
+      `export-account-lines`: ExportAccountLinesParams;
       the others none) and refuses unknown or invalid ones with 400. A catalog import
       is started with POST /admin/imports (it needs an upload).
     parameters:
@@ -51,12 +52,16 @@ def start_task(task: str):
         description: The job to run.
         schema:
           type: string
-          enum: [overdue-check, due-soon-reminders, expire-holds, fines-accrual, export-loans]
+          enum: [overdue-check, due-soon-reminders, expire-holds, fines-accrual, export-loans,
+                 export-account-lines]
     requestBody:
       required: false
       content:
         application/json:
-          schema: {$ref: '#/components/schemas/ExportLoansParams'}
+          schema:
+            oneOf:
+              - {$ref: '#/components/schemas/ExportLoansParams'}
+              - {$ref: '#/components/schemas/ExportAccountLinesParams'}
     responses:
       202:
         description: Queued.
