@@ -8,7 +8,8 @@ route) gives, with the security headers and the request id every response carrie
 including other methods on /health, goes to Flask as usual.
 """
 
-from api.request_id import HEADER as REQUEST_ID, accept
+from api.request_id import HEADER as REQUEST_ID
+from api.request_id import accept
 from api.security_headers import API_CSP, HSTS
 
 BODY = b'{"status":"ok"}\n'
