@@ -24,6 +24,8 @@ from flasgger import Swagger
 from flasgger.constants import OPTIONAL_FIELDS
 from flask import Flask
 
+from api.errors import REFUSAL_CODES
+
 _SCHEMAS: dict[str, type] = {}
 
 
@@ -50,11 +52,9 @@ PROBLEM = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "code": {"type": "string", "description": (
-            "On a 409, why (SPEC \"Refusals\"): no_copy_available, already_borrowed, loan_limit, "
-            "has_overdue, balance_limit, patron_blocked, account_inactive, renewal_limit, loan_overdue, "
-            "loan_returned, loan_changed, reserved_for_other, item_unavailable, item_in_use, items_in_use, "
-            "hold_not_needed, hold_closed, duplicate.")},
+        "code": {"type": "string", "enum": sorted(REFUSAL_CODES),
+                 "description": "On a 409, why (SPEC \"Refusals\"); clients switch on it, never on "
+                                "`detail`. " + "; ".join(f"`{c}`: {m}" for c, m in REFUSAL_CODES.items())},
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
     },
 }

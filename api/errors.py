@@ -61,6 +61,39 @@ class NotFound(ApiError):
         super().__init__(detail, **kw)
 
 
+# Every 409's `code` (SPEC "Refusals"), with what it means; the OpenAPI spec lists them
+# from here and tests/core/test_refusal_codes.py checks that no 409 uses another.
+REFUSAL_CODES = {
+    "no_copy_available": "No copy of the book is free.",
+    "already_borrowed": "The member already has this book (or item) on loan.",
+    "loan_limit": "The member holds their loan limit (overall or for this item type).",
+    "has_overdue": "The member has an overdue loan.",
+    "balance_limit": "The member owes more than their rule's max_balance.",
+    "patron_blocked": "An admin block is in force.",
+    "account_inactive": "The member's account is deactivated.",
+    "renewal_limit": "The loan has been renewed the most times allowed.",
+    "loan_overdue": "The loan is overdue: return it instead of renewing.",
+    "loan_returned": "The loan is already returned.",
+    "loan_changed": "The loan changed meanwhile; try again.",
+    "reserved_for_other": "Another member is waiting for the book.",
+    "item_unavailable": "The item is not on the shelf (or not on loan, at check-in).",
+    "item_in_use": "The item is on loan or on the hold shelf.",
+    "items_in_use": "Not enough copies are on the shelf to withdraw or delete.",
+    "hold_not_needed": "A copy is free: borrow it instead of placing a hold.",
+    "hold_closed": "The hold is no longer open.",
+    "hold_not_waiting": "Only a waiting hold can be suspended or resumed.",
+    "duplicate": "Something with that name, email, ISBN, barcode or pair already exists.",
+    "last_admin": "The change would leave no active admin.",
+    "has_active_loans": "Loans are still open.",
+    "payment_exceeds_balance": "The payment is more than the balance.",
+    "waiver_exceeds_balance": "The waiver is more than the balance.",
+    "default_rule": "The */* rule cannot be deleted.",
+    "calendar_all_closed": "The library cannot be closed on every weekday.",
+    "task_finished": "The run has finished: nothing to cancel.",
+    "task_not_retryable": "Only failed or cancelled runs can be retried.",
+}
+
+
 class Conflict(ApiError):
     """409; always raise it with a `code` from SPEC "Refusals" (e.g. "no_copy_available")."""
 
