@@ -70,7 +70,7 @@ def test_two_beats_fire_each_due_time_once(beats, redis_client, tmp_path):
     holder_proc.wait(30)
     before = len(fired)
     wait_for(lambda: sum(f["pid"] == standby.pid for f in firings(redis_client)) >= 2
-             or standby.poll() is not None, timeout=40, message="the standby beat to take over")
+             or standby.poll() is not None, timeout=90, message="the standby beat to take over")
     fired = firings(redis_client)
     assert {f["pid"] for f in fired[before:]} == {standby.pid}
     dues = [f["after"] for f in fired]
