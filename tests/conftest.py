@@ -5,9 +5,11 @@ Services are real: PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (a
 """
 
 import os
+import uuid
 
 import pytest
 import redis
+from sqlalchemy import create_engine, make_url, text
 
 from api import clock, create_app
 from api.extensions import db
@@ -50,6 +52,23 @@ def database_url(tmp_path_factory):
     if os.environ.get("DATABASE_URL"):
         return database_url_from_env()
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture
+def empty_database_url(database_url, tmp_path):
+    """A new, empty database of the suite's kind (for migrations), dropped afterwards."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    name = f"migrations_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

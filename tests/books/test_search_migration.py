@@ -1,10 +1,7 @@
 """The search index built by migration 0006 (not create_all) finds books, old and new."""
 
-import uuid
 
 import flask_migrate
-import pytest
-from sqlalchemy import create_engine, make_url, text
 
 from api import create_app
 from api.books import service
@@ -12,24 +9,8 @@ from api.extensions import db
 from api.models import Book
 
 
-@pytest.fixture
-def fresh_database_url(database_url, tmp_path):
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        yield f"sqlite:///{tmp_path / 'search.db'}"
-        return
-    name = f"search_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def test_migrated_index_covers_existing_and_new_books(fresh_database_url, redis_url):
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=fresh_database_url, REDIS_URL=redis_url)
+def test_migrated_index_covers_existing_and_new_books(empty_database_url, redis_url):
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=empty_database_url, REDIS_URL=redis_url)
     with app.app_context():
         flask_migrate.upgrade(revision="0002")
         db.session.add(Book(title="Existing Volume", author="Ann Archivist", isbn="9780306406157",

@@ -5,7 +5,6 @@ from sqlalchemy import text
 
 from api import create_app
 from api.extensions import db
-from tests.core.test_migrations import empty_database_url  # noqa: F401 (fixture)
 
 NOW = "2026-11-20 10:00:00"
 
@@ -21,7 +20,7 @@ def _fill_previous_schema(conn) -> None:
                       f"VALUES (1, 1, 1, '{NOW}', '2026-12-04 10:00:00', 0)"))
 
 
-def test_upgrade_seeds_the_default_rule_and_keeps_data(empty_database_url, redis_url):  # noqa: F811
+def test_upgrade_seeds_the_default_rule_and_keeps_data(empty_database_url, redis_url):
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=empty_database_url, REDIS_URL=redis_url,
                      LOAN_PERIOD_DAYS=21, MAX_ACTIVE_LOANS=7, DEFAULT_PATRON_CATEGORY="reader")
     with app.app_context():

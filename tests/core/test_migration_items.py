@@ -11,7 +11,6 @@ from api import create_app
 from api.circulation import loans
 from api.clock import utcnow
 from api.extensions import db
-from tests.core.test_migrations import empty_database_url  # noqa: F401  (the fixture)
 from tests.invariants.checks import violations
 
 # AFTER is head: the filled v1 database goes through every later migration too, and the
@@ -55,7 +54,7 @@ def _rows(conn, sql):
     return [tuple(r) for r in conn.execute(text(sql))]
 
 
-def test_upgrade_fills_items_and_downgrade_removes_them(empty_database_url, redis_url):  # noqa: F811
+def test_upgrade_fills_items_and_downgrade_removes_them(empty_database_url, redis_url):
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=empty_database_url, REDIS_URL=redis_url)
     with app.app_context():
         flask_migrate.upgrade(revision=BEFORE)

@@ -1,32 +1,13 @@
 """The Alembic migrations build exactly the schema the models describe."""
 
-import uuid
 
 import flask_migrate
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, make_url, text
 
 from api import create_app
 from api.extensions import db
 from api.models import search_index
-
-
-@pytest.fixture
-def empty_database_url(database_url, tmp_path):
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    name = f"migrations_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_upgrade_matches_models_and_downgrade_empties(empty_database_url, redis_url):
