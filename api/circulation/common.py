@@ -33,6 +33,16 @@ def rule_for(session: Session, user: User, item_type: str | None) -> EffectiveRu
     return effective_rule(session, patron_category=patron_category(user), item_type=item_type or "book")
 
 
+def refuse_account_blockers(session: Session, user: User, rule: EffectiveRule) -> None:
+    """409 `balance_limit` / `patron_blocked` (api.accounts.blockers) for borrow, renew
+    and holds; returns and payments never call it. Call after lock_user: a payment takes
+    the same lock, so the balance cannot move under the check."""
+    from api.accounts.blockers import account_blockers  # accounts builds on circulation
+
+    for code, detail in account_blockers(session, user, rule=rule):
+        refuse(session, code, detail)
+
+
 def _take_write_lock_on_sqlite(session: Session, model, row_id: int) -> None:
     """SQLite has no row locks, and the driver begins a transaction only at the first
     write: reads before it see no snapshot at all. A no-op write takes the database's

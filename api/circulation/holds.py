@@ -14,7 +14,16 @@ from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, with_expression
 
-from api.circulation.common import MAX_ID, lock_book, lock_user, make_next_hold_ready, pass_copy_on, refuse
+from api.circulation.common import (
+    MAX_ID,
+    lock_book,
+    lock_user,
+    make_next_hold_ready,
+    pass_copy_on,
+    refuse,
+    refuse_account_blockers,
+    rule_for,
+)
 from api.circulation.items import first_available, move_item
 from api.clock import utcnow
 from api.errors import NotFound
@@ -69,6 +78,7 @@ def place_hold(session: Session, user: User, book_id: int) -> Hold:
     """
     user = lock_user(session, user.id)
     book = lock_book(session, book_id)
+    refuse_account_blockers(session, user, rule_for(session, user, None))
     if book.copies_available > 0:
         refuse(session, "hold_not_needed", "A copy is free; borrow it instead of placing a hold.")
     if session.scalar(select(Loan.id).where(Loan.user_id == user.id, Loan.book_id == book_id,

@@ -6,6 +6,7 @@ from sqlalchemy import Select, and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.accounts.fines import settle_fine
 from api.audit.service import record
 from api.circulation.common import (
     MAX_ID,
@@ -14,6 +15,7 @@ from api.circulation.common import (
     pass_copy_on,
     patron_category,
     refuse,
+    refuse_account_blockers,
     rule_for,
 )
 from api.circulation.items import first_available, move_item
@@ -93,6 +95,7 @@ def borrow(session: Session, user: User, book_id: int | None = None, *, barcode:
                           .execution_options(populate_existing=True))
     item = _choose_item(session, book_id, scanned, kept)
     _check_limits(session, user, item.item_type if item else "book", open_loans)
+    refuse_account_blockers(session, user, rule_for(session, user, item.item_type if item else "book"))
     if scanned is None and (kept is None or kept.item_id is None):
         # The shelf count decides who gets the last copy, as one conditional UPDATE
         # (the recount below then sets the same value from the items).
@@ -172,6 +175,8 @@ def close_loan(session: Session, loan: Loan, returned_at: datetime,
                            .values(returned_at=returned_at).execution_options(synchronize_session=False))
     if done.rowcount == 0:
         refuse(session, "loan_returned", "This loan has already been returned.")
+    # The fine is settled in the return's transaction, to the return day (book drop too).
+    settle_fine(session, loan, returned_at=returned_at)
     book = lock_book(session, loan.book_id)
     if loan.item_id is None:
         return None, None
@@ -204,7 +209,9 @@ def renew(session: Session, loan: Loan) -> Loan:
     """
     now = utcnow()
     session.refresh(loan)
-    rule = rule_for(session, session.get(User, loan.user_id), _item_type(session, loan))
+    member = session.get(User, loan.user_id)
+    rule = rule_for(session, member, _item_type(session, loan))
+    refuse_account_blockers(session, member, rule)
     others_waiting = exists().where(Hold.book_id == Loan.book_id, Hold.user_id != Loan.user_id,
                                     Hold.status.in_(("waiting", "ready")))
     done = session.execute(
