@@ -4,10 +4,21 @@ from flask import url_for
 
 from api.auth import admin_required, current_user, login_required
 from api.circulation import desk, loans
-from api.errors import NotFound
+from api.circulation.check import borrow_check
+from api.errors import Forbidden, NotFound
 from api.extensions import db
 from api.loans import bp
-from api.loans.schemas import CheckinIn, LoanAdminIn, LoanAdminQuery, LoanIn, LoanOut, LoanPatch, LoanQuery
+from api.loans.schemas import (
+    CheckinIn,
+    LoanAdminIn,
+    LoanAdminQuery,
+    LoanCheckOut,
+    LoanCheckQuery,
+    LoanIn,
+    LoanOut,
+    LoanPatch,
+    LoanQuery,
+)
 from api.models import User
 from api.pagination import paginate
 from api.parsing import json_body, query_args
@@ -69,6 +80,44 @@ def borrow():
 
 def _no_user():
     raise NotFound("No such user.")
+
+
+@bp.get("/check")
+@login_required
+def check():
+    """Would this borrow go through? Every reason it would not, at once; changes nothing.
+    ---
+    tags: [loans]
+    security: [{bearerAuth: []}]
+    description: >
+      Give `book_id` or `barcode`. Members check for themselves; `user_id` is for admins
+      (403 for a member). `blockers` lists every refusal `POST /loans` would give, each
+      with the code it would carry; `due_at` is the due date a loan made now would get.
+      Advice only: the borrow itself still decides under its locks.
+    parameters:
+      - {in: query, name: book_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
+      - {in: query, name: barcode, schema: {type: string, minLength: 1, maxLength: 32}}
+      - {in: query, name: user_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
+    responses:
+      200:
+        description: The answer.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/LoanCheckOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      403: {$ref: '#/components/responses/Forbidden'}
+      404: {$ref: '#/components/responses/NotFound'}
+    """
+    caller = current_user()
+    args = query_args(LoanCheckQuery())
+    member = caller
+    if args.get("user_id", caller.id) != caller.id:
+        if not caller.is_admin:
+            raise Forbidden("Only admins may check for another member.")
+        member = db.session.get(User, args["user_id"]) or _no_user()
+    answer = borrow_check(db.session, member, book_id=args.get("book_id"), barcode=args.get("barcode"))
+    db.session.rollback()  # read only: nothing to keep
+    return LoanCheckOut().dump(answer)
 
 
 @bp.get("")

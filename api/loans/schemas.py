@@ -82,3 +82,31 @@ class LoanQuery(PageArgs):
 @doc_schema
 class LoanAdminQuery(LoanQuery):
     user_id = Id(strict=False)
+
+
+@doc_schema
+class LoanCheckQuery(Schema):
+    """GET /loans/check: a book (any free copy) or one item by barcode; admins may ask
+    for another member."""
+
+    book_id = Id(strict=False)
+    barcode = Barcode()
+    user_id = Id(strict=False, metadata={"description": "The member (admins only; default: the caller)."})
+
+    @validates_schema
+    def _one_of(self, data, **kwargs):
+        if ("book_id" in data) == ("barcode" in data):
+            raise ValidationError("Give book_id or barcode, not both.", "book_id")
+
+
+@doc_schema
+class BlockerOut(Schema):
+    code = fields.String(metadata={"description": "The code the borrow would be refused with."})
+    detail = fields.String()
+
+
+@doc_schema
+class LoanCheckOut(Schema):
+    allowed = fields.Boolean()
+    blockers = fields.List(fields.Nested(BlockerOut))
+    due_at = fields.DateTime(metadata={"description": "The due date a loan made now would get."})
