@@ -39,8 +39,8 @@ def refuse_account_blockers(session: Session, user: User, rule: EffectiveRule) -
     the same lock, so the balance cannot move under the check."""
     from api.accounts.blockers import account_blockers  # accounts builds on circulation
 
-    for code, detail in account_blockers(session, user, rule=rule):
-        refuse(session, code, detail)
+    for blocker in account_blockers(session, user, rule=rule):  # (code, detail)
+        refuse(session, *blocker)
 
 
 def _take_write_lock_on_sqlite(session: Session, model, row_id: int) -> None:

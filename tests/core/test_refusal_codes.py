@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SPEC_CODES = {"no_copy_available", "already_borrowed", "loan_limit", "has_overdue", "balance_limit",
               "patron_blocked", "account_inactive", "renewal_limit", "loan_overdue", "reserved_for_other",
               "item_unavailable", "hold_not_needed", "duplicate"}
-# Functions that return (code, detail) for a refusal computed at run time.
-CODE_RETURNING = {"_why_not_renewable"}
+# Functions that return (code, detail) for a refusal computed at run time, or build a
+# list of such pairs.
+CODE_RETURNING = {"_why_not_renewable", "account_blockers"}
 
 
 def _sources():
@@ -68,6 +69,9 @@ def _returned_codes():
                 for ret in ast.walk(node):
                     if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Tuple):
                         yield ret.value.elts[0].value
+                    if (isinstance(ret, ast.Call) and _name(ret.func) == "append" and ret.args
+                            and isinstance(ret.args[0], ast.Tuple)):
+                        yield ret.args[0].elts[0].value
 
 
 def test_every_409_names_a_known_code():
