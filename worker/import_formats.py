@@ -13,6 +13,7 @@ import re
 import xml.sax
 from collections.abc import Iterator
 
+from marshmallow import ValidationError
 from pymarc import MARCReader
 from pymarc.marcxml import XmlHandler
 
@@ -20,10 +21,12 @@ from api.admin.files import JobFailed
 from api.books.isbn import normalise_isbn
 from api.books.schemas import DESCRIPTION_MAX, MAX_COPIES, YEAR_MIN
 from api.clock import utcnow
+from api.items.schemas import ItemIn
 
 REQUIRED = ("title", "author", "isbn", "published_year")
 OPTIONAL = ("description", "barcode", "item_type", "copies")
 _YEAR = re.compile(r"\d{4}")
+_ITEM = ItemIn()
 
 
 def csv_records(raw) -> Iterator[tuple[int, dict | str]]:
@@ -146,11 +149,21 @@ def clean(fields: dict) -> tuple[dict | None, list[tuple[str, str]]]:
     if len(description) > DESCRIPTION_MAX:
         problems.append(("too_long", f"description is longer than {DESCRIPTION_MAX} characters."))
     values["description"] = description or None
+    item_type = (fields.get("item_type") or "").strip().lower() or "book"
     items = fields.get("items")
     if items is None:
         barcode = (fields.get("barcode") or "").strip()
-        items = [(barcode, (fields.get("item_type") or "").strip() or None)] if barcode else []
-    values["items"] = items
+        items = [(barcode, item_type)] if barcode else []
+    values["items"] = []
+    for barcode, kind in items:
+        try:  # the rules of POST /books/<id>/items; item types as codes (Koha's "BK" is "bk")
+            item = _ITEM.load({"barcode": barcode, "item_type": (kind or "book").strip().lower()})
+        except ValidationError as e:
+            problems.append(("invalid_item", f"item {barcode!r}: " + "; ".join(
+                f"{name}: {' '.join(msgs)}" for name, msgs in e.messages.items())))
+        else:
+            values["items"].append((item["barcode"], item["item_type"]))
+    values["item_type"] = values["items"][0][1] if values["items"] else item_type
     copies = _int(fields.get("copies"), default=max(len(items), 1))
     if not 1 <= copies <= MAX_COPIES:
         problems.append(("invalid_copies", f"copies {fields.get('copies')!r} is not 1-{MAX_COPIES}."))

@@ -6,8 +6,9 @@ one transaction: the new books (one INSERT ... ON CONFLICT (isbn) DO NOTHING, so
 book is matched by ISBN and never duplicated, even against a concurrent import), the
 batch's messages, and the run's progress. Cancelling stops at a batch boundary with
 the finished batches kept. A dry run reads the same way and writes nothing but its
-report; it remembers the ISBNs it would have created (one set, the only memory that
-grows with the file) so its counts match a real run's.
+report; it remembers the ISBNs and barcodes it would have added so its counts match
+a real run's. Barcodes and copies become items in the batch's transaction
+(worker/import_items.py).
 
 The run's output is a report, one CSV line per record: its ref, ISBN, outcome
 (`created`, `matched`, `invalid`; `new` in a dry run) and book id, written with the
@@ -32,6 +33,7 @@ from api.extensions import db
 from api.models import Book, TaskFile
 from worker import tracking
 from worker.import_formats import READERS, clean
+from worker.import_items import plan_items, write_items
 
 
 @shared_task(name="worker.imports.catalog_import", bind=True)
@@ -47,11 +49,13 @@ def import_catalog(run: tracking.JobRun) -> dict:
                         "upload the file again.")
     size = file.size
     db.session.commit()
-    counts = {"format": params["format"], "dry_run": params["dry_run"], "records": 0,
-              "created": 0, "matched": 0, "invalid": 0, "copies_added": 0, "barcodes": 0}
+    counts = {"format": params["format"], "dry_run": params["dry_run"], "records": 0, "created": 0,
+              "matched": 0, "invalid": 0, "copies_added": 0, "barcodes": 0, "barcodes_skipped": 0}
     raw = ChunkReader(params["file_id"])
     records = READERS[params["format"]](raw)
-    seen: set[str] | None = set() if params["dry_run"] else None
+    # A dry run remembers the ISBNs and barcodes it would have added (the only memory
+    # that grows with the file), so its counts match a real run's.
+    seen: dict[str, set[str]] | None = {"isbns": set(), "barcodes": set()} if params["dry_run"] else None
     batch_size = current_app.config["IMPORT_BATCH_SIZE"]
     stem = params["filename"].rsplit(".", 1)[0][:80] or "import"
     report = OutputWriter(run.id, filename=f"{stem}-report{'-dry-run' if seen is not None else ''}.csv",
@@ -68,7 +72,7 @@ def import_catalog(run: tracking.JobRun) -> dict:
     return run.with_counts(counts)
 
 
-def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: set[str] | None) -> str:
+def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: dict[str, set[str]] | None) -> str:
     """Import one batch; the report's lines for it."""
     good, outcomes = [], []
     for ref, fields in batch:
@@ -92,15 +96,14 @@ def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: set[str
     for values in good:
         first_by_isbn.setdefault(values["isbn"], values)
     if seen is not None:  # dry run: what would be new, without writing
-        known = set(db.session.scalars(select(Book.isbn).where(Book.isbn.in_(first_by_isbn))))
-        db.session.commit()
-        created = {isbn for isbn in first_by_isbn if isbn not in known and isbn not in seen}
-        seen.update(created)
-        books = {}
+        books = dict(db.session.execute(select(Book.isbn, Book.id).where(Book.isbn.in_(first_by_isbn))).all())
+        created = {isbn for isbn in first_by_isbn if isbn not in books and isbn not in seen["isbns"]}
+        seen["isbns"].update(created)
     else:
+        # Counts start at 0: write_items adds the items and recounts from them.
         rows = [{"title": v["title"], "author": v["author"], "isbn": v["isbn"],
                  "published_year": v["published_year"], "description": v["description"],
-                 "copies_total": v["copies"], "copies_available": v["copies"]}
+                 "copies_total": 0, "copies_available": 0}
                 for v in first_by_isbn.values()]
         created = set(tracking.insert_ignore(Book, rows, ["isbn"], returning=Book.isbn))
         if created:
@@ -108,14 +111,15 @@ def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: set[str
         books = dict(db.session.execute(select(Book.isbn, Book.id).where(Book.isbn.in_(first_by_isbn))).all())
     counts["created"] += len(created)
     counts["matched"] += len(good) - len(created)
-    for key, value in _add_items(db.session, books, good, created=created,
-                                 dry_run=seen is not None).items():
-        counts[key] += value
+    _items(run, good, counts, books=books, created=created, seen=None if seen is None else seen["barcodes"])
+    if seen is not None:
+        db.session.commit()  # ends the dry run's read transaction
     firsts = {id(v) for v in first_by_isbn.values()}
     new = "new" if seen is not None else "created"
     for values in good:
         outcome = new if values["isbn"] in created and id(values) in firsts else "matched"
-        outcomes.append((values["ref"], values["isbn"], outcome, books.get(values["isbn"], "")))
+        outcomes.append((values["ref"], values["isbn"], outcome,
+                         books.get(values["isbn"], "") if seen is None else ""))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for ref, isbn, outcome, extra in sorted(outcomes, key=lambda o: o[0]):
@@ -124,17 +128,15 @@ def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: set[str
     return buffer.getvalue()
 
 
-def _add_items(session, books: dict[str, int], rows: list[dict], *, created: set[str],
-               dry_run: bool) -> dict:
-    """THE place where an import's copies and barcodes meet the catalog.
-
-    `books` maps ISBN -> book id (empty in a dry run), `rows` are the batch's clean
-    records (each with `copies` and `items`: [(barcode, item_type)]), `created` the
-    ISBNs whose book this batch created. Until items exist, a new book gets `copies`
-    copies (set by the INSERT) and barcodes are only counted; once items exist this
-    creates an item per new barcode and skips known ones, in this transaction."""
-    first = {}
-    for row in rows:
-        first.setdefault(row["isbn"], row)
-    return {"copies_added": sum(first[isbn]["copies"] for isbn in created),
-            "barcodes": sum(len(row["items"]) for row in rows)}
+def _items(run: tracking.JobRun, rows: list[dict], counts: dict, *, books: dict[str, int],
+           created: set[str], seen: set[str] | None) -> None:
+    """The batch's items (worker/import_items.py), counted the same in a dry run."""
+    plan = plan_items(db.session, rows, new_isbns=created, books=books, seen=seen)
+    for ref, detail in plan.warnings:
+        run.message(ref, "warning", "barcode_taken", detail)
+    counts["barcodes"] += sum(len(row["items"]) for row in rows)
+    counts["barcodes_skipped"] += plan.skipped
+    if seen is None:
+        counts["copies_added"] += write_items(db.session, plan, books, new_isbns=created)
+    else:
+        counts["copies_added"] += plan.count

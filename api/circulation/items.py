@@ -18,11 +18,16 @@ def recount(session: Session, book_id: int) -> None:
 
     Counts one book's items over ix_items_book_status: a handful of index entries,
     so the derived columns stay cheap to keep exact."""
+    recount_many(session, [book_id])
+
+
+def recount_many(session: Session, book_ids: list[int]) -> None:
+    """`recount` for many books in one statement (a catalog import's batch)."""
     total = (select(func.count()).select_from(Item)
-             .where(Item.book_id == book_id, Item.status.not_in(GONE_STATES)).scalar_subquery())
+             .where(Item.book_id == Book.id, Item.status.not_in(GONE_STATES)).scalar_subquery())
     available = (select(func.count()).select_from(Item)
-                 .where(Item.book_id == book_id, Item.status == "available").scalar_subquery())
-    session.execute(update(Book).where(Book.id == book_id)
+                 .where(Item.book_id == Book.id, Item.status == "available").scalar_subquery())
+    session.execute(update(Book).where(Book.id.in_(book_ids))
                     .values(copies_total=total, copies_available=available)
                     .execution_options(synchronize_session=False))
     mark_catalog_changed(session)

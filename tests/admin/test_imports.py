@@ -7,14 +7,16 @@ import pytest
 from sqlalchemy import func, select
 
 from api.extensions import db
-from api.models import Book, TaskRun
+from api.models import Book, Item, TaskRun
 from tests.admin.jobs import catalog_csv, import_file, messages, sample, upload
 from tests.helpers import is_problem
 
 pytestmark = pytest.mark.worker
 
-CSV_COUNTS = {"records": 7, "created": 3, "matched": 1, "invalid": 3, "copies_added": 4, "barcodes": 3}
-MARC_COUNTS = {"records": 4, "created": 3, "matched": 0, "invalid": 1, "copies_added": 4, "barcodes": 3}
+CSV_COUNTS = {"records": 7, "created": 3, "matched": 1, "invalid": 3, "copies_added": 5, "barcodes": 3,
+              "barcodes_skipped": 0}
+MARC_COUNTS = {"records": 4, "created": 3, "matched": 0, "invalid": 1, "copies_added": 4, "barcodes": 3,
+               "barcodes_skipped": 0}
 
 
 def books(worker_app) -> dict[str, tuple]:
@@ -22,6 +24,12 @@ def books(worker_app) -> dict[str, tuple]:
         rows = db.session.execute(select(Book.isbn, Book.title, Book.author, Book.published_year,
                                          Book.copies_total)).all()
         return {row.isbn: tuple(row[1:]) for row in rows}
+
+
+def items(worker_app) -> set[tuple]:
+    with worker_app.app_context():
+        return set(db.session.execute(select(Book.isbn, Item.barcode, Item.item_type)
+                                      .join(Item, Item.book_id == Book.id)).all())
 
 
 def counts(result: dict) -> dict:
@@ -39,7 +47,7 @@ def test_csv_dry_run_then_import_then_again_changes_nothing(worker_app, admin, c
     real = import_file(client, admin, sample("catalog.csv"))
     assert counts(real["result"]) == CSV_COUNTS
     assert books(worker_app) == {
-        "9780441478125": ("The Left Hand of Darkness", "Ursula K. Le Guin", 1969, 1),
+        "9780441478125": ("The Left Hand of Darkness", "Ursula K. Le Guin", 1969, 2),
         "9780807083055": ("Kindred", "Octavia E. Butler", 1979, 2),
         "9780156453806": ("Invisible Cities", "Italo Calvino", 1972, 1),
     }
@@ -56,10 +64,17 @@ def test_csv_dry_run_then_import_then_again_changes_nothing(worker_app, admin, c
     assert lines[0]["book_id"] == lines[1]["book_id"] != ""
     assert "check digit" in lines[4]["detail"]
 
-    before = books(worker_app)
+    # Every copy is an item: the barcodes of the file, generated ones for `copies`.
+    assert items(worker_app) == {
+        ("9780441478125", "LIB-0001", "book"), ("9780441478125", "LIB-0002", "book"),
+        *(("9780807083055", f"{lines[2]['book_id']}-{k}", "book") for k in (1, 2)),
+        ("9780156453806", "LIB-0003", "book")}
+
+    before, items_before = books(worker_app), items(worker_app)
     second = import_file(client, admin, sample("catalog.csv"))
     assert second["result"]["created"] == 0 and second["result"]["matched"] == 4
-    assert books(worker_app) == before
+    assert second["result"]["copies_added"] == 0 and second["result"]["barcodes_skipped"] == 3
+    assert books(worker_app) == before and items(worker_app) == items_before
 
 
 @pytest.mark.parametrize("fmt,name", [("marc", "catalog.mrc"), ("marcxml", "catalog.xml")])
