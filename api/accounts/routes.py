@@ -146,104 +146,58 @@ def _created(line):
     return AccountLineOut().dump(line), 201, {"Location": location}
 
 
-@bp.post("/<int:user_id>/account/payments")
-@admin_required
-def add_payment(user_id: int):
-    """Record a payment (admin).
+_MOVEMENT_DOC = """{summary}
     ---
     tags: [accounts]
-    security: [{bearerAuth: []}]
+    security: [{{bearerAuth: []}}]
     description: >
-      The line is `kind: payment` with a negative amount. More than the balance is a
-      409 with `code: payment_exceeds_balance`. Recorded in the audit log (`account.paid`).
+      {description} Recorded in the audit log (`{action}`).
     parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
+      - {{name: user_id, in: path, required: true, schema: {{type: integer}}}}
     requestBody:
       required: true
       content:
         application/json:
-          schema: {$ref: '#/components/schemas/PaymentIn'}
+          schema: {{$ref: '#/components/schemas/{schema}'}}
     responses:
       201:
         description: The new line.
         headers:
-          Location: {schema: {type: string}, description: URL of the line.}
+          Location: {{schema: {{type: string}}, description: URL of the line.}}
         content:
           application/json:
-            schema: {$ref: '#/components/schemas/AccountLineOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
-    """
-    service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
-    data = json_body(PaymentIn())
-    return _created(service.pay(db.session, user_id=user_id, amount=data["amount"],
-                                note=data.get("note"), actor_id=current_user().id))
+            schema: {{$ref: '#/components/schemas/AccountLineOut'}}
+      403: {{$ref: '#/components/responses/Forbidden'}}
+      404: {{$ref: '#/components/responses/NotFound'}}
+{conflict}    """
 
 
-@bp.post("/<int:user_id>/account/waivers")
-@admin_required
-def add_waiver(user_id: int):
-    """Waive part or all of the balance (admin); a note is required.
-    ---
-    tags: [accounts]
-    security: [{bearerAuth: []}]
-    description: >
-      The line is `kind: waiver` with a negative amount. More than the balance is a
-      409 with `code: waiver_exceeds_balance`. Recorded in the audit log (`account.waived`).
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/WaiverIn'}
-    responses:
-      201:
-        description: The new line.
-        headers:
-          Location: {schema: {type: string}, description: URL of the line.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/AccountLineOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
-    """
-    service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
-    data = json_body(WaiverIn())
-    return _created(service.waive(db.session, user_id=user_id, amount=data["amount"],
-                                  note=data["note"], actor_id=current_user().id))
+def _movement(path: str, schema, apply, *, summary: str, description: str, action: str,
+              refused: bool) -> None:
+    """POST /users/<id>/account/<path>: one admin view per kind of money movement,
+    the same steps with its own schema and service function (and docs)."""
+
+    @admin_required
+    def view(user_id: int):
+        service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
+        data = json_body(schema())
+        return _created(apply(db.session, user_id=user_id, amount=data["amount"], note=data.get("note"),
+                              actor_id=current_user().id))
+
+    view.__name__ = f"add_{path[:-1]}"  # add_payment, add_waiver, add_charge
+    view.__doc__ = _MOVEMENT_DOC.format(
+        summary=summary, description=description, action=action, schema=schema.__name__,
+        conflict="      409: {$ref: '#/components/responses/Conflict'}\n" if refused else "")
+    bp.post(f"/<int:user_id>/account/{path}")(view)
 
 
-@bp.post("/<int:user_id>/account/charges")
-@admin_required
-def add_charge(user_id: int):
-    """Charge the member (admin): a lost book, a replacement card; a note is required.
-    ---
-    tags: [accounts]
-    security: [{bearerAuth: []}]
-    description: >
-      The line is `kind: manual`. Recorded in the audit log (`account.charged`).
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/ChargeIn'}
-    responses:
-      201:
-        description: The new line.
-        headers:
-          Location: {schema: {type: string}, description: URL of the line.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/AccountLineOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-    """
-    service.get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
-    data = json_body(ChargeIn())
-    return _created(service.charge(db.session, user_id=user_id, amount=data["amount"],
-                                   note=data["note"], actor_id=current_user().id))
+_movement("payments", PaymentIn, service.pay, summary="Record a payment (admin).", action="account.paid",
+          description="The line is `kind: payment` with a negative amount. More than the balance is a 409 "
+                      "with `code: payment_exceeds_balance`.", refused=True)
+_movement("waivers", WaiverIn, service.waive, action="account.waived",
+          summary="Waive part or all of the balance (admin); a note is required.",
+          description="The line is `kind: waiver` with a negative amount. More than the balance is a 409 "
+                      "with `code: waiver_exceeds_balance`.", refused=True)
+_movement("charges", ChargeIn, service.charge, action="account.charged",
+          summary="Charge the member (admin): a lost book, a replacement card; a note is required.",
+          description="The line is `kind: manual`.", refused=False)
