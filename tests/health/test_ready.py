@@ -11,8 +11,17 @@ def test_liveness_is_cheap_and_ok(client):
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}
 
 
+@pytest.fixture
+def patient(worker_app, monkeypatch):
+    """Deadlines, not timings: a live worker answers a ping at once (ping stops at the
+    first reply), but on a loaded machine not always within the production second."""
+    monkeypatch.setitem(worker_app.config, "HEALTH_WORKER_TIMEOUT", 10.0)
+    monkeypatch.setitem(worker_app.config, "HEALTH_CHECK_TIMEOUT", 15.0)
+    return worker_app.config
+
+
 @pytest.mark.worker
-def test_ready_when_database_redis_and_a_worker_answer(worker_app, celery_worker):
+def test_ready_when_database_redis_and_a_worker_answer(worker_app, celery_worker, patient):
     response = worker_app.test_client().get("/health/ready")
     body = response.get_json()
     assert response.status_code == 200, body
@@ -22,10 +31,12 @@ def test_ready_when_database_redis_and_a_worker_answer(worker_app, celery_worker
         assert check["ok"] is True and check["error"] is None and check["latency_ms"] >= 0
 
 
-def test_a_stopped_worker_makes_it_not_ready(worker_app, clean_broker):
+def test_a_stopped_worker_makes_it_not_ready(worker_app, clean_broker, patient):
     client = worker_app.test_client()
     with run_worker(worker_app, pool="solo"):
-        assert client.get("/health/ready").status_code == 200
+        ready = client.get("/health/ready")
+        assert ready.status_code == 200, ready.get_json()
+    patient.update(HEALTH_WORKER_TIMEOUT=1.0, HEALTH_CHECK_TIMEOUT=2.0)  # no worker: wait no longer
     response = client.get("/health/ready")
     body = response.get_json()
     assert response.status_code == 503
