@@ -14,12 +14,12 @@ from api.fields import MAX_ID  # noqa: F401  (re-exported: circulation imports i
 from api.models import Book, Hold, Item, User
 from api.notify import notify
 from api.rules.resolve import EffectiveRule, effective_rule
+from api.transaction import rollback_and_raise
 
 
 def refuse(session: Session, code: str, detail: str) -> NoReturn:
     """Roll back (releasing row locks at once) and raise the 409 with its `code`."""
-    session.rollback()
-    raise Conflict(detail, code=code)
+    rollback_and_raise(session, Conflict(detail, code=code))
 
 
 def patron_category(user: User) -> str:
