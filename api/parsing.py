@@ -21,6 +21,13 @@ def json_body(schema: Schema) -> dict[str, Any]:
     return schema.load(data)
 
 
+def optional_json_body(schema: Schema) -> dict[str, Any]:
+    """`json_body` for an operation whose body may be left out: no body at all is {}."""
+    if not request.content_length and not request.is_json:
+        return {}
+    return json_body(schema)
+
+
 def load_json_or_none() -> Any:
     """The parsed JSON body, or None when it cannot be parsed.
 

@@ -14,12 +14,12 @@ from api.fields import MAX_ID  # noqa: F401  (re-exported: circulation imports i
 from api.models import Book, Hold, Item, User
 from api.notify import notify
 from api.rules.resolve import EffectiveRule, effective_rule
+from api.transaction import rollback_and_raise
 
 
 def refuse(session: Session, code: str, detail: str) -> NoReturn:
     """Roll back (releasing row locks at once) and raise the 409 with its `code`."""
-    session.rollback()
-    raise Conflict(detail, code=code)
+    rollback_and_raise(session, Conflict(detail, code=code))
 
 
 def patron_category(user: User) -> str:
@@ -97,6 +97,9 @@ def make_next_hold_ready(session: Session, book: Book, item: Item, now: datetime
             .order_by(Hold.created_at, Hold.id).limit(1).execution_options(populate_existing=True))
         if hold is None:
             return None
+        # A hold an override sent back to waiting was ready before: its new copy
+        # gets a new email (the first one's key is taken).
+        again = f":{now.isoformat()}" if hold.ready_at is not None else ""
         user = session.get(User, hold.user_id)
         days = rule_for(session, user, item.item_type).hold_pickup_days
         expires_at = next_open(session, now + timedelta(days=days))
@@ -106,7 +109,7 @@ def make_next_hold_ready(session: Session, book: Book, item: Item, now: datetime
             .execution_options(synchronize_session=False))
         session.refresh(hold)
         if result.rowcount == 1:
-            notify(session, "hold_ready", recipient=user.email, dedupe_key=f"hold_ready:{hold.id}",
+            notify(session, "hold_ready", recipient=user.email, dedupe_key=f"hold_ready:{hold.id}{again}",
                    hold_id=hold.id, user_id=user.id, hold=hold, book=book, user=user)
             return hold
 

@@ -149,6 +149,26 @@ def cancel_open_holds_for_user(session: Session, user_id: int) -> int:
     return sum(_close(session, hold, now) for hold in holds)
 
 
+def keep_another_copy(session: Session, book: Book, hold: Hold, spare: Item | None) -> dict:
+    """An admin's override lent the item kept for `hold` (ready) to someone else: keep
+    another copy for it -- `spare` (the borrower's own kept copy), else one from the
+    shelf -- with the same pickup deadline and no new email; with none free, it goes
+    back to waiting, first in line by its original place (its next copy brings a new
+    email). The caller holds the book's lock. Does not commit; returns what happened,
+    for the audit entry."""
+    replacement = spare or first_available(session, book.id)
+    if replacement is None:
+        values = {"status": "waiting", "item_id": None, "expires_at": None}
+    else:
+        if replacement is not spare:
+            move_item(session, replacement.id, book.id, "on_hold_shelf", expect=("available",))
+        values = {"item_id": replacement.id}
+    session.execute(update(Hold).where(Hold.id == hold.id, Hold.status == "ready").values(**values)
+                    .execution_options(synchronize_session=False))
+    return {"hold_id": hold.id, "hold_status": values.get("status", "ready"),
+            "hold_item_id": values["item_id"]}
+
+
 def promote_holds(session: Session, book_id: int) -> int:
     """Give free shelf items of the book to waiting holds, first come first served;
     returns how many holds became ready. Does NOT commit (the caller does)."""

@@ -18,10 +18,12 @@ from api.loans.schemas import (
     LoanOut,
     LoanPatch,
     LoanQuery,
+    RenewAdminIn,
+    RenewIn,
 )
 from api.models import User
 from api.pagination import paginate
-from api.parsing import json_body, query_args
+from api.parsing import json_body, optional_json_body, query_args
 
 
 def _own(loan_id: int):
@@ -46,9 +48,14 @@ def borrow():
       the effective rule of the member's category and the item's type, moved to the
       next open day. 404 unknown book, barcode or user. 409 with `code`:
       `no_copy_available` (a ready hold keeps its copy for its member),
-      `already_borrowed`, `loan_limit`, `has_overdue`, `account_inactive`,
-      `item_unavailable` (the scanned item is not on the shelf), `reserved_for_other`
-      (the scanned item is kept for another member's hold).
+      `already_borrowed`, `loan_limit`, `has_overdue`, `balance_limit`,
+      `patron_blocked`, `account_inactive`, `item_unavailable` (the scanned item is not
+      on the shelf), `reserved_for_other` (the scanned item is kept for another
+      member's hold). When several apply, the code is one no override lifts, if any.
+      An admin's `override_reason` lifts `loan_limit`, `has_overdue`, `balance_limit`,
+      `patron_blocked` and `reserved_for_other` (the other member's ready hold keeps
+      another copy, or goes back to waiting first in line) and is recorded in the
+      audit log (`loan.override`); from a member it is a 400 (unknown field).
     requestBody:
       required: true
       content:
@@ -71,10 +78,11 @@ def borrow():
     borrower = caller
     if data.get("user_id", caller.id) != caller.id:
         borrower = db.session.get(User, data["user_id"]) or _no_user()
-    staff_action = borrower.id != caller.id or "due_at" in data or "borrowed_at" in data
+    staff_action = borrower.id != caller.id or data.keys() & {"due_at", "borrowed_at", "override_reason"}
     loan = loans.borrow(db.session, borrower, data.get("book_id"), barcode=data.get("barcode"),
                         due_at=data.get("due_at"), borrowed_at=data.get("borrowed_at"),
-                        actor_id=caller.id if staff_action else None)
+                        actor_id=caller.id if staff_action else None,
+                        override_reason=data.get("override_reason"))
     return LoanOut().dump(loan), 201, {"Location": url_for("loans.get_loan", loan_id=loan.id)}
 
 
@@ -200,19 +208,33 @@ def renew_loan(loan_id: int):
       The rule is the effective rule of the member's category and the item's type.
       409 with `code`: `loan_returned`, `loan_overdue`, `renewal_limit` (renewed
       max_renewals times), `reserved_for_other` (another member has a waiting or
-      ready hold on the book).
+      ready hold on the book), `balance_limit`, `patron_blocked`. The body is optional;
+      an admin's `override_reason` lifts `renewal_limit`, `reserved_for_other`,
+      `balance_limit` and `patron_blocked` (never `loan_returned` or `loan_overdue`)
+      and is recorded in the audit log (`loan.override`); a member's body must be
+      empty (any field is a 400).
     parameters:
       - {in: path, name: loan_id, required: true, schema: {type: integer}}
+    requestBody:
+      required: false
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/RenewAdminIn'}
     responses:
       200:
         description: The renewed loan.
         content:
           application/json:
             schema: {$ref: '#/components/schemas/LoanOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
       404: {$ref: '#/components/responses/NotFound'}
       409: {$ref: '#/components/responses/Conflict'}
     """
-    return LoanOut().dump(loans.renew(db.session, _own(loan_id)))
+    caller = current_user()
+    data = optional_json_body(RenewAdminIn() if caller.is_admin else RenewIn())
+    loan = loans.renew(db.session, _own(loan_id), override_reason=data.get("override_reason"),
+                       actor_id=caller.id)
+    return LoanOut().dump(loan)
 
 
 @bp.patch("/<int:loan_id>")

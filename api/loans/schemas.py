@@ -1,8 +1,9 @@
 """Schemas for /loans, one per direction.
 
 Property-level authorization is done by schema choice: a member's POST /loans is
-loaded with LoanIn, which has no `user_id`, `due_at` or `borrowed_at`, so sending them
-is a 400 ("Unknown field."), never silently ignored. Admins' bodies use LoanAdminIn.
+loaded with LoanIn, which has no `user_id`, `due_at`, `borrowed_at` or
+`override_reason`, so sending them is a 400 ("Unknown field."), never silently
+ignored. Admins' bodies use LoanAdminIn (and RenewAdminIn to renew).
 """
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -16,6 +17,13 @@ LOAN_STATUSES = ("active", "overdue", "returned")
 
 def Barcode(**kwargs) -> fields.String:  # noqa: N802  (reads like a field class)
     return CleanString(max_length=32, **kwargs)
+
+
+def OverrideReason() -> fields.String:  # noqa: N802  (reads like a field class)
+    return CleanString(max_length=500, metadata={"description": (
+        "Admins: lend or renew despite loan_limit, has_overdue, balance_limit, patron_blocked, "
+        "renewal_limit and reserved_for_other (never other refusals); non-blank. Recorded in the "
+        "audit log as loan.override with the codes it lifted.")})
 
 
 @doc_schema
@@ -34,13 +42,25 @@ class LoanIn(Schema):
 
 @doc_schema
 class LoanAdminIn(LoanIn):
-    """An admin may lend to another member, choose the due date, and record a loan
-    made while offline (both times in the past, due_at after borrowed_at)."""
+    """An admin may lend to another member, choose the due date, record a loan made
+    while offline (both times in the past, due_at after borrowed_at), and override
+    some refusals with a reason."""
 
     user_id = Id(metadata={"description": "Borrower (default: the admin)."})
     due_at = DueAt(metadata={"description": "After borrowed_at, the past allowed (default: borrowed_at + "
                                             "the rule's loan_days, moved to an open day)."})
     borrowed_at = DueAt(metadata={"description": "Not in the future (default: now)."})
+    override_reason = OverrideReason()
+
+
+@doc_schema
+class RenewIn(Schema):
+    """A member renews their own loan: no body, or an empty object (any field is a 400)."""
+
+
+@doc_schema
+class RenewAdminIn(Schema):
+    override_reason = OverrideReason()
 
 
 @doc_schema
@@ -103,6 +123,7 @@ class LoanCheckQuery(Schema):
 class BlockerOut(Schema):
     code = fields.String(metadata={"description": "The code the borrow would be refused with."})
     detail = fields.String()
+    overridable = fields.Boolean(metadata={"description": "An admin's override_reason lifts it."})
 
 
 @doc_schema

@@ -37,7 +37,7 @@ def test_same_book_twice_is_409(app_ctx, users, make_book):
     (alice,) = users(1)
     book_id = make_book(copies=3)
     borrow(db.session, alice, book_id)
-    with pytest.raises(Conflict, match="already have this book"):
+    with pytest.raises(Conflict, match="already has this book"):
         borrow(db.session, alice, book_id)
     assert book_state(book_id) == 2
     check_invariant(book_id)

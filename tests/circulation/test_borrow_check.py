@@ -2,11 +2,14 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event
 
+from api.circulation.refusals import OVERRIDABLE
 from api.clock import utcnow
 from api.extensions import db
 from api.rules.resolve import ensure_default_rule
+from tests.circulation.overrides_helpers import HARD_BORROW, OVERRIDABLE_BORROW, desk, set_rule
 from tests.helpers import is_problem
 
 
@@ -79,3 +82,34 @@ def test_members_check_only_for_themselves_and_input_is_checked(client, member, 
     assert is_problem(client.get(f"/loans/check?book_id={book}&barcode=x", headers=member.headers), 400)
     assert is_problem(client.get("/loans/check?book_id=999999", headers=member.headers), 404)
     assert is_problem(client.get(f"/loans/check?book_id={book}"), 401)
+
+
+SCENARIOS = OVERRIDABLE_BORROW | HARD_BORROW
+
+
+@pytest.mark.parametrize("code", sorted(SCENARIOS))
+def test_the_borrow_refuses_with_a_code_the_check_listed(app, client, admin, member, other_member, make_book,
+                                                         quick_member, code):
+    t = desk(app, client, admin, member, other_member, make_book, quick_member)
+    body = SCENARIOS[code](t)
+    query = "&".join(f"{k}={v}" for k, v in body.items())
+    answer = client.get(f"/loans/check?{query}&user_id={member.id}", headers=admin.headers).get_json()
+    assert answer["allowed"] is False
+    assert [(b["code"], b["overridable"]) for b in answer["blockers"]] == [(code, code in OVERRIDABLE)]
+    refused = client.post("/loans", json={"user_id": member.id, **body}, headers=admin.headers)
+    assert is_problem(refused, 409) and refused.get_json()["code"] == code
+
+
+def test_with_several_blockers_the_borrows_code_is_among_the_checks(app, client, admin, member, other_member,
+                                                                     make_book, quick_member):
+    t = desk(app, client, admin, member, other_member, make_book, quick_member)
+    for code in ("has_overdue", "balance_limit", "patron_blocked"):
+        OVERRIDABLE_BORROW[code](t)
+    set_rule(app, max_loans=1)  # the overdue loan is the one
+    free, taken = {"book_id": make_book(copies=1)}, HARD_BORROW["no_copy_available"](t)
+    for body, hard in ((free, []), (taken, ["no_copy_available"])):
+        answer = _codes(client.get(f"/loans/check?book_id={body['book_id']}", headers=member.headers))
+        assert answer == ["has_overdue", "loan_limit", *hard, "balance_limit", "patron_blocked"]
+        refused = client.post("/loans", json=body, headers=member.headers)
+        assert is_problem(refused, 409) and refused.get_json()["code"] in answer
+        assert refused.get_json()["code"] == (hard or answer)[0]

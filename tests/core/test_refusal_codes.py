@@ -17,7 +17,7 @@ SPEC_CODES = {"no_copy_available", "already_borrowed", "loan_limit", "has_overdu
               "item_unavailable", "hold_not_needed", "duplicate"}
 # Functions that return (code, detail) for a refusal computed at run time, or build a
 # list of such pairs.
-CODE_RETURNING = {"_why_not_renewable", "account_blockers"}
+CODE_RETURNING = {"borrow_blockers", "renew_blockers", "account_blockers"}
 
 
 def _sources():

@@ -64,11 +64,12 @@ _RULES = {
         SELECT h.id, h.user_id, h.book_id FROM holds h
         JOIN loans l ON l.user_id = h.user_id AND l.book_id = h.book_id AND l.returned_at IS NULL
         WHERE h.status IN ('waiting', 'ready')""",
-    # A waiting hold never goes back to waiting, so an older hold still waiting was
-    # already in the queue when the younger one was served: it was skipped.
+    # A hold that was never ready and still waits was already in the queue when the
+    # younger one was served: it was skipped. (Only an admin's override at the desk
+    # sends a ready hold back to waiting; it keeps its ready_at and its place.)
     "hold served out of queue order": """
         SELECT w.id, r.id FROM holds w JOIN holds r ON r.book_id = w.book_id
-        WHERE w.status = 'waiting' AND r.ready_at IS NOT NULL
+        WHERE w.status = 'waiting' AND w.ready_at IS NULL AND r.ready_at IS NOT NULL
           AND (w.created_at < r.created_at OR (w.created_at = r.created_at AND w.id < r.id))""",
     "ready hold without its dates": """
         SELECT id FROM holds WHERE status = 'ready' AND (ready_at IS NULL OR expires_at IS NULL)""",
