@@ -103,7 +103,7 @@ def test_expire_holds_passes_the_copy_on(worker_app, celery_worker, inbox, make_
             Hold(user_id=second.id, book_id=book_id, status="waiting", created_at=now - timedelta(days=4)),
         ])
         db.session.commit()
-    assert run(worker_app, "expire-holds").result == {"expired": 1}
+    assert run(worker_app, "expire-holds").result == {"expired": 1, "resumed": 0}
     wait_for(lambda: settled(worker_app) and len(inbox.messages) == 1)
     assert inbox.messages[0]["To"] == second.email
     with worker_app.app_context():
