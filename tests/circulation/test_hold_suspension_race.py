@@ -15,7 +15,7 @@ from api.extensions import db
 from api.models import Book, Loan, User
 from tests.circulation.conftest import check_invariant
 from tests.helpers import create_user
-from tests.invariants.race import Gate, start
+from tests.invariants.race import pinned
 
 pytestmark = pytest.mark.postgres
 
@@ -35,21 +35,12 @@ def test_suspend_racing_a_return(app, make_book, first):
     def suspend():
         return suspend_hold(db.session, get_hold(db.session, hold_id), later).status
 
-    jobs = {"return": give_back, "suspend": suspend}
     # Both write holds under the book's lock: the first stops at that write holding
     # the lock, the second then waits for the lock.
-    gate = Gate(app, "holds")
-    try:
-        t1, out1 = start(app, jobs[first])
-        gate.wait_blocked(1)
-        t2, out2 = start(app, jobs["suspend" if first == "return" else "return"])
-        gate.wait_blocked(2)
-    finally:
-        gate.open()
-    for thread in (t1, t2):
-        thread.join(60)
-        assert not thread.is_alive(), "a pinned transaction hung"
-    returned, suspended = (out1[0], out2[0]) if first == "return" else (out2[0], out1[0])
+    if first == "return":
+        returned, suspended = pinned(app, give_back, suspend, table="holds")
+    else:
+        suspended, returned = pinned(app, suspend, give_back, table="holds")
     assert returned is True, returned
     with app.app_context():
         hold = get_hold(db.session, hold_id)
