@@ -199,8 +199,8 @@ def renew_loan(loan_id: int):
     description: >
       The rule is the effective rule of the member's category and the item's type.
       409 with `code`: `loan_returned`, `loan_overdue`, `renewal_limit` (renewed
-      max_renewals times), `reserved_for_other` (another member has a waiting or
-      ready hold on the book).
+      max_renewals times), `reserved_for_other` (another member has a waiting,
+      suspended included, or ready hold on the book).
     parameters:
       - {in: path, name: loan_id, required: true, schema: {type: integer}}
     responses:
