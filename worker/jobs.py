@@ -1,4 +1,5 @@
-"""The scheduled jobs: overdue notices, due-soon reminders, hold expiry.
+"""The scheduled jobs: overdue notices, due-soon reminders, hold expiry (and the end
+of hold suspensions).
 
 Overdue and due-soon are set-based (worker/keyset.py): open loans are walked in
 keyset batches of JOB_BATCH_SIZE (ix_loans_open_due_at, ordered by due_at, id) and
@@ -48,11 +49,14 @@ def _expire_holds(run_id: str) -> dict:
     # Imported late: api.circulation pulls in the whole domain, which the worker
     # needs only for this job.
     from api.circulation.holds import expire_ready_holds
+    from api.circulation.suspension import resume_due_holds
 
+    # Resumed holds first: they are back in the queue for the copies expiry frees.
+    resumed = resume_due_holds(db.session, batch_size=current_app.config["JOB_BATCH_SIZE"])
     expired = expire_ready_holds(db.session, batch_size=current_app.config["JOB_BATCH_SIZE"])
-    tracking.progress(run_id, expired, expired)
+    tracking.progress(run_id, expired + resumed, expired + resumed)
     db.session.commit()
-    return {"expired": expired}
+    return {"expired": expired, "resumed": resumed}
 
 
 def _window(kind: str, now: datetime):

@@ -24,7 +24,8 @@ Invariants after every commit, for every book:
     copies_available + open loans + ready holds + damaged items == copies_total,
 the counts equal the items' statuses, every open loan's item is on_loan and every
 ready hold's item on_hold_shelf, and a copy is never on the shelf while a hold on
-that book is waiting (tests/invariants/checks.py checks them all in SQL).
+that book is waiting and not suspended (suspended_until NULL: api.circulation.suspension
+clears it on resuming) (tests/invariants/checks.py checks them all in SQL).
 
 Rule values (loan days, renewals, loan limits, pickup days) come only from
 api.rules.resolve for the member's category and the item's type; computed due

@@ -1,14 +1,14 @@
 """Helpers shared by api.circulation.loans and api.circulation.holds."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import NoReturn
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.circulation.items import move_item
-from api.days.service import next_open
+from api.days.service import library_date, next_open
 from api.errors import Conflict, NotFound
 from api.fields import MAX_ID  # noqa: F401  (re-exported: circulation imports it from here)
 from api.models import Book, Hold, Item, User
@@ -83,17 +83,25 @@ def lock_book(session: Session, book_id: int) -> Book:
     return book
 
 
+def not_suspended(today: date) -> ColumnElement[bool]:
+    """SQL: the hold is not suspended on library date `today` (never suspended, or its
+    suspended_until has been reached: it waits again from the start of that day)."""
+    return or_(Hold.suspended_until.is_(None), Hold.suspended_until <= today)
+
+
 def make_next_hold_ready(session: Session, book: Book, item: Item, now: datetime) -> Hold | None:
-    """Keep `item` for the first waiting hold of `book` and record its email.
+    """Keep `item` for the first waiting hold of `book` not suspended at `now`, and
+    record its email. Suspended holds are passed over and keep their place.
 
     The caller holds the books row lock, so no other transaction is choosing a hold
-    for this book; the conditional UPDATE still guards against the owner cancelling
-    their waiting hold at the same moment (then the next in line is tried).
-    Does not move the item and does not commit.
+    for this book (suspending takes it too); the conditional UPDATE still guards
+    against the owner cancelling their waiting hold at the same moment (then the
+    next in line is tried). Does not move the item and does not commit.
     """
+    waiting = (Hold.book_id == book.id, Hold.status == "waiting", not_suspended(library_date(now)))
     while True:
         hold = session.scalar(
-            select(Hold).where(Hold.book_id == book.id, Hold.status == "waiting")
+            select(Hold).where(*waiting)
             .order_by(Hold.created_at, Hold.id).limit(1).execution_options(populate_existing=True))
         if hold is None:
             return None
@@ -104,8 +112,9 @@ def make_next_hold_ready(session: Session, book: Book, item: Item, now: datetime
         days = rule_for(session, user, item.item_type).hold_pickup_days
         expires_at = next_open(session, now + timedelta(days=days))
         result = session.execute(
-            update(Hold).where(Hold.id == hold.id, Hold.status == "waiting")
-            .values(status="ready", ready_at=now, expires_at=expires_at, item_id=item.id)
+            update(Hold).where(Hold.id == hold.id, *waiting)
+            .values(status="ready", ready_at=now, expires_at=expires_at, item_id=item.id,
+                    suspended_until=None)
             .execution_options(synchronize_session=False))
         session.refresh(hold)
         if result.rowcount == 1:

@@ -1,12 +1,12 @@
-"""/holds: join the queue for a book with no free copy, list, cancel."""
+"""/holds: join the queue for a book with no free copy, list, suspend, cancel."""
 
 from flask import url_for
 
 from api.auth import current_user, login_required
-from api.circulation import holds
+from api.circulation import holds, suspension
 from api.extensions import db
 from api.holds import bp
-from api.holds.schemas import HoldAdminQuery, HoldIn, HoldOut, HoldQuery
+from api.holds.schemas import HoldAdminQuery, HoldIn, HoldOut, HoldPatch, HoldQuery
 from api.pagination import paginate
 from api.parsing import json_body, query_args
 
@@ -98,6 +98,45 @@ def get_hold(hold_id: int):
       404: {$ref: '#/components/responses/NotFound'}
     """
     return HoldOut().dump(_own(hold_id))
+
+
+@bp.patch("/<int:hold_id>")
+@login_required
+def update_hold(hold_id: int):
+    """Suspend a waiting hold until a date, or resume it (owner or admin).
+    ---
+    tags: [holds]
+    security: [{bearerAuth: []}]
+    description: >
+      `suspended_until` is a library date (LIBRARY_TIMEZONE): the hold is suspended
+      through the end of the day before and waits again from the start of that day.
+      A suspended hold keeps its place (and `position`), but a copy that comes back
+      passes it over for the next hold not suspended, else goes to the shelf. null (or
+      today) resumes at once: a copy on the shelf then goes to the queue, the hold
+      first if it is next. A date in the past is a 400; a hold that is not waiting is a
+      409 `hold_not_waiting`. Another member's hold is 404; an admin's change is in the
+      audit log (`hold.suspended` / `hold.resumed`).
+    parameters:
+      - {in: path, name: hold_id, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/HoldPatch'}
+    responses:
+      200:
+        description: The hold.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/HoldOut'}
+      400: {$ref: '#/components/responses/BadRequest'}
+      404: {$ref: '#/components/responses/NotFound'}
+      409: {$ref: '#/components/responses/Conflict'}
+    """
+    data = json_body(HoldPatch())
+    hold, user = _own(hold_id), current_user()
+    return HoldOut().dump(suspension.suspend_hold(db.session, hold, data["suspended_until"],
+                                                  actor_id=user.id if user.is_admin else None))
 
 
 @bp.delete("/<int:hold_id>")

@@ -25,6 +25,16 @@ class HoldOut(Schema):
     ready_at = fields.DateTime(allow_none=True)
     expires_at = fields.DateTime(allow_none=True, metadata={
         "description": "While ready: the copy is kept for you until then."})
+    suspended_until = fields.Date(allow_none=True, metadata={
+        "description": "A library date (LIBRARY_TIMEZONE): the waiting hold is passed over through the day "
+                       "before and waits again from the start of this day; null when not suspended."})
+
+
+@doc_schema
+class HoldPatch(Schema):
+    suspended_until = fields.Date(required=True, allow_none=True, metadata={
+        "description": "Suspend until this library date (today or later; today resumes at once), "
+                       "or null to resume now."})
 
 
 HoldsPage = page_schema(HoldOut)

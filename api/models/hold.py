@@ -1,6 +1,6 @@
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from api.clock import utcnow
@@ -26,6 +26,14 @@ class Hold(db.Model):
         # The queue: open holds of a book in arrival order.
         Index("ix_holds_book_status_created", "book_id", "status", "created_at"),
         Index("ix_holds_status_expires_at", "status", "expires_at"),
+        # The hourly job's "whose suspension has ended" (migration 0010).
+        Index(
+            "ix_holds_waiting_suspended_until",
+            "suspended_until",
+            "book_id",
+            postgresql_where=text("status = 'waiting' AND suspended_until IS NOT NULL"),
+            sqlite_where=text("status = 'waiting' AND suspended_until IS NOT NULL"),
+        ),
         # GET /holds, newest first: all, and by status (migration 0006).
         Index("ix_holds_created_at_id", "created_at", "id"),
         Index("ix_holds_status_created_at", "status", "created_at"),
@@ -51,6 +59,9 @@ class Hold(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The item kept on the hold shelf while ready (kept afterwards as a record).
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    # A library date (LIBRARY_TIMEZONE): the waiting hold is passed over through the day
+    # before and waits again from the start of this day (api.circulation.suspension).
+    suspended_until: Mapped[date | None] = mapped_column(Date)
 
     # 1-based place in the queue of a waiting hold; only loaded where a query asks for
     # it with `with_expression(Hold.position, ...)` (see api.circulation.holds).

@@ -14,7 +14,8 @@ from api.errors import Conflict
 from api.extensions import db
 from api.models import Loan
 from tests.accounts.conftest import overdue_amounts
-from tests.invariants.race import Gate, race, start
+from tests.invariants.race import pinned as race_pinned
+from tests.invariants.race import race
 from worker.fines import accrue_fines
 
 pytestmark = pytest.mark.postgres
@@ -72,18 +73,7 @@ def _return_backdated(loan_id: int, days_ago: int) -> int:
 def pinned(app, first, second) -> tuple:
     """first() runs to its write to account_lines, second() until it waits on a lock,
     then both go on (as tests/invariants/test_lock_order.py pins circulation)."""
-    gate = Gate(app, "account_lines")
-    try:
-        t1, out1 = start(app, first)
-        gate.wait_blocked(1)
-        t2, out2 = start(app, second)
-        gate.wait_blocked(2)
-    finally:
-        gate.open()
-    for t in (t1, t2):
-        t.join(60)
-        assert not t.is_alive(), "a pinned transaction hung"
-    return out1[0], out2[0]
+    return race_pinned(app, first, second, table="account_lines")
 
 
 def test_a_run_that_read_first_does_not_overwrite_a_backdated_return(app, fines, member, add_loan):

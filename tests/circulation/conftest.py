@@ -13,13 +13,14 @@ from tests.helpers import create_user, take_item
 
 def check_invariant(book_id: int) -> None:
     """copies_available + open loans + ready holds == copies_total, and no free copy
-    while someone is waiting. Call inside an app context."""
+    while someone not suspended is waiting. Call inside an app context."""
     db.session.expire_all()
     book = db.session.get(Book, book_id)
     open_loans = db.session.scalar(select(func.count()).select_from(Loan).where(
         Loan.book_id == book_id, Loan.returned_at.is_(None)))
     ready, waiting = (db.session.scalar(select(func.count()).select_from(Hold).where(
-        Hold.book_id == book_id, Hold.status == s)) for s in ("ready", "waiting"))
+        Hold.book_id == book_id, Hold.status == s, *extra)) for s, extra in (
+            ("ready", ()), ("waiting", (Hold.suspended_until.is_(None),))))
     assert book.copies_available >= 0
     assert book.copies_available + open_loans + ready == book.copies_total, (
         book.copies_available, open_loans, ready, book.copies_total)

@@ -25,8 +25,9 @@ def test_place_hold_201_and_queue(client, make_member, member, make_book, invari
     assert [r.status_code for r in responses] == [201, 201, 201]
     body = responses[1].get_json()
     assert set(body) == {"id", "user_id", "book_id", "status", "position", "created_at",
-                         "ready_at", "expires_at"}
-    assert (body["status"], body["position"], body["ready_at"]) == ("waiting", 2, None)
+                         "ready_at", "expires_at", "suspended_until"}
+    assert (body["status"], body["position"], body["ready_at"], body["suspended_until"]) == (
+        "waiting", 2, None, None)
     assert responses[1].headers["Location"].endswith(f"/holds/{body['id']}")
     assert client.get(f"/holds/{body['id']}", headers=waiters[1].headers).get_json() == body
     assert is_problem(hold(client, waiters[0], book_id), 409)

@@ -86,3 +86,20 @@ def start(app, job) -> tuple[threading.Thread, list]:
     thread = threading.Thread(target=run)
     thread.start()
     return thread, out
+
+
+def pinned(app, first, second, table: str = "loans") -> tuple:
+    """Run first() up to its write to `table`, then second() until it waits too,
+    then let both go; returns (first's result, second's result)."""
+    gate = Gate(app, table)
+    try:
+        t1, out1 = start(app, first)
+        gate.wait_blocked(1)
+        t2, out2 = start(app, second)
+        gate.wait_blocked(2)
+    finally:
+        gate.open()
+    for t in (t1, t2):
+        t.join(60)
+        assert not t.is_alive(), "a pinned transaction hung"
+    return out1[0], out2[0]

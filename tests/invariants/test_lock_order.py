@@ -17,7 +17,7 @@ from api.errors import ApiError, Conflict
 from api.extensions import db
 from api.models import Hold, Loan, User
 from tests.invariants.checks import assert_invariants
-from tests.invariants.race import Gate, lend, members, queue, start, statuses
+from tests.invariants.race import lend, members, pinned, queue, statuses
 
 pytestmark = pytest.mark.postgres
 
@@ -26,23 +26,6 @@ def borrow_returning_id(user_id: int, book_id: int) -> int:
     # The id without reloading the row: a reload would hide a deleted loan behind
     # ObjectDeletedError instead of letting the test look for it.
     return inspect(loans.borrow(db.session, db.session.get(User, user_id), book_id)).identity[0]
-
-
-def pinned(app, first, second, table: str = "loans") -> tuple:
-    """Run first() up to its write to `table`, then second() until it waits too,
-    then let both go; returns (first's result, second's result)."""
-    gate = Gate(app, table)
-    try:
-        t1, out1 = start(app, first)
-        gate.wait_blocked(1)
-        t2, out2 = start(app, second)
-        gate.wait_blocked(2)
-    finally:
-        gate.open()
-    for t in (t1, t2):
-        t.join(60)
-        assert not t.is_alive(), "a pinned transaction hung"
-    return out1[0], out2[0]
 
 
 def kept_copy(app, book_id: int, uids: list[int], *, due: bool = False) -> list[int]:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from api import clock
 from api.celery_setup import JOB_TASKS
+from api.days.service import library_today
 from api.extensions import db
 from api.models import Hold, Loan
 from tests.helpers import create_user, take_item
@@ -103,11 +104,28 @@ def test_expire_holds_passes_the_copy_on(worker_app, celery_worker, inbox, make_
             Hold(user_id=second.id, book_id=book_id, status="waiting", created_at=now - timedelta(days=4)),
         ])
         db.session.commit()
-    assert run(worker_app, "expire-holds").result == {"expired": 1}
+    assert run(worker_app, "expire-holds").result == {"expired": 1, "resumed": 0}
     wait_for(lambda: settled(worker_app) and len(inbox.messages) == 1)
     assert inbox.messages[0]["To"] == second.email
     with worker_app.app_context():
         assert db.session.scalars(select(Hold.status).order_by(Hold.id)).all() == ["expired", "ready"]
+
+
+def test_expire_holds_resumes_a_suspension_that_has_ended_once(worker_app, celery_worker, inbox,
+                                                               make_book):
+    book_id = make_book(copies=1)  # on the shelf: every hold was suspended when it came back
+    waiter = create_user(worker_app, "waiter")
+    with worker_app.app_context():
+        db.session.add(Hold(user_id=waiter.id, book_id=book_id, status="waiting",
+                            created_at=clock.utcnow() - timedelta(days=9), suspended_until=library_today()))
+        db.session.commit()
+    assert run(worker_app, "expire-holds").result == {"expired": 0, "resumed": 1}
+    assert run(worker_app, "expire-holds").result == {"expired": 0, "resumed": 0}
+    wait_for(lambda: settled(worker_app) and len(inbox.messages) == 1)
+    assert inbox.messages[0]["To"] == waiter.email
+    with worker_app.app_context():
+        hold = db.session.scalars(select(Hold)).one()
+        assert (hold.status, hold.suspended_until) == ("ready", None)
 
 
 def test_keyset_batches_cover_ties_exactly_once(worker_app, make_book):
