@@ -92,8 +92,8 @@ def _forget_catalog_change(session: Session) -> None:
 # was built at, never anything per-user (rate-limit headers are added after the
 # cache). The key covers the endpoint, the view arguments, the host (Link URLs are
 # absolute) and the query pairs, sorted: `?a=1&b=2` and `?b=2&a=1` share an entry,
-# two different query strings never do. Views validate the query string first, so
-# a bad query is refused before it can reach the cache.
+# two different query strings never do. Only 200s are stored, so a view may ask the
+# cache before it loads its query string: a hit's pairs were valid when stored.
 
 CACHE_CONTROL = "public, no-cache"
 _KEPT_HEADERS = ("Link",)

@@ -46,10 +46,15 @@ def list_books():
       304: {description: Not modified (your If-None-Match still matches).}
       400: {$ref: '#/components/responses/BadRequest'}
     """
+    # The cache is asked before the query string is loaded: only 200s are stored, so
+    # a hit's query string (the key holds every pair) was valid when it was stored.
+    return cached_catalog_read(_search_page)
+
+
+def _search_page():
     args = query_args(BOOK_QUERY)
-    return cached_catalog_read(lambda: paginate(
-        service.search_stmt(db.session, args), BookOut(), args,
-        fallbacks=service.search_fallbacks(db.session, args), meta={"fuzzy": False}))
+    return paginate(service.search_stmt(db.session, args), BookOut(), args,
+                    fallbacks=service.search_fallbacks(db.session, args), meta={"fuzzy": False})
 
 
 @bp.get("/<int:book_id>")

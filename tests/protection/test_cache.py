@@ -38,6 +38,17 @@ def test_invalid_queries_are_never_cached(client, redis_client):
     assert redis_client.keys("cache:*") == []
 
 
+def test_a_cached_query_does_not_answer_an_invalid_neighbour(client, make_book):
+    # The list is looked up before its query string is validated: a cached valid query
+    # must not answer one that differs by a repeated, empty or extra parameter.
+    make_book(title="Alpha")
+    assert client.get("/books?q=alpha&per_page=5").status_code == 200
+    for url in ("/books?q=alpha&per_page=5&q=alpha", "/books?q=alpha&per_page=5&per_page=5",
+                "/books?q=alpha&per_page=5&sort=nope", "/books?q=alpha&per_page=5&page=0"):
+        assert client.get(url).status_code == 400, url
+    assert client.get("/books?per_page=5&q=alpha").status_code == 200
+
+
 def test_etag_and_304(client, make_book, admin):
     book_id = make_book()
     first = client.get(f"/books/{book_id}")
