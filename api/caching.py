@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from api import ratelimit_plan
 from api.extensions import cache
 
 log = logging.getLogger(__name__)
@@ -122,18 +123,21 @@ def cached_catalog_read(build: Callable[[], Response]) -> Response:
     state = current_app.extensions.setdefault("catalog_cache", {})
     key = version = None
     entry = None
+    pending = ratelimit_plan.take_pending()
     # After a failure Redis is left alone for CACHE_RETRY_SECONDS, so a hung server
     # costs one socket timeout per interval rather than one per read.
     if time.monotonic() >= state.get("down_until", 0):
         key = _entry_key()
         try:
-            version, entry = cache.get_many(VERSION_KEY, key)
+            version, entry = _lookup(key, pending)
         except RedisError as e:
             key = None
             _cache_failed(state, "Catalog cache unavailable, reading from the database: %s", e)
         version = version or 0
         if entry is not None and entry.get("v") != version:
             entry = None  # built before the last catalog change
+    elif pending is not None:
+        pending.send()
     if entry is None:
         response = build()
         body = response.get_data(as_text=True)
@@ -145,6 +149,27 @@ def cached_catalog_read(build: Callable[[], Response]) -> Response:
             except RedisError as e:
                 _cache_failed(state, "Catalog cache unavailable, not storing: %s", e)
     return _conditional(entry)
+
+
+def _lookup(key: str, pending: "ratelimit_plan.PendingHit | None") -> list:
+    """[version, entry]: one MGET, which also carries the request's pending rate-limit
+    hit when there is one (api/ratelimit_plan.py); a breach raises here, before any work."""
+    if pending is None:
+        return cache.get_many(VERSION_KEY, key)
+    backend = cache.cache
+    prefix = backend._get_prefix()
+    pipe = pending.pipeline()
+    pending.queue(pipe)
+    pipe.mget([prefix + VERSION_KEY, prefix + key])
+    try:
+        hit, values = pipe.execute(raise_on_error=False)
+    except RedisError as e:
+        pending.failed(e)
+        raise
+    pending.settle(hit)
+    if isinstance(values, Exception):
+        raise values
+    return [backend.serializer.loads(value) for value in values]
 
 
 def _cache_failed(state: dict, message: str, error: Exception) -> None:

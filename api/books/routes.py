@@ -9,6 +9,7 @@ from api.caching import cached_catalog_read
 from api.extensions import db
 from api.pagination import paginate
 from api.parsing import json_body, query_args
+from api.ratelimit_plan import first_trip_counts_limits
 
 # The catalog list is the hottest route; a marshmallow schema deep-copies its fields
 # per instance, and load() keeps no state between calls, so one instance serves all.
@@ -16,6 +17,7 @@ BOOK_QUERY = BookQuery()
 
 
 @bp.get("")
+@first_trip_counts_limits
 def list_books():
     """Search the catalog (public, cached).
     ---
@@ -58,6 +60,7 @@ def _search_page():
 
 
 @bp.get("/<int:book_id>")
+@first_trip_counts_limits
 def get_book(book_id: int):
     """One book, with copies_total and copies_available (public, cached).
     ---
