@@ -2,7 +2,7 @@
 
 from sqlalchemy import update
 
-from api.caching import mark_catalog_changed
+from api.caching import JSONSerializer, mark_catalog_changed
 from api.extensions import db
 from api.models import Book
 
@@ -121,3 +121,17 @@ def test_rate_limit_headers_are_per_client_even_on_a_hit(client, make_book, memb
     remaining = int(first.headers["X-RateLimit-Remaining"])
     assert int(second.headers["X-RateLimit-Remaining"]) == remaining - 1
     assert int(as_member.headers["X-RateLimit-Remaining"]) == remaining
+
+
+def test_entries_round_trip_through_the_serializer():
+    serializer = JSONSerializer()
+    body = '{"title": "Ünïcode\\nand a line break"}\n'
+    entry = {"v": 7, "body": body, "etag": "e", "headers": {"Link": "<x>; rel=\"next\""}}
+    stored = serializer.dumps(entry)
+    assert stored.startswith(b'{"v":7,') and stored.endswith(body.encode())
+    assert serializer.loads(stored) == {**entry, "body": body.encode()}
+    # Plain data and the version stay plain JSON and ASCII digits (INCR works on them).
+    assert serializer.loads(serializer.dumps({"a": ["b"]})) == {"a": ["b"]}
+    assert serializer.dumps(12) == b"12" and serializer.loads(b"13") == 13
+    # An entry stored whole as JSON (before this format) still reads.
+    assert serializer.loads(b'{"v":1,"body":"{}","etag":"e","headers":{}}')["body"] == "{}"
