@@ -6,7 +6,8 @@ cached entry records the version it was built at. Code that changes books or
 copies_available calls `mark_catalog_changed(session)` inside its transaction; the
 version is bumped only after the commit succeeds. A hit is ONE Redis round trip:
 `cache.get_many(version, entry)` is one MGET, and the entry counts only if it was
-built at the current version.
+built at the current version. With the limiter on, that round trip also carries the
+request's rate-limit hit (api/ratelimit_plan.py, `_lookup` below).
 """
 
 import hashlib
