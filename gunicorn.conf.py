@@ -11,7 +11,10 @@ WEB_CONCURRENCY) then gets:
   is made, so two servers on one host never share (or wipe) each other's files.
 - Logging through api.logs: gunicorn's own loggers write the same JSON (or text)
   lines as the app. gunicorn's access log stays off: the app writes the access line,
-  with the route template, user id and request id gunicorn cannot know.
+  with the route template, user id and request id gunicorn cannot know. With a
+  `logconfig_dict` gunicorn writes its own access line whatever `accesslog` says
+  (one more line per request, with the query string and no request id), so
+  `logger_class` turns it off.
 """
 
 import os
@@ -25,10 +28,19 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _own_dir = tempfile.mkdtemp(prefix="library-prometheus-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_dir
 
+from gunicorn.glogging import Logger  # noqa: E402
+
 from api.logs import logging_config  # noqa: E402
 from config import log_format  # noqa: E402
 
+
+class NoAccessLineLogger(Logger):
+    def access(self, resp, req, environ, request_time):
+        return None
+
+
 logconfig_dict = logging_config(log_format(), os.environ.get("LOG_LEVEL", "INFO"))
+logger_class = NoAccessLineLogger
 accesslog = None
 # The heartbeat file on tmpfs: a worker blocked on a slow disk is not killed for it.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108

@@ -138,6 +138,12 @@ def query_parameters(schema_name: str, written: list[dict]) -> list[dict]:
 
 
 class LibrarySwagger(Swagger):
+    def add_headers(self, app):
+        # flasgger's hook for its `headers` setting; with none it would only loop over
+        # an empty list after every request.
+        if self.config.get("headers"):
+            super().add_headers(app)
+
     def get_apispecs(self, endpoint="apispec"):
         spec = super().get_apispecs(endpoint)
         for path, item in spec.get("paths", {}).items():

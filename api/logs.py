@@ -36,6 +36,8 @@ access_log = logging.getLogger(ACCESS_LOGGER)
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
 _SECRETS = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}|(?i:bearer)\s+[\w.~+/=-]{8,}")
+# Built once: json.dumps with options builds a new encoder for every line.
+_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 
@@ -66,7 +68,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = scrub(self.formatException(record.exc_info))
         if record.stack_info:
             entry["stack"] = scrub(self.formatStack(record.stack_info))
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _encode(entry)
 
 
 class TextFormatter(logging.Formatter):

@@ -5,90 +5,26 @@ app bound to the module-level `limiter` would silently take over the first one's
 Redis. `AppLimiter` moves the strategy into `app.extensions["ratelimit"]`; limit
 declarations (decorators, defaults, exemptions) stay shared, as they are code.
 
-The strategy is a fixed window costing one Redis round trip per limit check: a Lua
-script increments the counter and returns its TTL, and the response headers are
-built from that answer instead of Flask-Limiter's extra GET + TTL per request.
-
-Redis down: ordinary limits count in process memory (per worker, so looser but never
-unlimited); login, register and password reset fail closed with a 503. Redis is
-tried again after RATELIMIT_STORAGE_RETRY_SECONDS, so both recover without a restart.
+The strategy (api/ratelimit_window.py) is a fixed window costing one Redis round
+trip per limit check, with the Redis-down policy: ordinary limits count in process
+memory, login, register and password reset fail closed with a 503.
 """
 
 import hashlib
-import logging
 import math
 import time
 
 from flask import Flask, current_app, g, has_app_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
-from limits.util import WindowStats
 from redis.exceptions import RedisError
 
 from api import ratelimit_plan
-from api.errors import ServiceUnavailable, Unauthorized
+from api.errors import Unauthorized
 from api.parsing import load_json_or_none
+from api.ratelimit_window import STRICT_SCOPE, OneTripFixedWindow
 
-log = logging.getLogger(__name__)
-
-# Scope given to the limits that must hold even when Redis is down.
-STRICT_SCOPE = "strict"
 EXEMPT_PATHS = ("/health", "/apidocs", "/apispec.json", "/flasgger_static")
-
-# INCRBY, EXPIRE on the first hit of a window, and PTTL, in one round trip.
-_HIT_SCRIPT = """
-local current = redis.call("incrby", KEYS[1], ARGV[2])
-if tonumber(current) == tonumber(ARGV[2]) then
-    redis.call("expire", KEYS[1], ARGV[1])
-end
-return {current, redis.call("pttl", KEYS[1])}
-"""
-
-
-def _remember(key: str, stats: WindowStats) -> None:
-    g.setdefault("_ratelimit_windows", {})[key] = stats
-
-
-class OneTripFixedWindow(FixedWindowRateLimiter):
-    """Fixed-window strategy on Redis with an in-memory fallback (see module docstring)."""
-
-    def __init__(self, storage, retry_seconds: float):
-        super().__init__(storage)
-        self.script = storage.get_connection().register_script(_HIT_SCRIPT)
-        self.memory = FixedWindowRateLimiter(MemoryStorage())
-        self.retry_seconds = retry_seconds
-        self.down_until: float | None = None
-
-    def hit(self, item, *identifiers: str, cost: int = 1) -> bool:
-        key = item.key_for(*identifiers)
-        if self.down_until is None or time.monotonic() >= self.down_until:
-            try:
-                count, ttl_ms = self.script([self.storage.prefixed_key(key)],
-                                            [item.get_expiry(), cost])
-            except RedisError as e:
-                if self.down_until is None:
-                    log.warning("Rate-limit storage unreachable (%s): in-memory counters for "
-                                "general limits, strict limits fail closed", e)
-                self.down_until = time.monotonic() + self.retry_seconds
-            else:
-                if self.down_until is not None:
-                    log.warning("Rate-limit storage recovered")
-                    self.down_until = None
-                reset = time.time() + max(ttl_ms, 0) / 1000
-                _remember(key, WindowStats(reset, max(0, item.amount - count)))
-                return count <= item.amount
-        if identifiers and identifiers[-1].endswith(f":{STRICT_SCOPE}"):
-            raise ServiceUnavailable("Rate limiting is unavailable, so this endpoint is closed "
-                                     "for now. Try again shortly.", headers={"Retry-After": "5"})
-        allowed = self.memory.hit(item, *identifiers, cost=cost)
-        _remember(key, self.memory.get_window_stats(item, *identifiers))
-        return allowed
-
-    def get_window_stats(self, item, *identifiers: str) -> WindowStats:
-        known = g.get("_ratelimit_windows", {}).get(item.key_for(*identifiers))
-        return known or super().get_window_stats(item, *identifiers)
 
 
 class AppLimiter(Limiter):
@@ -97,8 +33,10 @@ class AppLimiter(Limiter):
     def init_app(self, app: Flask) -> None:
         super().init_app(app)
         if app.config.get("RATELIMIT_ENABLED", True):
-            app.extensions["ratelimit"] = OneTripFixedWindow(
+            strategy = OneTripFixedWindow(
                 self._storage, float(app.config.get("RATELIMIT_STORAGE_RETRY_SECONDS", 5)))
+            strategy.shares_cache_redis = app.config["RATELIMIT_STORAGE_URI"] == app.config["REDIS_URL"]
+            app.extensions["ratelimit"] = strategy
 
     @property
     def limiter(self):
@@ -208,6 +146,7 @@ def _exempt_path() -> bool:
 
 
 def _rate_limit_headers(response):
+    ratelimit_plan.send_pending()  # a hit no round trip took along still counts
     known = g.pop("_ratelimit_header", None)  # set by the fast path (api/ratelimit_plan.py)
     if known is not None:
         amount, (reset_at, remaining) = known

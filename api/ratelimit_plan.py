@@ -7,11 +7,13 @@ route that only the default limits cover (no decorator, no blueprint limit, no
 exemption: every catalog read) the answer only changes when the limit strings
 do, so `plan_for` keeps it per app, endpoint, method and limit strings, and
 `check` does what Flask-Limiter's evaluation does for such limits: one hit per
-limit (one Redis round trip each, api.ratelimit.OneTripFixedWindow), the
+limit (one Redis round trip each, api.ratelimit_window.OneTripFixedWindow), the
 limit for the headers, and RateLimitExceeded on a breach. Anything else (login,
 register, admin tasks, meta limits, callbacks) returns None and takes
 Flask-Limiter's full path.
 """
+
+from contextlib import suppress
 
 from flask import current_app, g, request
 from flask_limiter import RateLimitExceeded
@@ -51,11 +53,12 @@ def _resolve(limiter, endpoint: str) -> tuple:
 
 def check(limiter, endpoint: str, plan: tuple) -> None:
     """Hit each limit of the plan (as Flask-Limiter's evaluation would for it)."""
+    if len(plan) == 1 and _first_trip_ahead(limiter.limiter):
+        g._ratelimit_pending = PendingHit(limiter, plan[0], _args(limiter, plan[0], endpoint))
+        return
     view_limits, breached = [], None
     for lim in plan:
-        args = [lim.key_func(), lim.scope_for(endpoint, request.method)]
-        if limiter._key_prefix:
-            args = [limiter._key_prefix, *args]
+        args = _args(limiter, lim, endpoint)
         request_limit = RequestLimit(limiter, lim.limit, args, False, lim.shared)
         view_limits.append(request_limit)
         if not limiter.limiter.hit(lim.limit, *args, cost=lim.cost):
@@ -63,6 +66,15 @@ def check(limiter, endpoint: str, plan: tuple) -> None:
             breached = lim, request_limit
             if limiter._fail_on_first_breach:
                 break
+    _conclude(limiter, view_limits, breached)
+
+
+def _args(limiter, lim, endpoint: str) -> list:
+    args = [lim.key_func(), lim.scope_for(endpoint, request.method)]
+    return [limiter._key_prefix, *args] if limiter._key_prefix else args
+
+
+def _conclude(limiter, view_limits: list, breached) -> None:
     if breached:
         shown = breached[1]
     else:
@@ -76,3 +88,73 @@ def check(limiter, endpoint: str, plan: tuple) -> None:
         g._ratelimit_header = (shown.limit.amount, stats)
     if breached:
         raise RateLimitExceeded(breached[0])
+
+
+# --- One round trip for the limit and the view ------------------------------------
+#
+# A view marked `first_trip_counts_limits` begins with a Redis round trip of its own
+# (the catalog cache's MGET, api/caching.py). Its single default limit is not hit in
+# before_request: the hit is left pending and that round trip carries it, as a
+# pipeline of the EVALSHA and the view's command. The view settles it before it
+# does anything else, so a breach is still a 429 before any work. Still one Redis
+# command per limit; one round trip fewer per request.
+
+def first_trip_counts_limits(view):
+    view.first_trip_counts_limits = True
+    return view
+
+
+def _first_trip_ahead(strategy) -> bool:
+    view = current_app.view_functions.get(request.endpoint)
+    return (getattr(view, "first_trip_counts_limits", False) and request.method in ("GET", "HEAD")
+            and strategy.shares_cache_redis and strategy.redis_up())
+
+
+def take_pending() -> "PendingHit | None":
+    """This request's pending hit, for the round trip that will carry it."""
+    return g.pop("_ratelimit_pending", None)
+
+
+def send_pending() -> None:
+    """A pending hit that no round trip carried (an OPTIONS request, a view that failed
+    first) is counted now; the response is already decided."""
+    pending = take_pending()
+    if pending is not None:
+        with suppress(RateLimitExceeded):
+            pending.send()
+
+
+class PendingHit:
+    def __init__(self, limiter, lim, args: list):
+        self.limiter, self.lim, self.args = limiter, lim, args
+        self.strategy = limiter.limiter
+
+    def pipeline(self):
+        """A pipeline on the limiter's Redis (the cache's too: `shares_cache_redis`)."""
+        return self.strategy.script.registered_client.pipeline(transaction=False)
+
+    def queue(self, pipe) -> None:
+        item = self.lim.limit
+        pipe.evalsha(self.strategy.script.sha, 1, self.strategy.redis_key(item, self.args),
+                     item.get_expiry(), self.lim.cost)
+
+    def settle(self, answer) -> None:
+        """From the EVALSHA's answer in the pipeline's results; an error there (NOSCRIPT
+        after a Redis restart) is retried as a hit of its own. Raises on a breach."""
+        if isinstance(answer, Exception):
+            self.send()
+        else:
+            self._conclude(self.strategy.settle(self.lim.limit, self.args, self.lim.cost, answer))
+
+    def failed(self, error: Exception) -> None:
+        """The round trip failed: Redis is left alone, and the hit counts in memory."""
+        self.strategy.redis_failed(error)
+        self._conclude(self.strategy.settle(self.lim.limit, self.args, self.lim.cost, None))
+
+    def send(self) -> None:
+        """The hit in a round trip of its own."""
+        self._conclude(self.strategy.hit(self.lim.limit, *self.args, cost=self.lim.cost))
+
+    def _conclude(self, allowed: bool) -> None:
+        request_limit = RequestLimit(self.limiter, self.lim.limit, self.args, not allowed, self.lim.shared)
+        _conclude(self.limiter, [request_limit], None if allowed else (self.lim, request_limit))

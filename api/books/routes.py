@@ -9,6 +9,7 @@ from api.caching import cached_catalog_read
 from api.extensions import db
 from api.pagination import paginate
 from api.parsing import json_body, query_args
+from api.ratelimit_plan import first_trip_counts_limits
 
 # The catalog list is the hottest route; a marshmallow schema deep-copies its fields
 # per instance, and load() keeps no state between calls, so one instance serves all.
@@ -16,6 +17,7 @@ BOOK_QUERY = BookQuery()
 
 
 @bp.get("")
+@first_trip_counts_limits
 def list_books():
     """Search the catalog (public, cached).
     ---
@@ -46,13 +48,19 @@ def list_books():
       304: {description: Not modified (your If-None-Match still matches).}
       400: {$ref: '#/components/responses/BadRequest'}
     """
+    # The cache is asked before the query string is loaded: only 200s are stored, so
+    # a hit's query string (the key holds every pair) was valid when it was stored.
+    return cached_catalog_read(_search_page)
+
+
+def _search_page():
     args = query_args(BOOK_QUERY)
-    return cached_catalog_read(lambda: paginate(
-        service.search_stmt(db.session, args), BookOut(), args,
-        fallbacks=service.search_fallbacks(db.session, args), meta={"fuzzy": False}))
+    return paginate(service.search_stmt(db.session, args), BookOut(), args,
+                    fallbacks=service.search_fallbacks(db.session, args), meta={"fuzzy": False})
 
 
 @bp.get("/<int:book_id>")
+@first_trip_counts_limits
 def get_book(book_id: int):
     """One book, with copies_total and copies_available (public, cached).
     ---

@@ -47,13 +47,24 @@ def registry():
     return REGISTRY
 
 
+# (method, route, status) -> its counter and histogram children. labels() validates
+# and takes a lock on every call; a child never changes, so each is looked up once.
+# Bounded like the series themselves: templates, a fixed set of methods, statuses.
+_children: dict[tuple, tuple] = {}
+
+
 def _observe(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
     method = request.method if request.method in METHODS else "other"
-    HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+    key = (method, route, response.status_code)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (HTTP_REQUESTS.labels(method, route, str(response.status_code)),
+                                     HTTP_DURATION.labels(method, route))
+    children[0].inc()
     started = g.get("request_started")
     if started is not None:
-        HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+        children[1].observe(time.perf_counter() - started)
     return response
 
 

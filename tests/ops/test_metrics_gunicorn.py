@@ -1,6 +1,7 @@
 """Metrics across gunicorn worker processes: what a scrape reports is what all the
 workers served, the directory is wiped at start, and a dead worker's counts stay."""
 
+import json
 import os
 import re
 import signal
@@ -102,3 +103,18 @@ def test_counts_add_up_across_two_workers(gunicorn, tmp_path):
     assert health_count(base) == sent + 10
     logs = (tmp_path / "gunicorn.log").read_text()
     assert all(line.startswith("{") for line in logs.splitlines() if line.strip()), logs[:2000]
+
+
+def test_one_access_line_per_request_each_with_its_request_id(gunicorn, tmp_path):
+    """gunicorn writes no access line of its own (it would carry the query string and
+    no request id); the app's line, one per request, names the request."""
+    base, _, _ = gunicorn
+    ids = [f"access-line-{n}" for n in range(5)]
+    for request_id in ids:
+        assert get(base + "/books?q=query-string", {"X-Request-ID": request_id})[0] == 200
+    lines = [json.loads(line) for line in (tmp_path / "gunicorn.log").read_text().splitlines()
+             if line.startswith("{")]
+    assert [r["request_id"] for r in lines if r["logger"] == "library.access"
+            and r["request_id"].startswith("access-line-")] == ids
+    assert not [r for r in lines if r["logger"] == "gunicorn.access"]
+    assert "query-string" not in (tmp_path / "gunicorn.log").read_text()
