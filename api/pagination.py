@@ -104,9 +104,12 @@ def count(session: Session, stmt: Select) -> tuple[int, bool]:
 
 
 def _table_rows(session: Session, stmt: Select) -> int | None:
-    """The planner's row count of the table an unfiltered list reads (None if filtered)."""
-    froms = stmt.get_final_froms()
-    if stmt.whereclause is not None or len(froms) != 1 or not isinstance(froms[0], Table):
+    """The planner's row count of the table an unfiltered list reads (None if filtered
+    or joined). Not get_final_froms(): it compiles the statement, ~2.5 ms a request."""
+    if stmt.whereclause is not None or stmt._setup_joins or stmt._from_obj:
+        return None
+    froms = stmt.columns_clause_froms
+    if len(froms) != 1 or not isinstance(froms[0], Table):
         return None
     rows = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
                           {"t": froms[0].name})

@@ -28,9 +28,9 @@ from bench.harness import Server, machine
 from bench.scale_data import ADMIN_PASSWORD, seed_postgres, seed_sqlite
 from bench.services import PG_ADMIN, ROOT, WORKDIR, Services
 
-# Its own database, so a `make bench` in another checkout on this PostgreSQL (which
-# drops and re-creates `bench`) and this run never drop each other's data.
-DATABASE = "bench_scale"
+# Its own database, one per checkout (bench_<checkout>_scale), so neither a `make bench`
+# nor a bench.scale in another checkout on this PostgreSQL drops this run's data.
+DATABASE = bench_services.BENCH_DB + "_scale"
 
 START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 
