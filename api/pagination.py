@@ -61,18 +61,17 @@ def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
     page = args["page"]
     per_page = min(args["per_page"], MAX_PER_PAGE)
     extra = dict(meta or {})
-    total, exact = count(db.session, stmt)
+    items, total, exact = page_and_total(db.session, stmt, page, per_page)
     if total == 0:
         for fallback in fallbacks:
             if (found := fallback()) is None:
                 continue
             other, other_meta = found
-            other_total, other_exact = count(db.session, other)
+            other_items, other_total, other_exact = page_and_total(db.session, other, page, per_page)
             if other_total:
-                stmt, total, exact = other, other_total, other_exact
+                items, total, exact = other_items, other_total, other_exact
                 extra.update(other_meta)
                 break
-    items = db.session.scalars(page_stmt(stmt, page, per_page)).all()
     pages = math.ceil(total / per_page) if total else 0
     response = jsonify({
         "items": schema.dump(items, many=True),
@@ -81,6 +80,16 @@ def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
     })
     response.headers["Link"] = link_header(page, per_page, pages)
     return response
+
+
+def page_and_total(session: Session, stmt: Select, page: int, per_page: int) -> tuple[list, int, bool]:
+    """This page's rows and (total, exact). A page with rows but fewer than per_page
+    (or an empty first page) is the last one, so its total is known without a count:
+    most searches fit on one page and cost one statement, not two."""
+    items = session.scalars(page_stmt(stmt, page, per_page)).all()
+    if 0 < len(items) < per_page or (page == 1 and not items):
+        return items, (page - 1) * per_page + len(items), True
+    return items, *count(session, stmt)
 
 
 def count(session: Session, stmt: Select) -> tuple[int, bool]:
