@@ -76,7 +76,11 @@ def match_words(session: Session, stmt: Select, groups: list[list[str]], *, rele
         return stmt.where(false())
     matched = query if words_for_prefix is None else build(groups, prefix_last, isbn, words_for_prefix)
     if dialect(session) == "postgresql":
-        return _pg_match(stmt, matched, query if relevance else None)
+        # The last word alone as well (same matches): GIN then walks its few postings and
+        # skips through a common word's ("author": every book) instead of reading them all.
+        lead = build(groups[-1:], prefix_last, None, words_for_prefix) if len(groups) > 1 and not isbn \
+            else None
+        return _pg_match(stmt, matched, query if relevance else None, lead)
     return _sqlite_match(stmt, matched, relevance)
 
 
@@ -118,15 +122,19 @@ def _pg_word(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _pg_match(stmt, query, rank_query):
-    """Filter by `query`; rank by `rank_query` (the unexpanded one: ts_rank's cost grows
-    with the square of an AND query's terms)."""
-    tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", query))
-    stmt = stmt.where(_VECTOR.op("@@")(tsq))
+def _pg_match(stmt, query, rank_query, lead):
+    """Filter by `query` (and `lead`, implied by it); rank by `rank_query` (the
+    unexpanded one: ts_rank's cost grows with the square of an AND query's terms)."""
+    stmt = stmt.where(_VECTOR.op("@@")(_tsquery("tsq", query)))
+    if lead is not None:
+        stmt = stmt.where(_VECTOR.op("@@")(_tsquery("tsq_lead", lead)))
     if rank_query is None:
         return stmt
-    ranked = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq_rank", rank_query))
-    return stmt.order_by(func.ts_rank(_PG_WEIGHTS, _VECTOR, ranked).desc())
+    return stmt.order_by(func.ts_rank(_PG_WEIGHTS, _VECTOR, _tsquery("tsq_rank", rank_query)).desc())
+
+
+def _tsquery(name: str, query: str):
+    return func.to_tsquery(literal_column("'simple'::regconfig"), bindparam(name, query))
 
 
 def _fts_phrase(word: str) -> str:
