@@ -85,6 +85,9 @@ PG_VOCABULARY_DDL = [
     'CREATE INDEX ix_search_words_bytes ON search_words (word COLLATE "C")',
     "INSERT INTO search_words (word) " + _ALL_WORDS.format(source="books,", row="")
     + " ON CONFLICT DO NOTHING",
+    # A large catalog adds tens of thousands of words: plan with them (close spellings'
+    # trigram index), not with the stale statistics until autovacuum comes by.
+    "ANALYZE search_words",
 ]
 PG_VOCABULARY_DROP = [
     "DROP INDEX IF EXISTS ix_search_words_bytes",
