@@ -28,18 +28,18 @@ from bench.harness import Server, machine
 from bench.scale_data import ADMIN_PASSWORD, seed_postgres, seed_sqlite
 from bench.services import PG_ADMIN, ROOT, WORKDIR, Services
 
-# Its own database, so a `make bench` in another checkout on this PostgreSQL (which
-# drops and re-creates `bench`) and this run never drop each other's data.
-DATABASE = "bench_scale"
+# Its own database, one per checkout (bench_<checkout>_scale), so neither a `make bench`
+# nor a bench.scale in another checkout on this PostgreSQL drops this run's data.
+DATABASE = bench_services.BENCH_DB + "_scale"
 
 START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 
 
 # (label, app path, baseline path, needs the admin token)
 PG_REQUESTS = [
-    ("`GET /books?q=<word>`", "/books?q=garden", "/q/search?tsq=garden:*", False),
+    ("`GET /books?q=<word>`", "/books?q=garden", "/q/search?tsq=garden:*&last=garden", False),
     ("`GET /books?q=Author 12` (many hits)", "/books?q=Author%2012",
-     "/q/search?tsq=author%20%26%2012:*", False),
+     "/q/search?tsq=author%20%26%2012:*&last=12", False),
     ("`GET /books` first page", "/books", "/q/first", False),
     ("`GET /books?available=true&sort=-published_year`", "/books?available=true&sort=-published_year",
      "/q/available", False),
@@ -48,7 +48,7 @@ PG_REQUESTS = [
     ("admin `GET /loans?status=overdue`", "/loans?status=overdue", "/q/overdue", True),
     ("`GET /books?q=gardn` (typo)", "/books?q=gardn", "/q/typo?word=gardn&tsq=gardn:*%20%7C%20garden", False),
     ("`GET /books?q=garden riv` (type-ahead)", "/books?q=garden%20riv",
-     "/q/search?tsq=garden%20%26%20riv:*", False),
+     "/q/search?tsq=garden%20%26%20riv:*&last=riv", False),
 ]
 SQLITE_REQUESTS = [
     ("SQLite `GET /books?q=<word>`", "/books?q=garden", "/q/search?fts=" + quote('"garden"*'), False),

@@ -152,7 +152,8 @@ def list_loans():
     args = query_args(LoanAdminQuery() if user.is_admin else LoanQuery())
     owner = args.get("user_id") if user.is_admin else user.id
     stmt = loans.loans_stmt(user_id=owner, status=args.get("status"), book_id=args.get("book_id"))
-    return paginate(stmt, LoanOut(), args)
+    # Open loans by status: ids from ix_loans_open_borrowed_at alone (it includes due_at).
+    return paginate(stmt, LoanOut(), args, deferred=args.get("status") in ("active", "overdue"))
 
 
 @bp.get("/<int:loan_id>")

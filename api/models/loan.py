@@ -30,9 +30,11 @@ class Loan(db.Model):
             sqlite_where=text("returned_at IS NULL"),
         ),
         Index("ix_loans_user_id_borrowed_at", "user_id", "borrowed_at"),
-        # Admin ?status=active|overdue, newest first, without walking returned loans.
+        # Admin ?status=active|overdue, newest first, without walking returned loans;
+        # due_at in the index lets the page's ids skip active loans without reading
+        # them (PostgreSQL; api.pagination.page_stmt `deferred`).
         Index("ix_loans_open_borrowed_at", "borrowed_at", "id", postgresql_where=text("returned_at IS NULL"),
-              sqlite_where=text("returned_at IS NULL")),
+              sqlite_where=text("returned_at IS NULL"), postgresql_include=["due_at"]),
         Index("ix_loans_book_id_borrowed_at", "book_id", "borrowed_at"),
         # One open loan per item: the backstop of the last-copy race at item level.
         Index(

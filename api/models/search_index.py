@@ -63,6 +63,38 @@ PG_DDL = [
     "unnest(tsvector_to_array(to_tsvector('simple', title || ' ' || author))) w "
     "WHERE length(w) BETWEEN 3 AND 40 AND w !~ '^[0-9]+$' ON CONFLICT DO NOTHING",
 ]
+# Migration 0012: the vocabulary holds every word of titles and authors (numbers and
+# short words too), so that a type-ahead prefix can be expanded from it
+# (api.books.search.prefix_words), read in byte order by an index of its own whatever
+# the database's collation. Close spellings still consider only words of 3+ letters.
+_ALL_WORDS = ("SELECT DISTINCT w FROM {source} unnest(tsvector_to_array(to_tsvector('simple', "
+              "{row}title || ' ' || {row}author))) w WHERE length(w) <= 40")
+PG_VOCABULARY_DDL = [
+    """CREATE OR REPLACE FUNCTION books_search_words() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO search_words (word) """ + _ALL_WORDS.format(source="new_rows,", row="new_rows.") + """
+         ORDER BY w ON CONFLICT DO NOTHING;
+         RETURN NULL;
+       END $$""",
+    """CREATE OR REPLACE FUNCTION books_search_words_row() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO search_words (word) """ + _ALL_WORDS.format(source="", row="NEW.") + """
+         ORDER BY w ON CONFLICT DO NOTHING;
+         RETURN NULL;
+       END $$""",
+    'CREATE INDEX ix_search_words_bytes ON search_words (word COLLATE "C")',
+    "INSERT INTO search_words (word) " + _ALL_WORDS.format(source="books,", row="")
+    + " ON CONFLICT DO NOTHING",
+    # A large catalog adds tens of thousands of words: plan with them (close spellings'
+    # trigram index), not with the stale statistics until autovacuum comes by.
+    "ANALYZE search_words",
+]
+PG_VOCABULARY_DROP = [
+    "DROP INDEX IF EXISTS ix_search_words_bytes",
+    *(sql.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1) for sql in PG_DDL
+      if sql.startswith("CREATE FUNCTION")),  # 0006's: words of 3+ letters, not numbers
+    "DELETE FROM search_words WHERE length(word) < 3 OR word ~ '^[0-9]+$'",
+]
 # GET /users?q= is a substring of the lower-cased username or email.
 PG_USERS_DDL = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -110,19 +142,22 @@ SQLITE_DROP = [
 ]
 _NAMES = {"search_words", "search_vector", "ix_books_search", "ix_books_title_trgm",
           "ix_books_author_trgm", "ix_books_isbn_trgm", "ix_search_words_trgm", "search_words_pkey",
-          "ix_users_username_trgm", "ix_users_email_trgm"}
+          "ix_users_username_trgm", "ix_users_email_trgm", "ix_search_words_bytes"}
 
 
-def create(conn: Connection, *, books: bool = True, users: bool = True) -> None:
+def create(conn: Connection, *, books: bool = True, users: bool = True, vocabulary: bool = False) -> None:
+    """What migration 0006 built; `vocabulary` adds what 0012 changed (create_all: all of it)."""
     postgres = conn.dialect.name == "postgresql"
     statements = (PG_DDL if postgres else SQLITE_DDL) if books else []
+    statements = statements + (PG_VOCABULARY_DDL if postgres and vocabulary else [])
     for sql in statements + (PG_USERS_DDL if postgres and users else []):
         conn.exec_driver_sql(sql)
 
 
-def drop(conn: Connection, *, books: bool = True, users: bool = True) -> None:
+def drop(conn: Connection, *, books: bool = True, users: bool = True, vocabulary: bool = False) -> None:
     postgres = conn.dialect.name == "postgresql"
     statements = (PG_DROP if postgres else SQLITE_DROP) if books else []
+    statements = (PG_VOCABULARY_DROP if postgres and vocabulary else []) + statements
     for sql in (PG_USERS_DROP if postgres and users else []) + statements:
         conn.exec_driver_sql(sql)
 
@@ -134,7 +169,7 @@ def include_name(name, type_, parent_names) -> bool:
 
 @event.listens_for(Book.__table__, "after_create")
 def _books_created(table, conn, **kw):
-    create(conn, users=False)
+    create(conn, users=False, vocabulary=True)
 
 
 @event.listens_for(Book.__table__, "before_drop")

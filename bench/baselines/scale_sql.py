@@ -17,12 +17,13 @@ DSN = os.environ.get("BENCH_DSN", "")
 BOOK = ("id, title, author, isbn, published_year, description, copies_total, copies_available, "
         "created_at, updated_at")
 LOAN = "id, user_id, book_id, borrowed_at, due_at, returned_at, renewals"
+_LEAD = " AND search_vector @@ to_tsquery('simple', %(lead)s)"
 RANK = "ts_rank('{0.01, 0.02, 0.1, 1.0}', search_vector, to_tsquery('simple', %(tsq)s))"
 PG = {
-    "search": (f"SELECT {BOOK} FROM books WHERE search_vector @@ to_tsquery('simple', %(tsq)s) "
-               f"ORDER BY {RANK} DESC, id LIMIT 20",
-               "SELECT count(*) FROM (SELECT 1 FROM books WHERE search_vector @@ "
-               "to_tsquery('simple', %(tsq)s) LIMIT 10001) s"),
+    "search": (f"SELECT {BOOK} FROM books WHERE search_vector @@ to_tsquery('simple', %(match)s) "
+               f"AND search_vector @@ to_tsquery('simple', %(lead)s) ORDER BY {RANK} DESC, id LIMIT 20",
+               "SELECT count(*) FROM (SELECT 1 FROM books WHERE search_vector @@ to_tsquery('simple', "
+               "%(match)s) AND search_vector @@ to_tsquery('simple', %(lead)s) LIMIT 10001) s"),
     "typo": (f"SELECT {BOOK} FROM books WHERE search_vector @@ to_tsquery('simple', %(tsq)s) "
              f"ORDER BY {RANK} DESC, id LIMIT 20",
              "SELECT count(*) FROM (SELECT 1 FROM books WHERE search_vector @@ "
@@ -73,6 +74,10 @@ def query(name: str):
     if DSN.startswith("postgresql"):
         page_sql, total_sql = PG[name]
         params = {"tsq": request.args.get("tsq", "")}
+        if name == "search":
+            params.update(_expanded(cur, params["tsq"], request.args.get("last", "")))
+            if params["lead"] == params["match"]:  # one word: no second condition (as the app)
+                page_sql, total_sql = (sql.replace(_LEAD, "") for sql in PG[name])
         if name == "typo":  # the close-spelling lookup the app makes first
             cur.execute("SELECT word FROM search_words WHERE word %% %(w)s "
                         "ORDER BY similarity(word, %(w)s) DESC LIMIT 20", {"w": request.args["word"]})
@@ -83,10 +88,21 @@ def query(name: str):
     cur.execute(page_sql, params)
     columns = [d[0] for d in cur.description]
     items = [dict(zip(columns, (_iso(v) for v in row), strict=True)) for row in cur.fetchall()]
-    cur.execute(total_sql, params if "%(tsq)s" in total_sql or "?" in total_sql else None)
+    cur.execute(total_sql, params if "%(" in total_sql or "?" in total_sql else None)
     total = int(cur.fetchone()[0])
     body = {"items": items, "meta": {"page": 1, "per_page": 20, "total": total}}
     return Response(json.dumps(body), mimetype="application/json")
+
+
+def _expanded(cur, tsq: str, last: str) -> dict:
+    """What the app matches for `tsq` (last word `last`, typed as a prefix): a prefix of
+    more than 20 vocabulary words stands for the first 20; the last word also on its own."""
+    cur.execute('SELECT word FROM search_words WHERE word COLLATE "C" >= %(lo)s '
+                'AND word COLLATE "C" < %(hi)s ORDER BY word COLLATE "C" LIMIT 21',
+                {"lo": last, "hi": last[:-1] + chr(ord(last[-1]) + 1)})
+    words = [w for (w,) in cur.fetchall()]
+    lead = f"({' | '.join(words[:20])})" if len(words) > 20 else f"{last}:*"
+    return {"match": tsq.replace(f"{last}:*", lead), "lead": lead}
 
 
 def _iso(value):

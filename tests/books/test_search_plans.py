@@ -48,11 +48,12 @@ SEED = [
         SELECT now(), (SELECT min(id) FROM users) + i % 10, 'loan.updated', 'loan', (i % 5000)::text, NULL
         FROM generate_series(1, {N}) i""",
 ]
-LARGE = {"users", "books", "loans", "holds", "notifications", "task_runs", "audit_log"}
+LARGE = {"users", "books", "loans", "holds", "notifications", "task_runs", "audit_log", "search_words"}
 REQUESTS = [
     "/books", "/books?sort=-title", "/books?sort=author", "/books?sort=published_year",
     "/books?sort=-created_at", "/books?available=true&sort=-published_year", "/books?available=false",
     "/books?page=1000", "/books?q=river", "/books?q=author 12", "/books?q=gard", "/books?q=9790000000042",
+    "/books?q=author 1", "/books?q=river a",  # last words that start more than PREFIX_WORDS words
     "/books?q=river&sort=-published_year", "/books?q=stone&available=false", "/books?author=author 12",
     "/books?q=rivr", "/books?q=00004", "/books?q=no such words here",
     "/users", "/users?q=reader12", "/users?q=example", "/users?role=admin", "/users?is_active=false",
