@@ -10,9 +10,10 @@ Stages, each tried only when the one before found nothing (README "Search"):
    (candidates from the vocabulary: PostgreSQL by pg_trgm similarity, SQLite from the
    FTS5 vocabulary with the same first letter). Flagged `meta.fuzzy`.
 Relevance: title hits rank above author hits, then ISBN; ties by id.
-A last word that starts more than PREFIX_WORDS catalog words stands for the first
-PREFIX_WORDS of them (prefix_words): ranking and counting 22,000 prefix hits of
-"Author 12" cost ten times a page.
+A last word of one or two characters that starts more than PREFIX_WORDS catalog words
+stands for the first PREFIX_WORDS of them (prefix_words): ranking and counting 22,000
+prefix hits of "Author 12" cost ten times a page. Longer prefixes stay complete, so
+"harry pot" finds Harry Potter however many catalog words start with "pot".
 """
 
 import re
@@ -30,6 +31,7 @@ _DIGITS = re.compile(r"\d{4,}")
 MAX_WORDS = 12  # a longer q is not a search a person types; more terms only cost time
 CLOSE_PER_WORD = 5
 PREFIX_WORDS = 20  # what one type-ahead word may stand for (Elasticsearch's max_expansions)
+SHORT_PREFIX = 2  # ...when it is this short: a longer prefix is selective and must stay complete
 # D, C, B, A: ISBN (C) and author (B) hits weigh far less than title (A) hits.
 _PG_WEIGHTS = literal_column("'{0.01, 0.02, 0.1, 1.0}'::float4[]")
 _VECTOR = literal_column("books.search_vector")
@@ -85,11 +87,12 @@ def match_words(session: Session, stmt: Select, groups: list[list[str]], *, rele
 
 
 def prefix_words(session: Session, prefix: str) -> list[str] | None:
-    """The catalog words a last word stands for when it starts more than PREFIX_WORDS of
-    them: the first PREFIX_WORDS in byte order (so the word itself, if it is one). None
-    when it starts fewer: the index's own prefix match is then as cheap, and complete.
+    """The catalog words a short last word (SHORT_PREFIX characters at most) stands for
+    when it starts more than PREFIX_WORDS of them: the first PREFIX_WORDS in byte order
+    (so the word itself, if it is one). None when it is longer or starts fewer: the
+    index's own prefix match is then complete, and as cheap or selective enough.
     ISBNs are not words here (an ISBN's part is stage 2's)."""
-    if not prefix or ord(prefix[-1]) >= 0x10FFFF:
+    if not prefix or len(prefix) > SHORT_PREFIX or ord(prefix[-1]) >= 0x10FFFF:
         return None
     bounds = {"lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1), "n": PREFIX_WORDS + 1}
     if dialect(session) == "postgresql":

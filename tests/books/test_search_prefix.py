@@ -1,14 +1,16 @@
-"""A type-ahead word that starts many catalog words stands for the first
+"""A short type-ahead word that starts many catalog words stands for the first
 PREFIX_WORDS of them in byte order (api.books.search.prefix_words); one that starts
-fewer is a plain prefix. The same on SQLite (FTS5 vocabulary) and PostgreSQL."""
+fewer, or is longer than SHORT_PREFIX, is a plain prefix. The same on SQLite (FTS5
+vocabulary) and PostgreSQL."""
 
 import pytest
 
-from api.books.search import PREFIX_WORDS
+from api.books.search import PREFIX_WORDS, SHORT_PREFIX
 from api.extensions import db
 from api.models import Book
 
 WORDS = [f"tp{i:02d}" for i in range(PREFIX_WORDS + 10)]  # more words starting "tp" than that
+LONG = [f"potter{i:02d}" for i in range(PREFIX_WORDS + 10)]  # as many, behind a longer prefix
 
 
 @pytest.fixture
@@ -18,6 +20,8 @@ def typed(app):
                       copies_total=1, copies_available=1) for i, w in enumerate(WORDS, 1)]
         books.append(Book(title="Tp", author="Ann Writer", isbn=f"979{len(WORDS) + 1:010d}",
                           published_year=2000, copies_total=1, copies_available=1))
+        books += [Book(title=f"Harry {w}", author="Jo Writer", isbn=f"979{i:010d}", published_year=2001,
+                       copies_total=1, copies_available=1) for i, w in enumerate(LONG, len(WORDS) + 2)]
         db.session.add_all(books)
         db.session.commit()
 
@@ -47,3 +51,9 @@ def test_the_expanded_prefix_obeys_filters_and_other_words(client, typed):
     assert titles(client, "volume tp", available="false")[0] == []
     found, meta = titles(client, "writer tp", sort="title")
     assert found == sorted(found) and meta["total"] == PREFIX_WORDS
+
+
+def test_a_longer_prefix_is_never_capped(client, typed):
+    prefix = LONG[0][:SHORT_PREFIX + 1]  # "pot": starts 30 catalog words
+    found, meta = titles(client, f"harry {prefix}")
+    assert sorted(found) == sorted(f"Harry {w}" for w in LONG) and meta["total"] == len(LONG)
