@@ -18,7 +18,7 @@ run) insert nothing twice. Commit after each batch, with its progress.
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, literal, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,20 +30,21 @@ class Batch:
 
 
 def _after(key: Sequence, values: Sequence) -> ColumnElement[bool]:
-    """(k1, k2) > (v1, v2), spelled out: row-value comparison is not portable. The
-    redundant `k1 >= v1` lets the planner use an index on k1 as a range scan (an OR
-    alone makes PostgreSQL read the index from its start on every batch)."""
-    (first, *rest), (value, *more) = key, values
-    if not rest:
-        return first > value
-    return and_(first >= value, or_(first > value, and_(first == value, _after(rest, more))))
+    """(k1, k2) > (v1, v2) as a row-value comparison (PostgreSQL, and SQLite since 3.15):
+    over an index on the whole key it is where the range scan starts. Spelled out as
+    `k1 > v1 OR (k1 = v1 AND k2 > v2)` PostgreSQL could seek only on k1 and re-read
+    every row tied on k1 for each batch."""
+    return _row(key) > _row(key, values)
 
 
 def _at_most(key: Sequence, values: Sequence) -> ColumnElement[bool]:
-    (first, *rest), (value, *more) = key, values
-    if not rest:
-        return first <= value
-    return and_(first <= value, or_(first < value, and_(first == value, _at_most(rest, more))))
+    return _row(key) <= _row(key, values)
+
+
+def _row(key: Sequence, values: Sequence | None = None):
+    if values is None:
+        return tuple_(*key)
+    return tuple_(*(literal(value, column.type) for column, value in zip(key, values, strict=True)))
 
 
 def batches(session: Session, key: Sequence, conditions: Sequence, size: int) -> Iterator[Batch]:
