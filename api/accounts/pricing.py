@@ -1,0 +1,176 @@
+"""Overdue fines priced by the database, in the statement that writes them.
+
+`priced_loans(...)` is a SELECT of (loan_id, user_id, amount) for the loans matching
+some conditions, counted up to a library day `end`: fines-accrual (worker/fines.py)
+uses it per keyset batch with end = today, a return (settle_fine) for one loan with
+end = the return day. No loan passes through Python. Each piece is the SQL twin of
+one Python definition, and tests/accounts/test_pricing.py compares them:
+
+- the library due day and the open days after it up to `end` (closed weekdays and
+  closed dates read from the calendar tables): api.days.service.open_days_between;
+- the fine values of the effective rule of the member's category and the item's
+  type, first of (C,T), (C,*), (*,T), (*,*) that sets each: api.rules.resolve;
+- the amount: api.accounts.fines.fine_amount.
+
+Day arithmetic differs by dialect, so it is written as three small SQL constructs
+compiled per dialect; SQLite, which has no time zones, gets `lib_local_date`.
+"""
+
+import sqlite3
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    event,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
+
+from api.models import ClosedDate, ClosedWeekday, Item, Loan, User
+from api.models.rule import ANY, CirculationRule
+
+# The type of a loan without an item (loans recorded before items existed).
+DEFAULT_ITEM_TYPE = "book"
+FINE_VALUES = ("fine_per_day", "fine_grace_days", "max_fine")
+
+
+class library_day(FunctionElement):  # noqa: N801 - reads as the SQL function it is
+    """The date in zone `zone` of an aware timestamp."""
+    type = Date()
+    inherit_cache = True
+
+
+class days_from(FunctionElement):  # noqa: N801
+    """`end` - `start` in days (dates)."""
+    type = Integer()
+    inherit_cache = True
+
+
+class iso_weekday(FunctionElement):  # noqa: N801
+    """ISO weekday of a date, 1 = Monday .. 7 = Sunday."""
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(library_day, "postgresql")
+def _library_day_pg(element, compiler, **kw):
+    when, zone = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(({when} AT TIME ZONE {zone}) AS DATE)"
+
+
+@compiles(library_day, "sqlite")
+def _library_day_sqlite(element, compiler, **kw):
+    when, zone = (compiler.process(c, **kw) for c in element.clauses)
+    return f"lib_local_date({when}, {zone})"
+
+
+@compiles(days_from, "postgresql")
+def _days_from_pg(element, compiler, **kw):
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({end} - {start})"
+
+
+@compiles(days_from, "sqlite")
+def _days_from_sqlite(element, compiler, **kw):
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
+
+
+@compiles(iso_weekday, "postgresql")
+def _iso_weekday_pg(element, compiler, **kw):
+    return f"CAST(EXTRACT(ISODOW FROM {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(iso_weekday, "sqlite")
+def _iso_weekday_sqlite(element, compiler, **kw):
+    # strftime('%w') is 0 = Sunday .. 6 = Saturday.
+    return f"((CAST(strftime('%w', {compiler.process(element.clauses, **kw)}) AS INTEGER) + 6) % 7 + 1)"
+
+
+@lru_cache(maxsize=4096)
+def _local_date(when: str | None, zone: str) -> str | None:
+    if when is None:
+        return None
+    return datetime.fromisoformat(when).replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_functions(dbapi_conn, record):
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        dbapi_conn.create_function("lib_local_date", 2, _local_date, deterministic=True)
+
+
+def open_days_sql(start, end):
+    """Open library days d with start < d <= end, as SQL (the twin of open_days_between):
+    the days between, less each closed weekday's occurrences in the range, less the
+    closed dates in it that are not on a closed weekday (those are counted already)."""
+    span = days_from(start, end)
+    n = case((span > 0, span), else_=0)
+    # The first day after `start` with weekday w is k = (w - weekday(start) + 6) % 7 + 1
+    # days later (1..7), so w occurs (n - k + 7) // 7 times in the range.
+    first = (ClosedWeekday.weekday - iso_weekday(start) + 6) % 7 + 1
+    weekly = (select(func.coalesce(func.sum((n - first + 7) // 7), 0))
+              .select_from(ClosedWeekday).scalar_subquery())
+    dated = (select(func.count()).select_from(ClosedDate)
+             .where(ClosedDate.date > start, ClosedDate.date <= end,
+                    iso_weekday(ClosedDate.date).not_in(select(ClosedWeekday.weekday)))
+             .scalar_subquery())
+    return n - weekly - dated
+
+
+def fine_sql(*, fine_per_day, grace_days, max_fine, chargeable_days):
+    """The twin of fine_amount: 0 within the grace, else fine_per_day a day, capped."""
+    total = cast(fine_per_day, BigInteger) * chargeable_days
+    return case((chargeable_days <= grace_days, 0), (fine_per_day <= 0, 0), (max_fine <= 0, 0),
+                (total > max_fine, max_fine), else_=total)
+
+
+def _rule_values(category, item_type) -> dict:
+    """{value name: SQL} for the effective rule of (category, item_type): one outer join
+    per candidate row (the rules table is small), each value the first that sets it."""
+    pairs = [(category, item_type), (category, literal(ANY)), (literal(ANY), item_type),
+             (literal(ANY), literal(ANY))]
+    joins, rows = [], []
+    for cat, typ in pairs:
+        row = aliased(CirculationRule)
+        joins.append((row, and_(row.patron_category == cat, row.item_type == typ)))
+        rows.append(row)
+    values = {name: func.coalesce(*(getattr(row, name) for row in rows)) for name in FINE_VALUES}
+    return joins, values
+
+
+def priced_loans(conditions, *, end: date):
+    """SELECT loan_id, user_id, amount for the loans matching `conditions`, their
+    chargeable days counted to library day `end`; ordered by (due_at, id), the lock
+    order, with the loans FOR SHARE. The `*`/`*` rule must exist (ensure_default_rule)."""
+    zone = bindparam("library_zone", current_app.config.get("LIBRARY_TIMEZONE", "UTC"))
+    end_day = bindparam("end_day", end, type_=Date())
+    due_day = library_day(Loan.due_at, zone)
+    # Days once per distinct due day of the loans, not once per loan.
+    due_days = select(due_day.label("day")).where(*conditions).distinct().subquery("due_days")
+    counts = select(due_days.c.day, open_days_sql(due_days.c.day, end_day).label("days")).subquery("counts")
+    item_type = func.coalesce(Item.item_type, DEFAULT_ITEM_TYPE)
+    joins, rule = _rule_values(User.category, item_type)
+    amount = fine_sql(fine_per_day=rule["fine_per_day"], grace_days=rule["fine_grace_days"],
+                      max_fine=rule["max_fine"], chargeable_days=counts.c.days)
+    stmt = (select(Loan.id.label("loan_id"), Loan.user_id, amount.label("amount"))
+            .join(User, User.id == Loan.user_id).outerjoin(Item, Item.id == Loan.item_id)
+            .join(counts, counts.c.day == due_day))
+    for row, on in joins:
+        stmt = stmt.outerjoin(row, on)
+    return (stmt.where(*conditions).order_by(Loan.due_at, Loan.id)
+            .with_for_update(read=True, of=Loan))
