@@ -2,9 +2,9 @@
 
 The pattern of worker/keyset.py: open overdue loans in keyset batches of
 JOB_BATCH_SIZE over (due_at, id) (ix_loans_open_due_at_id), and per batch, in one
-transaction, the database prices the loans and writes their lines
-(api.accounts.fines: the loans FOR SHARE first, then one INSERT ... SELECT ... ON
-CONFLICT DO UPDATE); no loan passes through Python, so memory is flat. FOR SHARE
+transaction: the query that bounds the batch takes its loans FOR SHARE, then one
+INSERT ... SELECT ... ON CONFLICT DO UPDATE prices them and writes their lines
+(api.accounts.fines.write_fines); no loan passes through Python, so memory is flat. FOR SHARE
 keeps a return from committing between the read and the write, so a line settled
 at return is never overwritten with a fine counted to today; two concurrent runs
 share the lock and write identical amounts, so the second changes nothing, as does
@@ -17,7 +17,7 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy import func, select
 
-from api.accounts.fines import library_date, price_and_count, write_fines
+from api.accounts.fines import library_date, write_fines
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Loan
@@ -42,17 +42,16 @@ def accrue_fines(run_id: str, *, now: datetime | None = None) -> dict:
     session.commit()
 
     scanned = changed = charged = 0
+    # On PostgreSQL the bounding query takes the batch FOR SHARE (see the module doc);
+    # SQLite has no row locks and serialises writers instead.
+    lock = Loan if session.get_bind().dialect.name == "postgresql" else None
     for batch in keyset.batches(session, (Loan.due_at, Loan.id), conditions,
-                                current_app.config["JOB_BATCH_SIZE"]):
-        # Written first: on SQLite this takes the write lock, so the batch read next is
-        # current and stays so until commit (no row locks there).
-        tracking.progress(run_id, scanned, max(total, scanned))
-        where = [*conditions, batch.where]
-        # Counted after the lock: a loan returned meanwhile is not scanned.
-        locked, fined = price_and_count(session, where, end=today)
-        changed += write_fines(session, where, end=today)
-        scanned += locked
+                                current_app.config["JOB_BATCH_SIZE"], lock=lock):
+        fined, written = write_fines(session, [*conditions, batch.where], end=today, limit=batch.size)
+        scanned += batch.size
         charged += fined
+        changed += written
+        # Progress commits with the batch it describes.
         tracking.progress(run_id, scanned, max(total, scanned))
         session.commit()
     return {"scanned": scanned, "charged": charged, "changed": changed}

@@ -15,7 +15,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import case, exists, func, literal, select, text, update
+from sqlalchemy import exists, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,36 +44,35 @@ def library_date(when: datetime) -> date:
     return when.astimezone(_zone(current_app.config.get("LIBRARY_TIMEZONE", "UTC"))).date()
 
 
-def price_and_count(session: Session, conditions, *, end: date) -> tuple[int, int]:
-    """Lock the loans matching `conditions` (FOR SHARE, in (due_at, id) order) and
-    count them and those with a fine above 0: (scanned, charged). Call it before
-    write_fines in the same transaction, so the loans are taken before their lines."""
-    priced = priced_loans(conditions, end=end).subquery()
-    scanned, charged = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((priced.c.amount > 0, 1), else_=0)), 0))
-        .select_from(priced)).one()
-    return scanned, int(charged)
-
-
-def write_fines(session: Session, conditions, *, end: date) -> int:
-    """Bring the `overdue` line of every loan matching `conditions` to its fine counted
-    to library day `end`, in one INSERT ... SELECT ... ON CONFLICT (loan_id) WHERE kind =
-    'overdue' DO UPDATE; returns how many lines changed. A line already at its amount
-    is not written (a second run changes nothing), and a fine of 0 creates no line (a
-    library that charges no fines gets no rows) but brings an existing line down to 0."""
-    priced = priced_loans(conditions, end=end).subquery()
+def write_fines(session: Session, conditions, *, end: date, limit: int | None = None) -> tuple[int, int]:
+    """Bring the `overdue` line of every loan matching `conditions` (at most `limit`) to
+    its fine counted to library day `end`, with one INSERT ... SELECT ... ON CONFLICT
+    (loan_id) WHERE kind = 'overdue' DO UPDATE. Returns (charged: loans whose fine is
+    above 0, changed: lines written). A line already at its amount is not written (a
+    second run changes nothing), and a fine of 0 creates no line (a library that charges
+    no fines gets no rows) but brings an existing line down to 0."""
+    priced = priced_loans(conditions, end=end, limit=limit).cte("priced")
     has_line = exists().where(AccountLine.loan_id == priced.c.loan_id, AccountLine.kind == "overdue")
     rows = (select(priced.c.user_id, literal("overdue"), priced.c.amount, priced.c.loan_id,
                    literal(utcnow(), UTCDateTime()))
             .where((priced.c.amount > 0) | has_line))
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AccountLine)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = (postgresql.insert if postgres else sqlite.insert)(AccountLine)
     insert = insert.from_select(["user_id", "kind", "amount", "loan_id", "created_at"], rows)
+    # RETURNING yields only the rows inserted or actually updated.
     insert = insert.on_conflict_do_update(
         index_elements=[AccountLine.loan_id], index_where=text("kind = 'overdue'"),
-        set_={"amount": insert.excluded.amount}, where=AccountLine.amount != insert.excluded.amount)
-    # Counted from RETURNING, which yields only the rows inserted or actually updated.
-    return len(session.execute(insert.returning(AccountLine.id)).all())
+        set_={"amount": insert.excluded.amount}, where=AccountLine.amount != insert.excluded.amount,
+    ).returning(AccountLine.id)
+    charged = select(func.count()).select_from(priced).where(priced.c.amount > 0).scalar_subquery()
+    if postgres:
+        # One statement: the write as a data-modifying CTE, counted beside the priced rows.
+        written = insert.cte("written")
+        return tuple(session.execute(select(charged, select(func.count()).select_from(written)
+                                            .scalar_subquery())).one())
+    # SQLite has no writes in a CTE: the write first (it takes the write lock), then the count.
+    changed = len(session.execute(insert).all())
+    return session.scalar(select(charged)), changed
 
 
 def settle_fine(session: Session, loan: Loan, *, returned_at: datetime) -> int:

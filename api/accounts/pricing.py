@@ -153,24 +153,33 @@ def _rule_values(category, item_type) -> dict:
     return joins, values
 
 
-def priced_loans(conditions, *, end: date):
-    """SELECT loan_id, user_id, amount for the loans matching `conditions`, their
-    chargeable days counted to library day `end`; ordered by (due_at, id), the lock
-    order, with the loans FOR SHARE. The `*`/`*` rule must exist (ensure_default_rule)."""
+def priced_loans(conditions, *, end: date, limit: int | None = None):
+    """SELECT loan_id, user_id, amount for the loans matching `conditions` (at most
+    `limit`, first by (due_at, id)), their chargeable days counted to library day `end`;
+    ordered by (due_at, id), the lock order, with the loans FOR SHARE. The `*`/`*` rule
+    must exist (ensure_default_rule).
+
+    The loans are read once (the `batch` CTE); the day count is computed once per
+    distinct due day (`counts`, grouped, so the planner cannot inline it per loan)."""
     zone = bindparam("library_zone", current_app.config.get("LIBRARY_TIMEZONE", "UTC"))
     end_day = bindparam("end_day", end, type_=Date())
-    due_day = library_day(Loan.due_at, zone)
-    # Days once per distinct due day of the loans, not once per loan.
-    due_days = select(due_day.label("day")).where(*conditions).distinct().subquery("due_days")
-    counts = select(due_days.c.day, open_days_sql(due_days.c.day, end_day).label("days")).subquery("counts")
-    item_type = func.coalesce(Item.item_type, DEFAULT_ITEM_TYPE)
-    joins, rule = _rule_values(User.category, item_type)
+    # The member's category and the item's type are read with the loans: joined in the
+    # limited, ordered scan they are index lookups, not hashes of whole tables.
+    batch = (select(Loan.id, Loan.user_id, Loan.due_at, library_day(Loan.due_at, zone).label("day"),
+                    User.category, func.coalesce(Item.item_type, DEFAULT_ITEM_TYPE).label("item_type"))
+             .join(User, User.id == Loan.user_id).outerjoin(Item, Item.id == Loan.item_id)
+             .where(*conditions).order_by(Loan.due_at, Loan.id))
+    if limit is not None:
+        # Also what makes the planner walk the (due_at, id) index for a keyset batch.
+        batch = batch.limit(limit)
+    batch = batch.with_for_update(read=True, of=Loan).cte("batch")
+    counts = (select(batch.c.day, open_days_sql(batch.c.day, end_day).label("days"))
+              .group_by(batch.c.day).cte("counts"))
+    joins, rule = _rule_values(batch.c.category, batch.c.item_type)
     amount = fine_sql(fine_per_day=rule["fine_per_day"], grace_days=rule["fine_grace_days"],
                       max_fine=rule["max_fine"], chargeable_days=counts.c.days)
-    stmt = (select(Loan.id.label("loan_id"), Loan.user_id, amount.label("amount"))
-            .join(User, User.id == Loan.user_id).outerjoin(Item, Item.id == Loan.item_id)
-            .join(counts, counts.c.day == due_day))
+    stmt = (select(batch.c.id.label("loan_id"), batch.c.user_id, amount.label("amount"))
+            .select_from(batch).join(counts, counts.c.day == batch.c.day))
     for row, on in joins:
         stmt = stmt.outerjoin(row, on)
-    return (stmt.where(*conditions).order_by(Loan.due_at, Loan.id)
-            .with_for_update(read=True, of=Loan))
+    return stmt.order_by(batch.c.due_at, batch.c.id)
