@@ -37,7 +37,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from api.models import ClosedDate, ClosedWeekday, Item, Loan, User
@@ -122,12 +121,13 @@ def open_days_sql(start, end):
     n = case((span > 0, span), else_=0)
     # The first day after `start` with weekday w is k = (w - weekday(start) + 6) % 7 + 1
     # days later (1..7), so w occurs (n - k + 7) // 7 times in the range.
-    first = (ClosedWeekday.weekday - iso_weekday(start) + 6) % 7 + 1
+    weekdays, dates = ClosedWeekday.__table__, ClosedDate.__table__
+    first = (weekdays.c.weekday - iso_weekday(start) + 6) % 7 + 1
     weekly = (select(func.coalesce(func.sum((n - first + 7) // 7), 0))
-              .select_from(ClosedWeekday).scalar_subquery())
-    dated = (select(func.count()).select_from(ClosedDate)
-             .where(ClosedDate.date > start, ClosedDate.date <= end,
-                    iso_weekday(ClosedDate.date).not_in(select(ClosedWeekday.weekday)))
+              .select_from(weekdays).scalar_subquery())
+    dated = (select(func.count()).select_from(dates)
+             .where(dates.c.date > start, dates.c.date <= end,
+                    iso_weekday(dates.c.date).not_in(select(weekdays.c.weekday)))
              .scalar_subquery())
     return n - weekly - dated
 
@@ -139,17 +139,22 @@ def fine_sql(*, fine_per_day, grace_days, max_fine, chargeable_days):
                 (total > max_fine, max_fine), else_=total)
 
 
+# Core tables, not ORM entities: the statement is built once per batch, and ORM
+# attribute access and aliased() cost more than the database's work on a batch.
+LOANS, USERS, ITEMS = Loan.__table__, User.__table__, Item.__table__
+# One alias per candidate rule row, most specific first: (C,T), (C,*), (*,T), (*,*).
+RULE_ROWS = [CirculationRule.__table__.alias(f"rule_{name}") for name in ("ct", "c", "t", "any")]
+
+
 def _rule_values(category, item_type) -> dict:
-    """{value name: SQL} for the effective rule of (category, item_type): one outer join
-    per candidate row (the rules table is small), each value the first that sets it."""
+    """([(rule row, join condition)], {value name: SQL}) for the effective rule of
+    (category, item_type): one outer join per candidate row (the rules table is small),
+    each value the first that sets it."""
     pairs = [(category, item_type), (category, literal(ANY)), (literal(ANY), item_type),
              (literal(ANY), literal(ANY))]
-    joins, rows = [], []
-    for cat, typ in pairs:
-        row = aliased(CirculationRule)
-        joins.append((row, and_(row.patron_category == cat, row.item_type == typ)))
-        rows.append(row)
-    values = {name: func.coalesce(*(getattr(row, name) for row in rows)) for name in FINE_VALUES}
+    joins = [(row, and_(row.c.patron_category == cat, row.c.item_type == typ))
+             for row, (cat, typ) in zip(RULE_ROWS, pairs, strict=True)]
+    values = {name: func.coalesce(*(row.c[name] for row in RULE_ROWS)) for name in FINE_VALUES}
     return joins, values
 
 
@@ -163,23 +168,25 @@ def priced_loans(conditions, *, end: date, limit: int | None = None):
     distinct due day (`counts`, grouped, so the planner cannot inline it per loan)."""
     zone = bindparam("library_zone", current_app.config.get("LIBRARY_TIMEZONE", "UTC"))
     end_day = bindparam("end_day", end, type_=Date())
+    loans = LOANS.c
     # The member's category and the item's type are read with the loans: joined in the
     # limited, ordered scan they are index lookups, not hashes of whole tables.
-    batch = (select(Loan.id, Loan.user_id, Loan.due_at, library_day(Loan.due_at, zone).label("day"),
-                    User.category, func.coalesce(Item.item_type, DEFAULT_ITEM_TYPE).label("item_type"))
-             .join(User, User.id == Loan.user_id).outerjoin(Item, Item.id == Loan.item_id)
-             .where(*conditions).order_by(Loan.due_at, Loan.id))
+    batch = (select(loans.id, loans.user_id, loans.due_at, library_day(loans.due_at, zone).label("day"),
+                    USERS.c.category, func.coalesce(ITEMS.c.item_type, DEFAULT_ITEM_TYPE).label("item_type"))
+             .select_from(LOANS.join(USERS, USERS.c.id == loans.user_id)
+                          .outerjoin(ITEMS, ITEMS.c.id == loans.item_id))
+             .where(*conditions).order_by(loans.due_at, loans.id))
     if limit is not None:
         # Also what makes the planner walk the (due_at, id) index for a keyset batch.
         batch = batch.limit(limit)
-    batch = batch.with_for_update(read=True, of=Loan).cte("batch")
+    batch = batch.with_for_update(read=True, of=LOANS).cte("batch")
     counts = (select(batch.c.day, open_days_sql(batch.c.day, end_day).label("days"))
               .group_by(batch.c.day).cte("counts"))
     joins, rule = _rule_values(batch.c.category, batch.c.item_type)
     amount = fine_sql(fine_per_day=rule["fine_per_day"], grace_days=rule["fine_grace_days"],
                       max_fine=rule["max_fine"], chargeable_days=counts.c.days)
-    stmt = (select(batch.c.id.label("loan_id"), batch.c.user_id, amount.label("amount"))
-            .select_from(batch).join(counts, counts.c.day == batch.c.day))
+    source = batch.join(counts, counts.c.day == batch.c.day)
     for row, on in joins:
-        stmt = stmt.outerjoin(row, on)
-    return stmt.order_by(batch.c.due_at, batch.c.id)
+        source = source.outerjoin(row, on)
+    return (select(batch.c.id.label("loan_id"), batch.c.user_id, amount.label("amount"))
+            .select_from(source).order_by(batch.c.due_at, batch.c.id))
