@@ -49,9 +49,9 @@ def accrue_fines(run_id: str, *, now: datetime | None = None) -> dict:
                                 current_app.config["JOB_BATCH_SIZE"], lock=lock):
         if lock is not None:
             # The batch's commit need not wait for its WAL to reach disk: a crash can lose
-            # only the last batches, which are absolute amounts the next run writes again
-            # (nothing is added twice), and the run's final (synchronous) commit flushes them
-            # all. The locks, and so every guarantee above, are unchanged.
+            # only the last batches, absolute amounts the next run writes again (nothing
+            # is added twice). Locks, and so every guarantee above, are unchanged. LOCAL:
+            # it ends with the batch, never reaching another user of the connection.
             session.execute(text("SET LOCAL synchronous_commit = off"))
         fined, written = write_fines(session, [*conditions, batch.where], end=today, limit=batch.size)
         scanned += batch.size
