@@ -56,7 +56,8 @@ def run(ctx) -> list[Row]:
 def overdue(ctx, raw) -> Row:
     """The overdue job at the larger quick size, before vs now, alternating."""
     from bench.data import clear_loans, seed_loans
-    from bench.overdue import JOB, run_process
+    from bench.jobbench import run_process
+    from bench.overdue import JOB
 
     n, engine = ctx.sizes.loan_sizes[-1] if ctx.quick else 100_000, ctx.services.engine()
     clear_loans(engine)

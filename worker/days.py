@@ -2,7 +2,7 @@
 
 `calendar-reschedule` (started by POST /admin/calendar/closed-dates) reads the open
 loans due on the closed library date in keyset batches ordered by (user_id, id) over
-ix_loans_open_due_at's one-day range, moves each batch with one executemany UPDATE
+ix_loans_open_due_at_id's one-day range, moves each batch with one executemany UPDATE
 (guarded by the old due date, so a loan returned or re-dated meanwhile is left alone)
 and writes one email per member per closed date (dedupe key), in the batch's own
 transaction. A batch always ends at a member boundary, so each member's email lists all

@@ -2,7 +2,7 @@
 of hold suspensions).
 
 Overdue and due-soon are set-based (worker/keyset.py): open loans are walked in
-keyset batches of JOB_BATCH_SIZE (ix_loans_open_due_at, ordered by due_at, id) and
+keyset batches of JOB_BATCH_SIZE (ix_loans_open_due_at_id, ordered by due_at, id) and
 each batch becomes outbox rows with one INSERT ... SELECT ... ON CONFLICT
 (dedupe_key) DO NOTHING that records kind, loan, dedupe key and recipient; the
 email is rendered by the worker when it sends it. Memory is flat whatever the

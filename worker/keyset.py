@@ -18,7 +18,7 @@ run) insert nothing twice. Commit after each batch, with its progress.
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, literal, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,23 +30,26 @@ class Batch:
 
 
 def _after(key: Sequence, values: Sequence) -> ColumnElement[bool]:
-    """(k1, k2) > (v1, v2), spelled out: row-value comparison is not portable. The
-    redundant `k1 >= v1` lets the planner use an index on k1 as a range scan (an OR
-    alone makes PostgreSQL read the index from its start on every batch)."""
-    (first, *rest), (value, *more) = key, values
-    if not rest:
-        return first > value
-    return and_(first >= value, or_(first > value, and_(first == value, _after(rest, more))))
+    """(k1, k2) > (v1, v2) as a row-value comparison (PostgreSQL, and SQLite since 3.15):
+    over an index on the whole key it is where the range scan starts. Spelled out as
+    `k1 > v1 OR (k1 = v1 AND k2 > v2)` PostgreSQL could seek only on k1 and re-read
+    every row tied on k1 for each batch. The redundant `k1 >= v1` is for the planner's
+    estimate, which a row comparison alone leaves at "most of the table"."""
+    return and_(key[0] >= values[0], _row(key) > _row(key, values))
 
 
 def _at_most(key: Sequence, values: Sequence) -> ColumnElement[bool]:
-    (first, *rest), (value, *more) = key, values
-    if not rest:
-        return first <= value
-    return and_(first <= value, or_(first < value, and_(first == value, _at_most(rest, more))))
+    return and_(key[0] <= values[0], _row(key) <= _row(key, values))
 
 
-def batches(session: Session, key: Sequence, conditions: Sequence, size: int) -> Iterator[Batch]:
+def _row(key: Sequence, values: Sequence | None = None):
+    if values is None:
+        return tuple_(*key)
+    return tuple_(*(literal(value, column.type) for column, value in zip(key, values, strict=True)))
+
+
+def batches(session: Session, key: Sequence, conditions: Sequence, size: int, *,
+            lock=None) -> Iterator[Batch]:
     """Consecutive key ranges of at most `size` rows matching `conditions`.
 
     Each range is bounded just before it is yielded, so rows added behind the
@@ -54,21 +57,29 @@ def batches(session: Session, key: Sequence, conditions: Sequence, size: int) ->
     The bound is read in its own transaction: on SQLite a transaction that reads
     and then writes fails at once (SQLITE_BUSY) if another writer committed in
     between. The caller commits each batch's writes.
+
+    With `lock` (a model, PostgreSQL) the bounding query also takes the batch's rows
+    FOR SHARE and is not committed: the caller's batch transaction holds them. A
+    row changed meanwhile so that it no longer matches is left out (so a batch can
+    come out short of `size`; the walk ends at an empty one).
     """
     after = None
     while True:
         lower = true() if after is None else _after(key, after)
-        window = (select(*key).where(*conditions, lower).order_by(*key).limit(size)
-                  .subquery())
+        window = select(*key).where(*conditions, lower).order_by(*key).limit(size)
+        if lock is not None:
+            window = window.with_for_update(read=True, of=lock)
+        window = window.subquery()
         cols = [window.c[c.key] for c in key]
         last = session.execute(select(*cols, func.count().over())
                                .order_by(*(c.desc() for c in cols)).limit(1)).first()
-        session.commit()
+        if lock is None:
+            session.commit()
         if last is None:
             return
         *bound, count = last
         yield Batch(and_(lower, _at_most(key, bound)), count)
-        if count < size:
+        if count < size and lock is None:
             return
         after = bound
 

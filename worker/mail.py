@@ -28,12 +28,12 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 
 from api.celery_setup import SEND_TASK
 from api.clock import utcnow
 from api.extensions import db
-from api.models import Book, Loan, Notification, User
+from api.models import AccountLine, Book, Loan, Notification, User
 from api.redis_client import get_redis
 from worker.ledger import Ledger, T, outcome, sent
 from worker.smtp import build_message, close, connect, content, send, text
@@ -90,8 +90,11 @@ def claim_batch(limit: int) -> tuple[datetime, list]:
         rows = db.session.execute(
             select(Notification.id, Notification.kind, Notification.recipient, Notification.subject,
                    Notification.body, Notification.dedupe_key, Notification.attempts,
-                   Notification.loan_id, Notification.request_id, Loan.due_at, User.username, Book.title)
+                   Notification.loan_id, Notification.request_id, Loan.due_at, User.username, Book.title,
+                   AccountLine.amount.label("fine"))
             .outerjoin(Loan, Loan.id == Notification.loan_id)
+            .outerjoin(AccountLine, and_(AccountLine.loan_id == Notification.loan_id,
+                                         AccountLine.kind == "overdue"))
             .outerjoin(User, User.id == Loan.user_id).outerjoin(Book, Book.id == Loan.book_id)
             .where(Notification.id.in_(ids)).order_by(Notification.id)).all()
     db.session.commit()

@@ -11,6 +11,7 @@ from email.utils import format_datetime, parseaddr
 
 from flask import current_app
 
+from api.accounts.currency import format_amount
 from api.clock import utcnow
 from api.notify import render
 from api.request_id import stamp_request_id
@@ -49,8 +50,12 @@ def content(row) -> tuple[str, str]:
         return row.subject, row.body
     if row.title is None:
         raise ValueError("the loan this notice is about no longer exists")
+    # The loan's overdue line as the last fines-accrual (or its return) left it; no
+    # line, or 0, says nothing (a library that charges no fines sends what it always did).
+    fine = getattr(row, "fine", None)
     subject, body = render(row.kind, title=row.title, username=row.username, due_at=row.due_at,
-                           loan_id=row.loan_id)
+                           loan_id=row.loan_id,
+                           fine=format_amount(fine, cfg("CURRENCY")) if fine else None)
     return subject[:300], body
 
 

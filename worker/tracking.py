@@ -76,8 +76,12 @@ def progress(run_id: str, current: int, total: int | None) -> None:
 
     A batch boundary: if the run was cancelled, the batch is committed here and
     `Cancelled` raised, so the job stops with every finished batch kept."""
-    _update(run_id, progress_current=current, progress_total=total)
-    if cancel_requested(run_id):
+    # One round trip: the progress written and the cancel flag read back with it.
+    cancel = db.session.execute(
+        update(TaskRun).where(TaskRun.id == run_id)
+        .values(progress_current=current, progress_total=total)
+        .returning(TaskRun.cancel_requested_at).execution_options(synchronize_session=False)).first()
+    if cancel is not None and cancel[0] is not None:
         db.session.commit()
         raise Cancelled(run_id)
 

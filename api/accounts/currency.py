@@ -18,3 +18,19 @@ def validate_currency(code: str) -> str:
     if code not in ISO_4217:
         raise RuntimeError(f"CURRENCY must be an ISO 4217 currency code such as USD or EUR, not {code!r}")
     return code
+
+
+# ISO 4217 minor-unit exponents other than 2 (list one, 2024).
+_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"
+_THREE = "BHD IQD JOD KWD LYD OMR TND"
+_EXPONENTS = {**dict.fromkeys(_ZERO.split(), 0), **dict.fromkeys(_THREE.split(), 3)}
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """Minor units as people read them: 125 USD -> "1.25 USD", 125 JPY -> "125 JPY"."""
+    exponent = _EXPONENTS.get(currency, 2)
+    if exponent == 0:
+        return f"{amount} {currency}"
+    sign, units = ("-" if amount < 0 else ""), abs(amount)
+    major, minor = divmod(units, 10 ** exponent)
+    return f"{sign}{major}.{minor:0{exponent}d} {currency}"

@@ -1,10 +1,13 @@
-"""Overdue fines: the formula, the library-day count, and the one SQL write that both
-the fines-accrual job (worker/fines.py) and a return (settle_fine) use.
+"""Overdue fines: the formula, and the writes that fines-accrual (worker/fines.py) and a
+return (settle_fine) make with it.
 
 A loan's fine is `fine_amount(...)` of its chargeable days: the open library days d
 with due day < d <= today (or the return day), library dates in LIBRARY_TIMEZONE,
-counted by api.days.service.open_days_between. It lives in the loan's single
-`overdue` line, brought up to date in place (never one line per day).
+as api.days.service.open_days_between counts them, with the fine values of the
+effective rule of its member's category and its item's type. It lives in the loan's
+single `overdue` line, brought up to date in place (never one line per day). The
+database prices and writes it (api.accounts.pricing); `fine_amount` is the definition
+the SQL is tested against.
 """
 
 from datetime import date, datetime
@@ -12,15 +15,15 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import exists, func, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from api.accounts.pricing import priced_loans
 from api.clock import utcnow
-from api.days.service import open_days_between
 from api.models import AccountLine, Loan
 from api.models.types import UTCDateTime
-from api.rules.resolve import effective_rule
+from api.rules.resolve import ensure_default_rule
 
 
 def fine_amount(*, fine_per_day: int, grace_days: int, max_fine: int, chargeable_days: int) -> int:
@@ -41,105 +44,35 @@ def library_date(when: datetime) -> date:
     return when.astimezone(_zone(current_app.config.get("LIBRARY_TIMEZONE", "UTC"))).date()
 
 
-class DayCounter:
-    """open_days_between per distinct (due day, end day), remembered: a batch of loans
-    ordered by due date asks the calendar a handful of times, not once per loan."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.known: dict[tuple[date, date], int] = {}
-
-    def __call__(self, due_at: datetime, end: datetime | date) -> int:
-        key = (library_date(due_at), end if not isinstance(end, datetime) else library_date(end))
-        if key not in self.known:
-            self.known[key] = open_days_between(self.session, *key)
-        return self.known[key]
-
-
-def _loan_rule_keys(loan) -> tuple[str, str]:
-    """(patron category, item type) whose effective rule prices this loan's fine.
-
-    SEAM for the lead: until users.category and items.item_type exist every loan is
-    (DEFAULT_PATRON_CATEGORY, 'book'). Replace with the loan's member's category and
-    its item's type; worker/fines.py selects the columns (`row` has what it selects)."""
-    return current_app.config.get("DEFAULT_PATRON_CATEGORY", "adult"), "book"
-
-
-class RuleCache:
-    """effective_rule once per distinct (category, item type) per batch."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.rules: dict = {}
-
-    def __call__(self, loan):
-        key = _loan_rule_keys(loan)
-        if key not in self.rules:
-            self.rules[key] = effective_rule(self.session, patron_category=key[0], item_type=key[1])
-        return self.rules[key]
-
-
-def loan_fine(rule, days: int) -> int:
-    return fine_amount(fine_per_day=rule.fine_per_day, grace_days=rule.fine_grace_days,
-                       max_fine=rule.max_fine, chargeable_days=days)
-
-
-# PostgreSQL: one constant statement with three array parameters. A VALUES list of
-# 1,000 rows (executemany) is new text of 4,000 placeholders per batch for the server
-# to parse and plan, which cost 4-10x this in bench/fines.py.
-_PG_UPSERT = text("""
-INSERT INTO account_lines (user_id, kind, amount, loan_id, created_at)
-SELECT t.user_id, 'overdue', t.amount, t.loan_id, :now
-FROM unnest(CAST(:user_ids AS integer[]), CAST(:amounts AS integer[]), CAST(:loan_ids AS integer[]))
-     WITH ORDINALITY AS t(user_id, amount, loan_id, n)
-ORDER BY t.n
-ON CONFLICT (loan_id) WHERE kind = 'overdue'
-DO UPDATE SET amount = excluded.amount WHERE account_lines.amount <> excluded.amount
-RETURNING id""").bindparams(bindparam("now", type_=UTCDateTime))
-_PG_FREE = text("UPDATE account_lines SET amount = 0 WHERE kind = 'overdue' "
-                "AND loan_id = ANY(CAST(:loan_ids AS integer[])) AND amount <> 0")
-
-
-def write_overdue_lines(session: Session, lines: list[dict]) -> int:
-    """Bring the `overdue` lines of these loans ({loan_id, user_id, amount}, in lock
-    order) to their amounts; returns how many lines changed. Set-based: one INSERT ...
-    ON CONFLICT (loan_id) WHERE kind = 'overdue' DO UPDATE for the charged loans, one
-    UPDATE for the loans whose fine is now 0. A line already at its amount is not
-    written, so a second run changes nothing. A 0 fine creates no line: a library that
-    charges no fines (FINE_PER_DAY=0) gets no rows at all."""
-    charged = [line for line in lines if line["amount"] > 0]
-    free = [line["loan_id"] for line in lines if line["amount"] <= 0]
-    if session.get_bind().dialect.name == "postgresql":
-        return _write_postgresql(session, charged, free)
-    changed = 0
-    if charged:
-        stmt = sqlite.insert(AccountLine)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[AccountLine.loan_id], index_where=text("kind = 'overdue'"),
-            set_={"amount": stmt.excluded.amount}, where=AccountLine.amount != stmt.excluded.amount)
-        rows = [{"user_id": line["user_id"], "loan_id": line["loan_id"], "kind": "overdue",
-                 "amount": line["amount"]} for line in charged]
-        # RETURNING yields only the rows inserted or actually updated.
-        changed += len(session.scalars(stmt.returning(AccountLine.id), rows).all())
-    if free:
-        result = session.execute(
-            update(AccountLine).where(AccountLine.kind == "overdue", AccountLine.loan_id.in_(free),
-                                      AccountLine.amount != 0)
-            .values(amount=0).execution_options(synchronize_session=False))
-        changed += result.rowcount
-    return changed
-
-
-def _write_postgresql(session: Session, charged: list[dict], free: list[int]) -> int:
-    changed = 0
-    if charged:
-        changed += len(session.execute(_PG_UPSERT, {
-            "user_ids": [line["user_id"] for line in charged],
-            "amounts": [line["amount"] for line in charged],
-            "loan_ids": [line["loan_id"] for line in charged], "now": utcnow()}).all())
-    if free:
-        changed += session.execute(_PG_FREE, {"loan_ids": free}).rowcount
-    return changed
+def write_fines(session: Session, conditions, *, end: date, limit: int | None = None) -> tuple[int, int]:
+    """Bring the `overdue` line of every loan matching `conditions` (at most `limit`) to
+    its fine counted to library day `end`, with one INSERT ... SELECT ... ON CONFLICT
+    (loan_id) WHERE kind = 'overdue' DO UPDATE. Returns (charged: loans whose fine is
+    above 0, changed: lines written). A line already at its amount is not written (a
+    second run changes nothing), and a fine of 0 creates no line (a library that charges
+    no fines gets no rows) but brings an existing line down to 0."""
+    priced = priced_loans(conditions, end=end, limit=limit).cte("priced")
+    has_line = exists().where(AccountLine.loan_id == priced.c.loan_id, AccountLine.kind == "overdue")
+    rows = (select(priced.c.user_id, literal("overdue"), priced.c.amount, priced.c.loan_id,
+                   literal(utcnow(), UTCDateTime()))
+            .where((priced.c.amount > 0) | has_line))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = (postgresql.insert if postgres else sqlite.insert)(AccountLine)
+    insert = insert.from_select(["user_id", "kind", "amount", "loan_id", "created_at"], rows)
+    # RETURNING yields only the rows inserted or actually updated.
+    insert = insert.on_conflict_do_update(
+        index_elements=[AccountLine.loan_id], index_where=text("kind = 'overdue'"),
+        set_={"amount": insert.excluded.amount}, where=AccountLine.amount != insert.excluded.amount,
+    ).returning(AccountLine.id)
+    charged = select(func.count()).select_from(priced).where(priced.c.amount > 0).scalar_subquery()
+    if postgres:
+        # One statement: the write as a data-modifying CTE, counted beside the priced rows.
+        written = insert.cte("written")
+        return tuple(session.execute(select(charged, select(func.count()).select_from(written)
+                                            .scalar_subquery())).one())
+    # SQLite has no writes in a CTE: the write first (it takes the write lock), then the count.
+    changed = len(session.execute(insert).all())
+    return session.scalar(select(charged)), changed
 
 
 def settle_fine(session: Session, loan: Loan, *, returned_at: datetime) -> int:
@@ -155,7 +88,9 @@ def settle_fine(session: Session, loan: Loan, *, returned_at: datetime) -> int:
                         .execution_options(synchronize_session=False))
     else:
         session.execute(select(Loan.id).where(Loan.id == loan.id).with_for_update(key_share=True))
-    days = DayCounter(session)(loan.due_at, returned_at)
-    amount = loan_fine(RuleCache(session)(loan), days)
-    write_overdue_lines(session, [{"loan_id": loan.id, "user_id": loan.user_id, "amount": amount}])
+    ensure_default_rule(session)
+    end = library_date(returned_at)
+    conditions = [Loan.id == loan.id]
+    amount = session.scalar(select(priced_loans(conditions, end=end).subquery().c.amount)) or 0
+    write_fines(session, conditions, end=end)
     return amount

@@ -22,10 +22,13 @@ class Loan(db.Model):
             postgresql_where=text("returned_at IS NULL"),
             sqlite_where=text("returned_at IS NULL"),
         ),
-        # The overdue and due-soon jobs scan open loans by due date.
+        # The overdue, due-soon and fines jobs walk open loans in keyset batches of
+        # (due_at, id): with id in the index a batch starts exactly where the last
+        # ended, however many loans share a due date.
         Index(
-            "ix_loans_open_due_at",
+            "ix_loans_open_due_at_id",
             "due_at",
+            "id",
             postgresql_where=text("returned_at IS NULL"),
             sqlite_where=text("returned_at IS NULL"),
         ),

@@ -1,13 +1,17 @@
 """Fixtures for fines, accounts and blocks: fine settings and loans made directly."""
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from flask import current_app
+from sqlalchemy import Date, literal, select, update
 
+from api.accounts.pricing import library_day, open_days_sql
 from api.clock import utcnow
 from api.extensions import db
 from api.models import AccountLine, CirculationRule, Loan
+from api.models.types import UTCDateTime
+from tests.helpers import take_item
 from tests.worker.fixtures import (  # noqa: F401
     broker_url,
     celery_worker,
@@ -54,12 +58,17 @@ def fines(app):
 
 @pytest.fixture
 def add_loan(app, make_book):
-    """add_loan(user_id, due_days_ago=, returned=False) -> loan id, written directly."""
+    """add_loan(user_id, due_days_ago=, returned=False, item_type=None) -> loan id, written
+    directly; with an item_type, the loan is of an item of that type."""
 
-    def add(user_id: int, *, due_days_ago: float, returned: bool = False, book_id: int | None = None) -> int:
+    def add(user_id: int, *, due_days_ago: float, returned: bool = False, book_id: int | None = None,
+            item_type: str | None = None) -> int:
         now = utcnow()
+        if item_type is not None:
+            book_id = make_book(copies=1, item_type=item_type)
         with app.app_context():
             loan = Loan(user_id=user_id, book_id=book_id or make_book(copies=1),
+                        item_id=take_item(book_id) if item_type is not None else None,
                         borrowed_at=now - timedelta(days=30), due_at=now - timedelta(days=due_days_ago),
                         returned_at=now if returned else None)
             db.session.add(loan)
@@ -67,6 +76,14 @@ def add_loan(app, make_book):
             return loan.id
 
     return add
+
+
+def sql_days(due_at: datetime, end: date) -> int:
+    """Chargeable days of a loan due at `due_at`, counted to library day `end` by the
+    SQL the accrual and settle_fine run (api.accounts.pricing)."""
+    zone = current_app.config.get("LIBRARY_TIMEZONE", "UTC")
+    due_day = library_day(literal(due_at, UTCDateTime()), literal(zone))
+    return db.session.scalar(select(open_days_sql(due_day, literal(end, Date()))))
 
 
 def overdue_amounts(app) -> dict[int, int]:

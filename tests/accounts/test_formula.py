@@ -4,9 +4,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from api.accounts.fines import DayCounter, fine_amount, library_date
+from api.accounts.fines import fine_amount, library_date
 from api.days.service import open_days_between
 from api.extensions import db
+from api.models import ClosedDate, ClosedWeekday
+from tests.accounts.conftest import sql_days
 
 
 def fine(days, *, per_day=10, grace=0, cap=1000):
@@ -46,32 +48,25 @@ def test_zero_cap_never_charges():
 
 
 def test_chargeable_days_are_open_days_after_the_due_day(app_ctx):
-    # As api.days.service stands today every day is open, so this is the date
-    # difference; with the calendar it becomes the open days (the same call).
-    count = DayCounter(db.session)
+    # Every day open: the date difference, counted by the database as the job does.
     due = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-    assert count(due, datetime(2026, 3, 2, 23, 59, tzinfo=UTC)) == 0  # the due day itself is free
-    assert count(due, datetime(2026, 3, 3, 0, 1, tzinfo=UTC)) == 1
-    assert count(due, date(2026, 3, 9)) == 7 == open_days_between(db.session, date(2026, 3, 2),
-                                                                   date(2026, 3, 9))
-    assert count(due, datetime(2026, 3, 1, tzinfo=UTC)) == 0  # returned before it was due
+    assert sql_days(due, date(2026, 3, 2)) == 0  # the due day itself is free
+    assert sql_days(due, date(2026, 3, 3)) == 1
+    assert sql_days(due, date(2026, 3, 9)) == 7 == open_days_between(db.session, date(2026, 3, 2),
+                                                                     date(2026, 3, 9))
+    assert sql_days(due, date(2026, 3, 1)) == 0  # returned before it was due
 
 
-def test_closed_days_are_skipped_through_open_days_between(app_ctx, monkeypatch):
-    # The calendar is another engineer's; DayCounter must only ever ask open_days_between.
-    # Stand in a calendar closed on Sundays to show the count comes from it.
-    from datetime import timedelta
-
-    import api.accounts.fines as fines_module
-
-    def closed_sundays(session, start, end):
-        days = (start + timedelta(days=i) for i in range(1, (end - start).days + 1))
-        return sum(1 for d in days if d.isoweekday() != 7)
-
-    monkeypatch.setattr(fines_module, "open_days_between", closed_sundays)
-    count = DayCounter(db.session)
+def test_closed_days_are_skipped_as_open_days_between_skips_them(app_ctx):
+    db.session.add(ClosedWeekday(weekday=7))
+    db.session.add(ClosedDate(date=date(2026, 3, 10), reason="Inventory"))
+    db.session.commit()
     # Due Friday 2026-03-06; to Monday 2026-03-09: Saturday and Monday open, Sunday closed.
-    assert count(datetime(2026, 3, 6, 12, tzinfo=UTC), date(2026, 3, 9)) == 2
+    due = datetime(2026, 3, 6, 12, tzinfo=UTC)
+    assert sql_days(due, date(2026, 3, 9)) == 2 == open_days_between(db.session, date(2026, 3, 6),
+                                                                     date(2026, 3, 9))
+    assert sql_days(due, date(2026, 3, 10)) == 2  # the closed date is not charged either
+    assert sql_days(due, date(2026, 3, 11)) == 3
 
 
 def test_library_days_follow_library_timezone(app):
