@@ -2,7 +2,7 @@
 loans by borrowed_at include due_at
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 
 PostgreSQL only: search_words also takes numbers and words under 3 letters, with an
 index in byte order, so that GET /books?q= can expand a last word that starts many
@@ -17,7 +17,7 @@ from api.models import search_index
 
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
