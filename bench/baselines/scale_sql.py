@@ -96,7 +96,10 @@ def query(name: str):
 
 def _expanded(cur, tsq: str, last: str) -> dict:
     """What the app matches for `tsq` (last word `last`, typed as a prefix): a prefix of
-    more than 20 vocabulary words stands for the first 20; the last word also on its own."""
+    one or two characters and more than 20 vocabulary words stands for the first 20; the
+    last word also on its own."""
+    if len(last) > 2:
+        return {"match": tsq, "lead": f"{last}:*"}
     cur.execute('SELECT word FROM search_words WHERE word COLLATE "C" >= %(lo)s '
                 'AND word COLLATE "C" < %(hi)s ORDER BY word COLLATE "C" LIMIT 21',
                 {"lo": last, "hi": last[:-1] + chr(ord(last[-1]) + 1)})
