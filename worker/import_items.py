@@ -39,6 +39,15 @@ class BatchItems:
     def count(self) -> int:
         return sum(map(len, self.given.values())) + sum(self.generated.values())
 
+    def copies(self, isbn: str) -> int:
+        """The copies a new book will have once its planned items exist."""
+        return len(self.given.get(isbn, [])) + self.generated.get(isbn, 0)
+
+    def not_created(self, isbns: set[str]) -> None:
+        """These books turned out to exist (a concurrent import): no generated copies."""
+        for isbn in isbns:
+            self.generated.pop(isbn, None)
+
 
 def plan_items(session: Session, rows: list[dict], *, new_isbns: set[str], books: dict[str, int],
                seen: set[str] | None) -> BatchItems:
@@ -74,7 +83,9 @@ def plan_items(session: Session, rows: list[dict], *, new_isbns: set[str], books
 
 
 def write_items(session: Session, plan: BatchItems, books: dict[str, int], *, new_isbns: set[str]) -> int:
-    """Create the planned items in this transaction; how many were created."""
+    """Create the planned items in this transaction; how many were created. New books
+    were written with their planned copies; existing ones (and a new one that did not
+    get every planned item) are recounted from their items."""
     existing = sorted({books[isbn] for isbn in plan.given if isbn not in new_isbns})
     if existing:
         session.execute(select(Book.id).where(Book.id.in_(existing)).order_by(Book.id)
@@ -86,11 +97,17 @@ def write_items(session: Session, plan: BatchItems, books: dict[str, int], *, ne
               "status": "available"} for barcode, isbn in generated.items()]
     inserted = insert_ignore(Item, rows, ["barcode"], returning=Item.barcode)
     created = len(inserted)
-    made = Counter(generated[barcode] for barcode in inserted if barcode in generated)
+    owner = {row["barcode"]: row["book_id"] for row in rows}
+    made = Counter(owner[barcode] for barcode in inserted)
+    made_generated = Counter(generated[barcode] for barcode in inserted if barcode in generated)
     for isbn, n in plan.generated.items():  # a generated barcode someone had already used: rare
-        if n > made[isbn]:
-            created += len(add_items(session, books[isbn], n - made[isbn], item_type=plan.types[isbn]))
-    touched = sorted({row["book_id"] for row in rows})
+        if n > made_generated[isbn]:
+            created += len(add_items(session, books[isbn], n - made_generated[isbn],
+                                     item_type=plan.types[isbn]))
+    # Existing books gained items; a new book short of a planned item (a barcode a
+    # concurrent import took) is counted again from what it has.
+    short = {books[isbn] for isbn in new_isbns if made[books[isbn]] < plan.copies(isbn)}
+    touched = sorted(set(existing) | short)
     if touched:
         recount_many(session, touched)
     waiting = session.scalars(select(Hold.book_id).where(Hold.book_id.in_(existing), Hold.status == "waiting")

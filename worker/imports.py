@@ -95,25 +95,35 @@ def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: dict[st
     first_by_isbn: dict[str, dict] = {}
     for values in good:
         first_by_isbn.setdefault(values["isbn"], values)
+    books = dict(db.session.execute(select(Book.isbn, Book.id).where(Book.isbn.in_(first_by_isbn))).all())
+    earlier = set() if seen is None else seen["isbns"]  # a dry run's books of earlier batches
+    new_isbns = {isbn for isbn in first_by_isbn if isbn not in books and isbn not in earlier}
+    plan = plan_items(db.session, good, new_isbns=new_isbns, books=books,
+                      seen=None if seen is None else seen["barcodes"])
     if seen is not None:  # dry run: what would be new, without writing
-        books = dict(db.session.execute(select(Book.isbn, Book.id).where(Book.isbn.in_(first_by_isbn))).all())
-        created = {isbn for isbn in first_by_isbn if isbn not in books and isbn not in seen["isbns"]}
+        created = new_isbns
         seen["isbns"].update(created)
+        db.session.commit()  # ends the dry run's read transaction
     else:
-        # Counts start at 0: write_items adds the items and recounts from them.
+        # A new book is written with the copies its items will give it, so the items
+        # need no second write of the book (each one rewrites its search indexes).
         rows = [{"title": v["title"], "author": v["author"], "isbn": v["isbn"],
                  "published_year": v["published_year"], "description": v["description"],
-                 "copies_total": 0, "copies_available": 0}
-                for v in first_by_isbn.values()]
+                 "copies_total": plan.copies(v["isbn"]), "copies_available": plan.copies(v["isbn"])}
+                for v in first_by_isbn.values() if v["isbn"] in new_isbns]
         created = set(tracking.insert_ignore(Book, rows, ["isbn"], returning=Book.isbn))
+        plan.not_created(new_isbns - created)  # another import created them first
         if created:
             mark_catalog_changed(db.session)
         books = dict(db.session.execute(select(Book.isbn, Book.id).where(Book.isbn.in_(first_by_isbn))).all())
     counts["created"] += len(created)
     counts["matched"] += len(good) - len(created)
-    _items(run, good, counts, books=books, created=created, seen=None if seen is None else seen["barcodes"])
-    if seen is not None:
-        db.session.commit()  # ends the dry run's read transaction
+    for ref, detail in plan.warnings:
+        run.message(ref, "warning", "barcode_taken", detail)
+    counts["barcodes"] += sum(len(row["items"]) for row in good)
+    counts["barcodes_skipped"] += plan.skipped
+    counts["copies_added"] += plan.count if seen is not None else write_items(
+        db.session, plan, books, new_isbns=created)
     firsts = {id(v) for v in first_by_isbn.values()}
     new = "new" if seen is not None else "created"
     for values in good:
@@ -126,17 +136,3 @@ def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: dict[st
         book_id, detail = (extra, "") if outcome != "invalid" else ("", extra)
         writer.writerow([ref, isbn, outcome, book_id, detail])
     return buffer.getvalue()
-
-
-def _items(run: tracking.JobRun, rows: list[dict], counts: dict, *, books: dict[str, int],
-           created: set[str], seen: set[str] | None) -> None:
-    """The batch's items (worker/import_items.py), counted the same in a dry run."""
-    plan = plan_items(db.session, rows, new_isbns=created, books=books, seen=seen)
-    for ref, detail in plan.warnings:
-        run.message(ref, "warning", "barcode_taken", detail)
-    counts["barcodes"] += sum(len(row["items"]) for row in rows)
-    counts["barcodes_skipped"] += plan.skipped
-    if seen is None:
-        counts["copies_added"] += write_items(db.session, plan, books, new_isbns=created)
-    else:
-        counts["copies_added"] += plan.count
