@@ -191,23 +191,14 @@ def cached_catalog_read(build: Callable[[], Response]) -> Response:
 
 
 def _lookup(key: str, pending: "ratelimit_plan.PendingHit | None") -> list:
-    """[version, entry]: one MGET, which also carries the request's pending rate-limit
-    hit when there is one (api/ratelimit_plan.py); a breach raises here, before any work."""
+    """[version, entry]: one MGET, or, with a pending rate-limit hit, the values that
+    hit's one command reads along (api/ratelimit_plan.py); a breach raises here,
+    before any work."""
     if pending is None:
         return cache.get_many(VERSION_KEY, key)
     backend = cache.cache
     prefix = backend._get_prefix()
-    pipe = pending.pipeline()
-    pending.queue(pipe)
-    pipe.mget([prefix + VERSION_KEY, prefix + key])
-    try:
-        hit, values = pipe.execute(raise_on_error=False)
-    except RedisError as e:
-        pending.failed(e)
-        raise
-    pending.settle(hit)
-    if isinstance(values, Exception):
-        raise values
+    values = pending.hit_and_read([prefix + VERSION_KEY, prefix + key])
     return [backend.serializer.loads(value) for value in values]
 
 
