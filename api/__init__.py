@@ -6,8 +6,32 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import get_config
 
 
+class LibraryApp(Flask):
+    """Flask, asking once per function whether it is a coroutine function.
+
+    Flask passes every hook and view through `ensure_sync` on every request
+    (`inspect.iscoroutinefunction`, 12 calls for a cached catalog read); a function's
+    answer never changes. Coroutine functions still go through Flask each time.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plain_functions: set = set()
+
+    def ensure_sync(self, func):
+        try:
+            if func in self._plain_functions:
+                return func
+        except TypeError:  # unhashable: Flask answers
+            return super().ensure_sync(func)
+        wrapped = super().ensure_sync(func)
+        if wrapped is func:
+            self._plain_functions.add(func)
+        return wrapped
+
+
 def create_app(config_name: str | None = None, **overrides) -> Flask:
-    app = Flask(__name__)
+    app = LibraryApp(__name__)
     config = get_config(config_name)
     if hasattr(config, "validate"):
         config.validate()

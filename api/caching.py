@@ -122,11 +122,29 @@ _KEPT_HEADERS = ("Link",)
 
 
 def _entry_key() -> str:
-    pairs = sorted(request.args.items(multi=True))
+    req = request._get_current_object()
+    view_args = req.view_args or {}
     # What request.host_url is made of, without building the URL.
-    origin = (request.scheme, request.host, request.root_path)
-    fingerprint = hashlib.sha256(json.dumps([origin, pairs]).encode()).hexdigest()
-    return f"cache:catalog:{request.endpoint}:{request.view_args or {}}:{fingerprint}"
+    origin = (req.scheme, req.host, req.root_path)
+    # The key is a function of these alone, so for a short query string the parse,
+    # sort, JSON and hash are done once per distinct query, not on every hit.
+    query = req.environ.get("QUERY_STRING", "")
+    memo = (req.endpoint, tuple(view_args.items()), origin, query)
+    key = _keys.get(memo)
+    if key is None:
+        pairs = sorted(req.args.items(multi=True))
+        fingerprint = hashlib.sha256(json.dumps([origin, pairs]).encode()).hexdigest()
+        key = f"cache:catalog:{req.endpoint}:{view_args}:{fingerprint}"
+        if len(query) <= _MEMO_QUERY_CHARS:
+            if len(_keys) >= _KEYS_KEPT:
+                _keys.clear()
+            _keys[memo] = key
+    return key
+
+
+# At most 4,096 keys of queries up to 256 characters per process (≈ 2 MB).
+_KEYS_KEPT, _MEMO_QUERY_CHARS = 4096, 256
+_keys: dict[tuple, str] = {}
 
 
 def _etag(body: str) -> str:
@@ -173,23 +191,14 @@ def cached_catalog_read(build: Callable[[], Response]) -> Response:
 
 
 def _lookup(key: str, pending: "ratelimit_plan.PendingHit | None") -> list:
-    """[version, entry]: one MGET, which also carries the request's pending rate-limit
-    hit when there is one (api/ratelimit_plan.py); a breach raises here, before any work."""
+    """[version, entry]: one MGET, or, with a pending rate-limit hit, the values that
+    hit's one command reads along (api/ratelimit_plan.py); a breach raises here,
+    before any work."""
     if pending is None:
         return cache.get_many(VERSION_KEY, key)
     backend = cache.cache
     prefix = backend._get_prefix()
-    pipe = pending.pipeline()
-    pending.queue(pipe)
-    pipe.mget([prefix + VERSION_KEY, prefix + key])
-    try:
-        hit, values = pipe.execute(raise_on_error=False)
-    except RedisError as e:
-        pending.failed(e)
-        raise
-    pending.settle(hit)
-    if isinstance(values, Exception):
-        raise values
+    values = pending.hit_and_read([prefix + VERSION_KEY, prefix + key])
     return [backend.serializer.loads(value) for value in values]
 
 

@@ -115,14 +115,18 @@ def _user_id() -> int | None:
 
 
 def _access_line(response: Response) -> Response:
+    if not access_log.isEnabledFor(logging.INFO):
+        return response
     started = g.get("request_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-    route = request.url_rule.rule if request.url_rule is not None else None
+    req = request._get_current_object()  # once: each use of the proxy looks it up again
+    route = req.url_rule.rule if req.url_rule is not None else None
+    status = response.status_code
     access_log.info(
-        "%s %s %s %sms", request.method, route or "<unmatched>", response.status_code, duration_ms,
-        extra={"method": request.method, "route": route, "path": request.path,
-               "status": response.status_code, "duration_ms": duration_ms,
-               "user_id": _user_id(), "remote_addr": request.remote_addr})
+        "%s %s %s %sms", req.method, route or "<unmatched>", status, duration_ms,
+        extra={"method": req.method, "route": route, "path": req.path,
+               "status": status, "duration_ms": duration_ms,
+               "user_id": _user_id(), "remote_addr": req.remote_addr})
     return response
 
 

@@ -159,9 +159,11 @@ def _rate_limit_headers(response):
         except RedisError:  # stats not seen during the hit; headers are not worth a 5xx
             return response
         amount = current.limit.amount
-    response.headers["X-RateLimit-Limit"] = str(amount)
-    response.headers["X-RateLimit-Remaining"] = str(remaining)
-    response.headers["X-RateLimit-Reset"] = str(math.ceil(reset_at))
+    # Added, not set: nothing else writes these (Flask-Limiter's own are off), and
+    # setting each scans every header first.
+    response.headers.extend((("X-RateLimit-Limit", str(amount)),
+                             ("X-RateLimit-Remaining", str(remaining)),
+                             ("X-RateLimit-Reset", str(math.ceil(reset_at)))))
     if response.status_code == 429:
         response.headers["Retry-After"] = str(max(1, math.ceil(reset_at - time.time())))
     return response

@@ -24,11 +24,16 @@ log = logging.getLogger("api.ratelimit")
 # Scope given to the limits that must hold even when Redis is down.
 STRICT_SCOPE = "strict"
 
-# INCRBY, EXPIRE on the first hit of a window, and PTTL, in one round trip.
+# INCRBY, EXPIRE on the first hit of a window, and PTTL, in one round trip; given
+# more keys, their values too (a view's first read carried by the hit:
+# api/ratelimit_plan.py), as MGET would answer them.
 _HIT_SCRIPT = """
 local current = redis.call("incrby", KEYS[1], ARGV[2])
 if tonumber(current) == tonumber(ARGV[2]) then
     redis.call("expire", KEYS[1], ARGV[1])
+end
+if #KEYS > 1 then
+    return {current, redis.call("pttl", KEYS[1]), redis.call("mget", unpack(KEYS, 2))}
 end
 return {current, redis.call("pttl", KEYS[1])}
 """

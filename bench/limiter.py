@@ -42,14 +42,18 @@ def run(ctx) -> list[Row]:
     runs = interleaved(s.rounds, {"on": hit(on), "off": hit(off)})
     with_limit, detail_on = commands_per_request(ctx, on, route)
     without, detail_off = commands_per_request(ctx, off, route)
-    # One default limit applies (RATELIMIT_DEFAULT is a single limit in the bench), so
-    # the extra round trips per request are the round trips per limit.
-    per_limit = with_limit - without
+    # One default limit applies (RATELIMIT_DEFAULT is a single limit in the bench): the
+    # limit's own command is its script (EVALSHA) per request, and what the limiter adds
+    # is the round trips on top of the limiter-off server's. On a cached read the
+    # script also carries the cache's read, so that can be 0 with the limit checked.
+    per_limit = detail_on["direct"].get("EVALSHA", 0) / COUNTED
+    extra_trips = with_limit - without
     ctx.raw[NAME] = {"route": route, "runs": runs, "redis_on": detail_on, "redis_off": detail_off}
     a, b = med(runs["on"], "rps"), med(runs["off"], "rps")
     ratio = a / b
     extra = ", ".join(f"{k} {v / COUNTED:g}" for k, v in sorted(detail_on["direct"].items()))
     return [Row(f"{BENCH}, GET {route}", fmt(a, " req/s"), f"limiter off {fmt(b, ' req/s')}",
-                f"{ratio:.2f}×, {per_limit:.2f} Redis commands per limit", TARGET,
-                ratio >= 0.85 and per_limit <= 1.0,
+                f"{ratio:.2f}×, {per_limit:.2f} Redis commands per limit "
+                f"({extra_trips:+.2f} round trips per request)", TARGET,
+                ratio >= 0.85 and 0.95 <= per_limit <= 1.0,
                 f"{cpu_note(runs['on'], runs['off'])}; limiter on, Redis per request: {extra}")]

@@ -54,8 +54,9 @@ _children: dict[tuple, tuple] = {}
 
 
 def _observe(response: Response) -> Response:
-    route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    method = request.method if request.method in METHODS else "other"
+    req = request._get_current_object()  # once: each use of the proxy looks it up again
+    route = req.url_rule.rule if req.url_rule is not None else UNMATCHED
+    method = req.method if req.method in METHODS else "other"
     key = (method, route, response.status_code)
     children = _children.get(key)
     if children is None:

@@ -32,6 +32,22 @@ def test_query_order_shares_an_entry_but_other_queries_do_not(client, make_book,
     assert client.get("/books?sort=title").get_json()["items"][0]["title"] == "Alpha"
 
 
+def test_each_host_and_each_long_query_gets_its_own_entry(client, make_book, count_sql):
+    # Keys are remembered per (route, host, query string); Link URLs are absolute.
+    for n in range(3):
+        make_book(title=f"Book {n}")
+    for host in ("a.example", "b.example"):
+        links = client.get("/books?per_page=1", base_url=f"http://{host}").headers["Link"]
+        assert f"http://{host}/books?" in links and links.count("example") == links.count(host)
+    # Longer than the keys remembered per process: still one entry, found again.
+    long_q = "author=" + "x" * 150 + "&q=" + "y" * 150
+    first = client.get(f"/books?{long_q}&sort=title")
+    assert first.status_code == 200
+    statements = count_sql()
+    assert client.get(f"/books?sort=title&{long_q}").get_data() == first.get_data()
+    assert statements == []
+
+
 def test_invalid_queries_are_never_cached(client, redis_client):
     assert client.get("/books?page=0").status_code == 400
     assert client.get("/books/999").status_code == 404
