@@ -88,6 +88,7 @@ def _clean_state(app, redis_url):
     clock.reset()
     with app.app_context():
         clean_database()
+    app.extensions.pop("table_rows", None)  # row estimates of the tables just emptied
     redis.Redis.from_url(redis_url).flushdb()
     yield
     clock.reset()
