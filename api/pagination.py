@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request, url_for
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Select, Table, func, select, text
+from sqlalchemy import Select, Table, func, literal_column, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
@@ -107,6 +107,7 @@ def count(session: Session, stmt: Select) -> tuple[int, bool]:
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres and (rows := _table_rows(session, stmt)) is not None and rows > 2 * EXACT_UP_TO:
         return rows, False
+    stmt = _rows_only(stmt)
     bounded = session.scalar(select(func.count()).select_from(stmt.limit(EXACT_UP_TO + 1).subquery()))
     if bounded <= EXACT_UP_TO:
         return bounded, True
@@ -116,6 +117,15 @@ def count(session: Session, stmt: Select) -> tuple[int, bool]:
     if isinstance(plan, str):
         plan = json.loads(plan)
     return max(int(plan[0]["Plan"]["Plan Rows"]), bounded), False
+
+
+def _rows_only(stmt: Select) -> Select:
+    """`stmt` selecting a constant instead of its columns, for counting: the counted
+    subquery carries no columns to compile, plan or drop (a loan's barcode subquery),
+    as hand-written `SELECT 1 ... LIMIT 10001` would."""
+    if stmt._distinct or stmt._group_by_clauses:
+        return stmt  # its rows are made of its columns
+    return stmt.with_only_columns(literal_column("1"), maintain_column_froms=True)
 
 
 def _table_rows(session: Session, stmt: Select) -> int | None:
