@@ -45,7 +45,8 @@ def log_format(env=os.environ) -> str:
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
     SQLALCHEMY_DATABASE_URI = database_url()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pre-ping: api/connections.py checks a pooled connection without a round trip.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # None means "the development redis-server `make run` started", whose URL it writes
     # here (scripts/embedded_redis.py); the app itself never starts one.
     REDIS_URL = os.environ.get("REDIS_URL")

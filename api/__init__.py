@@ -65,6 +65,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
                      render_as_batch=True, compare_type=True)
     init_redis(app)
     _init_sqlite(app)
+    from api.connections import init_connection_checks
+
+    init_connection_checks(app)
     from api.celery_setup import celery_init_app
 
     celery_init_app(app)

@@ -3,8 +3,9 @@
 from functools import wraps
 
 from flask import g, request
+from redis.exceptions import RedisError
 
-from api import tokens
+from api import ratelimit_plan, tokens
 from api.errors import Forbidden, Unauthorized
 from api.extensions import db
 from api.fields import MAX_ID, id_in_range  # noqa: F401  (MAX_ID: old import path)
@@ -25,12 +26,39 @@ def authenticate(kind: str = "access") -> tuple[User, dict]:
     The role and active flag come from the database on every request, never from
     the token, so demotion and deactivation take effect at once.
     """
-    claims = tokens.decode(bearer_token(), kind)
+    pending = ratelimit_plan.take_pending()
+    try:
+        claims = tokens.decode(bearer_token(), kind)
+    except Unauthorized:
+        if pending is not None:
+            pending.send()  # a breach is a 429 before a bad token's 401, as without it
+        raise
+    revoked = _revoked(claims, pending)  # before the user's SQL: a breach runs none
     user = user_for_claims(claims)
-    if tokens.is_revoked(claims):
+    if revoked:
         raise Unauthorized("This token has been revoked.")
     g.current_user, g.token_claims = user, claims
     return user, claims
+
+
+def _revoked(claims: dict, pending: "ratelimit_plan.PendingHit | None") -> bool:
+    """tokens.is_revoked, in the round trip of the request's pending rate-limit hit
+    when its view is marked first_trip_counts_limits (api/ratelimit_plan.py): one
+    Redis round trip for both. Redis errors propagate (auth fails closed: 503)."""
+    if pending is None:
+        return tokens.is_revoked(claims)
+    pipe = pending.pipeline()
+    pending.queue(pipe)
+    pipe.exists(*tokens.revocation_keys(claims))
+    try:
+        hit, revoked = pipe.execute(raise_on_error=False)
+    except RedisError as e:
+        pending.failed(e)
+        raise
+    pending.settle(hit)
+    if isinstance(revoked, Exception):
+        raise revoked
+    return revoked > 0
 
 
 def user_for_claims(claims: dict) -> User:

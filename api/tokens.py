@@ -80,9 +80,13 @@ def _ttl(claims: dict) -> int:
     return max(int(claims["exp"] - utcnow().timestamp()) + 1, 1)
 
 
+def revocation_keys(claims: dict) -> tuple[str, str]:
+    return f"revoked:jti:{claims['jti']}", f"revoked:fam:{claims['fam']}"
+
+
 def is_revoked(claims: dict) -> bool:
     # One round trip for both keys. Redis errors propagate: auth fails closed (503).
-    return get_redis().exists(f"revoked:jti:{claims['jti']}", f"revoked:fam:{claims['fam']}") > 0
+    return get_redis().exists(*revocation_keys(claims)) > 0
 
 
 def family_revoked(claims: dict) -> bool:

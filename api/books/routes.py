@@ -10,6 +10,7 @@ from api.extensions import db
 from api.pagination import paginate
 from api.parsing import json_body, query_args
 from api.ratelimit_plan import first_trip_counts_limits
+from api.transaction import read_only
 
 # The catalog list is the hottest route; a marshmallow schema deep-copies its fields
 # per instance (~0.15 ms), and load() and dump() keep no state between calls, so one
@@ -57,6 +58,7 @@ def list_books():
 
 def _search_page():
     args = query_args(BOOK_QUERY)
+    read_only(db.session)
     return paginate(service.search_stmt(db.session, args), BOOK_OUT, args,
                     fallbacks=service.search_fallbacks(db.session, args), meta={"fuzzy": False})
 

@@ -24,6 +24,8 @@ from api.loans.schemas import (
 from api.models import User
 from api.pagination import paginate
 from api.parsing import json_body, optional_json_body, query_args
+from api.ratelimit_plan import first_trip_counts_limits
+from api.transaction import reads_only
 
 
 def _own(loan_id: int):
@@ -129,6 +131,8 @@ def check():
 
 
 @bp.get("")
+@first_trip_counts_limits
+@reads_only
 @login_required
 def list_loans():
     """List loans, newest first: members their own, admins everyone's.

@@ -125,3 +125,30 @@ def test_a_short_page_is_its_own_total_without_a_count(app, client, many):
     finally:
         with app.app_context():
             event.remove(db.engine, "before_cursor_execute", capture)
+
+
+@pytest.mark.postgres
+def test_an_estimate_is_asked_once_per_statement_and_values(app, client, many, redis_client):
+    """The planner's estimate is reused for the same filter and values (it moves only
+    with the statistics); other values ask again."""
+    from sqlalchemy import event
+
+    sent = []
+
+    def capture(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        explains = []
+        for query in ("author=writer", "author=writer", "q=common"):
+            sent.clear()
+            redis_client.flushdb()  # a cache miss each time
+            body = meta(client, query)
+            assert body["total_exact"] is False and body["total"] > 10_000, query
+            explains.append(sum(s.startswith("EXPLAIN") for s in sent))
+        assert explains == [1, 0, 1]
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", capture)

@@ -1,7 +1,7 @@
 """Database faults: every pooled connection killed between requests, a connection
 killed in the middle of a borrow or of the hold-expiry job, and no database at all.
 
-What must hold: a request after the kill succeeds (pool_pre_ping replaces dead
+What must hold: a request after the kill succeeds (api/connections.py replaces dead
 connections); a request or job whose connection dies answers 503 problem+json
 (or fails, for the job), leaves nothing half-written, and can simply be retried; with the database unreachable
 everything that needs it answers 503 while liveness still answers 200.

@@ -1,0 +1,55 @@
+"""GET /loans: the rate-limit hit and the token's revocation check share one Redis
+round trip (api/auth.py, api/ratelimit_plan.py), and still decide as before."""
+
+from redis.connection import AbstractConnection
+
+from api import tokens
+from api.extensions import db
+from api.models import User
+from tests.helpers import bearer, create_user
+
+
+def token_for(app, user_id: int) -> dict:
+    with app.app_context():
+        return bearer(tokens.issue_pair(db.session.get(User, user_id))["access_token"])
+
+
+def test_one_round_trip_for_the_limit_and_the_revocation_check(small_app, monkeypatch):
+    headers = token_for(small_app, create_user(small_app, "trips").id)
+    client = small_app.test_client()
+    sent = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    assert client.get("/loans", headers=headers).status_code == 200  # connections made, script loaded
+    sent.clear()
+    second = client.get("/loans", headers=headers)
+    assert second.status_code == 200 and second.headers["X-RateLimit-Remaining"] == "1"
+    assert len(sent) == 1
+
+
+def test_a_revoked_token_is_refused_and_counted(small_app):
+    headers = token_for(small_app, create_user(small_app, "revoked").id)
+    client = small_app.test_client()
+    assert client.post("/users/logout", headers=headers).status_code == 204
+    refused = client.get("/loans", headers=headers)
+    assert refused.status_code == 401 and "revoked" in refused.get_json()["detail"]
+    assert refused.headers["X-RateLimit-Remaining"] == "2"  # counted (limits are per route)
+
+
+def test_a_breach_comes_before_auth_and_runs_no_sql(small_app, count_sql):
+    headers = token_for(small_app, create_user(small_app, "breach").id)
+    client = small_app.test_client()
+    assert [client.get("/loans", headers=headers).status_code for _ in range(3)] == [200] * 3
+    statements = count_sql(on=small_app)
+    assert client.get("/loans", headers=headers).status_code == 429
+    assert statements == []
+    # A bad token is limited by address (its own bucket): 401 until that is spent, then 429.
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert [client.get("/loans", headers=bad).status_code for _ in range(4)] == [401] * 3 + [429]
+    assert client.get("/loans").status_code == 429
+    assert statements == []
