@@ -3,7 +3,6 @@
 from functools import wraps
 
 from flask import g, request
-from redis.exceptions import RedisError
 
 from api import ratelimit_plan, tokens
 from api.errors import Forbidden, Unauthorized
@@ -47,18 +46,8 @@ def _revoked(claims: dict, pending: "ratelimit_plan.PendingHit | None") -> bool:
     Redis round trip for both. Redis errors propagate (auth fails closed: 503)."""
     if pending is None:
         return tokens.is_revoked(claims)
-    pipe = pending.pipeline()
-    pending.queue(pipe)
-    pipe.exists(*tokens.revocation_keys(claims))
-    try:
-        hit, revoked = pipe.execute(raise_on_error=False)
-    except RedisError as e:
-        pending.failed(e)
-        raise
-    pending.settle(hit)
-    if isinstance(revoked, Exception):
-        raise revoked
-    return revoked > 0
+    values = pending.hit_and_read(list(tokens.revocation_keys(claims)))
+    return any(value is not None for value in values)
 
 
 def user_for_claims(claims: dict) -> User:
