@@ -7,6 +7,19 @@ each schema is defined once: decorate it with `@doc_schema` and reference it as
 (429, 500, 503; 400/413/415 with a body; 401 with a token) are added by
 `LibrarySwagger`, so docstrings list only their own.
 
+Two short keys stand for the response blocks every route file would repeat:
+
+    x-response: {201: LoanOut, description: The new loan., location: URL of the loan.}
+    x-errors: [404, 409]
+
+`x-response` is the success response: its one numeric key is the status and names
+the marshmallow schema of the JSON body; `description` is required; `location: <its
+description>` adds a Location header and `link: true` (or `link: <its description>`)
+a Link header. `x-errors` lists the other errors the operation can answer, each as
+the shared `#/components/responses/...` of its status (`ERROR_RESPONSES`). Anything
+else (no body, other media types or headers) is written out under `responses`,
+which both keys add to.
+
 Query parameters are generated too: an operation names the schema its view loads
 with `x-query-schema: BookQuery`, and `LibrarySwagger` writes one parameter per
 field (its type and limits from apispec's converter), with the `PageArgs` fields as
@@ -77,12 +90,18 @@ RESPONSES = {
     "InternalServerError": _problem_response("An unexpected error (no details are given)."),
 }
 
+# The shared response of each error status (`x-errors: [404]` and the ones added below).
+ERROR_RESPONSES = {
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
+    413: "PayloadTooLarge", 415: "UnsupportedMediaType", 429: "TooManyRequests",
+    500: "InternalServerError", 503: "ServiceUnavailable",
+}
 # Errors any operation can answer, added to every operation by LibrarySwagger so
 # views document only their own. Health probes are exempt from rate limits.
-COMMON_RESPONSES = {"429": "TooManyRequests", "500": "InternalServerError", "503": "ServiceUnavailable"}
+COMMON_RESPONSES = (429, 500, 503)
 # ...and what every operation with a JSON body, or with a token, can answer.
-BODY_RESPONSES = {"400": "BadRequest", "413": "PayloadTooLarge", "415": "UnsupportedMediaType"}
-AUTH_RESPONSES = {"401": "Unauthorized"}
+BODY_RESPONSES = (400, 413, 415)
+AUTH_RESPONSES = (401,)
 NOT_RATE_LIMITED = ("/health",)
 
 
@@ -137,6 +156,31 @@ def query_parameters(schema_name: str, written: list[dict]) -> list[dict]:
     return generated + paging + others
 
 
+def success_response(short: dict, schemas: dict) -> tuple[str, dict]:
+    """The status and response object an operation's `x-response` stands for."""
+    short = dict(short)
+    response = {"description": short.pop("description")}
+    headers = {}
+    if "location" in short:
+        headers["Location"] = {"schema": {"type": "string"}, "description": short.pop("location")}
+    if "link" in short:
+        link = short.pop("link")
+        headers["Link"] = {"schema": {"type": "string"}} | ({} if link is True else {"description": link})
+    if len(short) != 1 or not isinstance(status := next(iter(short)), int):
+        raise ValueError(f"x-response: one `<status>: <schema>` besides description, location "
+                         f"and link, got {short}")
+    if short[status] not in schemas:
+        raise ValueError(f"x-response: no component schema {short[status]!r}")
+    if headers:
+        response["headers"] = headers
+    response["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{short[status]}"}}}
+    return str(status), response
+
+
+def _error(status: int) -> dict:
+    return {"$ref": f"#/components/responses/{ERROR_RESPONSES[status]}"}
+
+
 class LibrarySwagger(Swagger):
     def add_headers(self, app):
         # flasgger's hook for its `headers` setting; with none it would only loop over
@@ -148,20 +192,28 @@ class LibrarySwagger(Swagger):
         spec = super().get_apispecs(endpoint)
         for path, item in spec.get("paths", {}).items():
             for operation in item.values():
-                if not isinstance(operation, dict) or "responses" not in operation:
+                if not isinstance(operation, dict):
+                    continue
+                if "x-response" in operation:
+                    status, response = success_response(operation.pop("x-response"),
+                                                        spec["components"]["schemas"])
+                    operation.setdefault("responses", {})[status] = response
+                for status in operation.pop("x-errors", ()):
+                    operation.setdefault("responses", {})[str(status)] = _error(status)
+                if "responses" not in operation:
                     continue
                 if "x-query-schema" in operation:
                     operation["parameters"] = query_parameters(operation.pop("x-query-schema"),
                                                                operation.get("parameters", []))
-                added = dict(COMMON_RESPONSES)
+                added = list(COMMON_RESPONSES)
                 if path.startswith(NOT_RATE_LIMITED):
-                    del added["429"]
+                    added.remove(429)
                 if "requestBody" in operation:
-                    added.update(BODY_RESPONSES)
+                    added += BODY_RESPONSES
                 if operation.get("security"):
-                    added.update(AUTH_RESPONSES)
-                for code, name in added.items():
-                    operation["responses"].setdefault(code, {"$ref": f"#/components/responses/{name}"})
+                    added += AUTH_RESPONSES
+                for status in added:
+                    operation["responses"].setdefault(str(status), _error(status))
         return spec
 
 
@@ -199,7 +251,7 @@ def init_docs(app: Flask) -> None:
         "swagger_ui": True,
         "specs_route": "/apidocs/",
         "openapi": "3.0.3",
-        # flasgger copies only the operation keys it knows; ours is replaced in get_apispecs.
-        "optional_fields": [*OPTIONAL_FIELDS, "x-query-schema"],
+        # flasgger copies only the operation keys it knows; ours are replaced in get_apispecs.
+        "optional_fields": [*OPTIONAL_FIELDS, "x-query-schema", "x-response", "x-errors"],
     }
     LibrarySwagger(app, config=config, template=build_template(app), merge=True)

@@ -36,17 +36,11 @@ def place_hold():
       content:
         application/json:
           schema: {$ref: '#/components/schemas/HoldIn'}
-    responses:
-      201:
-        description: The hold, with its position in the queue.
-        headers:
-          Location: {schema: {type: string}, description: URL of the hold.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/HoldOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response:
+      201: HoldOut
+      description: The hold, with its position in the queue.
+      location: URL of the hold.
+    x-errors: [404, 409]
     """
     data = json_body(HoldIn())
     hold = holds.place_hold(db.session, current_user(), data["book_id"])
@@ -63,15 +57,8 @@ def list_holds():
     x-query-schema: HoldAdminQuery
     parameters:
       - {in: query, name: user_id, description: Admins only; from a member it is a 400.}
-    responses:
-      200:
-        description: A page of holds, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/HoldsPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
+    x-response: {200: HoldsPage, description: 'A page of holds, with an RFC 8288 Link header.', link: true}
+    x-errors: [400]
     """
     user = current_user()
     args = query_args(HoldAdminQuery() if user.is_admin else HoldQuery())
@@ -89,13 +76,8 @@ def get_hold(hold_id: int):
     security: [{bearerAuth: []}]
     parameters:
       - {in: path, name: hold_id, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The hold.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/HoldOut'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: HoldOut, description: The hold.}
+    x-errors: [404]
     """
     return HoldOut().dump(_own(hold_id))
 
@@ -123,15 +105,8 @@ def update_hold(hold_id: int):
       content:
         application/json:
           schema: {$ref: '#/components/schemas/HoldPatch'}
-    responses:
-      200:
-        description: The hold.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/HoldOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {200: HoldOut, description: The hold.}
+    x-errors: [404, 409]
     """
     data = json_body(HoldPatch())
     hold, user = _own(hold_id), current_user()
@@ -151,8 +126,7 @@ def cancel_hold(hold_id: int):
       - {in: path, name: hold_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Cancelled.}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-errors: [404, 409]
     """
     holds.cancel_hold(db.session, _own(hold_id))
     return "", 204

@@ -61,17 +61,8 @@ def borrow():
       content:
         application/json:
           schema: {$ref: '#/components/schemas/LoanAdminIn'}
-    responses:
-      201:
-        description: The new loan.
-        headers:
-          Location: {schema: {type: string}, description: URL of the loan.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {201: LoanOut, description: The new loan., location: URL of the loan.}
+    x-errors: [404, 409]
     """
     caller = current_user()
     data = json_body(LoanAdminIn() if caller.is_admin else LoanIn())
@@ -106,15 +97,8 @@ def check():
       - {in: query, name: book_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
       - {in: query, name: barcode, schema: {type: string, minLength: 1, maxLength: 32}}
       - {in: query, name: user_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
-    responses:
-      200:
-        description: The answer.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanCheckOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: LoanCheckOut, description: The answer.}
+    x-errors: [400, 403, 404]
     """
     caller = current_user()
     args = query_args(LoanCheckQuery())
@@ -138,15 +122,8 @@ def list_loans():
     x-query-schema: LoanAdminQuery
     parameters:
       - {in: query, name: user_id, description: Admins only; from a member it is a 400.}
-    responses:
-      200:
-        description: A page of loans, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoansPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
+    x-response: {200: LoansPage, description: 'A page of loans, with an RFC 8288 Link header.', link: true}
+    x-errors: [400]
     """
     user = current_user()
     args = query_args(LoanAdminQuery() if user.is_admin else LoanQuery())
@@ -165,13 +142,8 @@ def get_loan(loan_id: int):
     security: [{bearerAuth: []}]
     parameters:
       - {in: path, name: loan_id, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The loan.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: LoanOut, description: The loan.}
+    x-errors: [404]
     """
     return LoanOut().dump(_own(loan_id))
 
@@ -186,14 +158,8 @@ def return_loan(loan_id: int):
     description: A second return is a 409 with code `loan_returned`.
     parameters:
       - {in: path, name: loan_id, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The returned loan.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {200: LoanOut, description: The returned loan.}
+    x-errors: [404, 409]
     """
     return LoanOut().dump(loans.return_loan(db.session, _own(loan_id)))
 
@@ -221,15 +187,8 @@ def renew_loan(loan_id: int):
       content:
         application/json:
           schema: {$ref: '#/components/schemas/RenewAdminIn'}
-    responses:
-      200:
-        description: The renewed loan.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {200: LoanOut, description: The renewed loan.}
+    x-errors: [404, 409]
     """
     caller = current_user()
     data = optional_json_body(RenewAdminIn() if caller.is_admin else RenewIn())
@@ -255,16 +214,8 @@ def update_loan(loan_id: int):
       content:
         application/json:
           schema: {$ref: '#/components/schemas/LoanPatch'}
-    responses:
-      200:
-        description: The loan.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {200: LoanOut, description: The loan.}
+    x-errors: [403, 404, 409]
     """
     data = json_body(LoanPatch())
     loan = loans.get_loan(db.session, loan_id)
@@ -289,15 +240,10 @@ def checkin():
       content:
         application/json:
           schema: {$ref: '#/components/schemas/CheckinIn'}
-    responses:
-      200:
-        description: The closed loan, the item's new status, and the hold it now waits for (or null).
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/CheckinOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response:
+      200: CheckinOut
+      description: The closed loan, the item's new status, and the hold it now waits for (or null).
+    x-errors: [403, 404, 409]
     """
     from api.items.schemas import CheckinOut  # items' schemas import these blueprints' schemas
 

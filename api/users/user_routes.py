@@ -14,12 +14,7 @@ def get_me():
     """The caller's account.
     ---
     tags: [users]
-    responses:
-      200:
-        description: The caller, with their active blocks.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/MeOut'}
+    x-response: {200: MeOut, description: 'The caller, with their active blocks.'}
     security: [{bearerAuth: []}]
     """
     return MeOut().dump(current_user())
@@ -40,15 +35,8 @@ def update_me():
       content:
         application/json:
           schema: {$ref: '#/components/schemas/MeUpdateIn'}
-    responses:
-      200:
-        description: The updated account.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/UserOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {200: UserOut, description: The updated account.}
+    x-errors: [403, 409]
     security: [{bearerAuth: []}]
     """
     data = json_body(MeUpdateIn())
@@ -62,16 +50,11 @@ def list_users():
     ---
     tags: [users]
     x-query-schema: UserListQuery
-    responses:
-      200:
-        description: A page of users, ordered by id, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}, description: 'first, prev, next, last pages.'}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/UsersPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response:
+      200: UsersPage
+      description: A page of users, ordered by id, with an RFC 8288 Link header.
+      link: first, prev, next, last pages.
+    x-errors: [400, 403]
     security: [{bearerAuth: []}]
     """
     args = query_args(UserListQuery())
@@ -86,14 +69,8 @@ def get_user(user_id: int):
     tags: [users]
     parameters:
       - {name: user_id, in: path, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The user.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/UserOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: UserOut, description: The user.}
+    x-errors: [403, 404]
     security: [{bearerAuth: []}]
     """
     return UserOut().dump(service.get_user(db.session, user_id))
@@ -115,16 +92,8 @@ def update_user(user_id: int):
       content:
         application/json:
           schema: {$ref: '#/components/schemas/AdminUserUpdateIn'}
-    responses:
-      200:
-        description: The updated user.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/UserOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {200: UserOut, description: The updated user.}
+    x-errors: [403, 404, 409]
     security: [{bearerAuth: []}]
     """
     data = json_body(AdminUserUpdateIn())
@@ -144,9 +113,7 @@ def delete_user(user_id: int):
       - {name: user_id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-errors: [403, 404, 409]
     security: [{bearerAuth: []}]
     """
     service.delete_user(db.session, user_id)
