@@ -34,7 +34,6 @@ def list_rules():
     x-errors: [400, 403]
     """
     args = query_args(RuleQuery())
-    service.default_rule_exists(db.session)
     filters = {k: args[k] for k in ("patron_category", "item_type") if k in args}
     return paginate(service.rules_stmt(**filters), RuleOut(), args)
 
@@ -80,7 +79,6 @@ def effective():
     x-errors: [400, 403]
     """
     args = query_args(EffectiveQuery())
-    service.default_rule_exists(db.session)
     rule = effective_rule(db.session, **args)
     return EffectiveOut().dump({**args, "values": {name: getattr(rule, name) for name in RULE_VALUES},
                                 "sources": rule.sources})
