@@ -7,10 +7,14 @@ each schema is defined once: decorate it with `@doc_schema` and reference it as
 (429, 500, 503; 400/413/415 with a body; 401 with a token) are added by
 `LibrarySwagger`, so docstrings list only their own.
 
-Two short keys stand for the response blocks every route file would repeat:
+Three short keys stand for the blocks every route file would repeat:
 
+    x-body: LoanAdminIn
     x-response: {201: LoanOut, description: The new loan., location: URL of the loan.}
     x-errors: [404, 409]
+
+`x-body` is a required JSON request body of that schema (an optional or other body
+is written out as `requestBody`).
 
 `x-response` is the success response: its one numeric key is the status and names
 the marshmallow schema of the JSON body; `description` is required; `location: <its
@@ -194,6 +198,9 @@ class LibrarySwagger(Swagger):
             for operation in item.values():
                 if not isinstance(operation, dict):
                     continue
+                if "x-body" in operation:
+                    operation["requestBody"] = {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{operation.pop('x-body')}"}}}}
                 if "x-response" in operation:
                     status, response = success_response(operation.pop("x-response"),
                                                         spec["components"]["schemas"])
@@ -252,6 +259,7 @@ def init_docs(app: Flask) -> None:
         "specs_route": "/apidocs/",
         "openapi": "3.0.3",
         # flasgger copies only the operation keys it knows; ours are replaced in get_apispecs.
-        "optional_fields": [*OPTIONAL_FIELDS, "x-query-schema", "x-response", "x-errors"],
+        "optional_fields": [*OPTIONAL_FIELDS, "x-query-schema", "x-body", "x-response",
+                            "x-errors"],
     }
     LibrarySwagger(app, config=config, template=build_template(app), merge=True)

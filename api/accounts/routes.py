@@ -131,11 +131,7 @@ _MOVEMENT_DOC = """{summary}
       {description} Recorded in the audit log (`{action}`).
     parameters:
       - {{name: user_id, in: path, required: true, schema: {{type: integer}}}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {{$ref: '#/components/schemas/{schema}'}}
+    x-body: '{schema}'
     x-response: {{201: AccountLineOut, description: The new line., location: URL of the line.}}
     x-errors: [{errors}]
     """

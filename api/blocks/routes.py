@@ -22,11 +22,7 @@ def add_block(user_id: int):
       active blocks in GET /users/me. Recorded in the audit log (`user.blocked`).
     parameters:
       - {name: user_id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/BlockIn'}
+    x-body: BlockIn
     x-response: {201: BlockOut, description: The block., location: URL of the block.}
     x-errors: [403, 404]
     """

@@ -95,11 +95,7 @@ def create_book():
     description: >
       ISBN-10 or ISBN-13 with a valid check digit; stored as ISBN-13, so the ISBN-10
       and ISBN-13 of one book are duplicates (409).
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/BookIn'}
+    x-body: BookIn
     x-response: {201: BookOut, description: The new book., location: URL of the book.}
     x-errors: [403, 409]
     """
@@ -122,11 +118,7 @@ def update_book(book_id: int):
       (`duplicate`).
     parameters:
       - {in: path, name: book_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/BookPatch'}
+    x-body: BookPatch
     x-response: {200: BookOut, description: The updated book.}
     x-errors: [403, 404, 409]
     """

@@ -56,11 +56,7 @@ def put_weekdays():
     description: >
       Replaces the list. Due dates and pickup deadlines computed later skip these days;
       existing due dates stay. Closing all seven days is refused (409 `calendar_all_closed`).
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/WeekdaysIn'}
+    x-body: WeekdaysIn
     x-response: {200: CalendarOut, description: The calendar.}
     x-errors: [403, 409]
     """
@@ -81,11 +77,7 @@ def close_date():
       `task_id`, and /admin/tasks) that moves them to the same time on the next open day
       and emails each member once. 409 `duplicate` when the date is already closed; 503
       (and nothing changed) when the job cannot be queued.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/ClosedDateIn'}
+    x-body: ClosedDateIn
     x-response:
       201: ClosedDateCreatedOut
       description: The closed date, and the job moving its loans (or null).

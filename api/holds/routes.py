@@ -31,11 +31,7 @@ def place_hold():
       waiting hold becomes `ready`: that item is kept on the hold shelf for the
       rule's hold_pickup_days, moved to an open day (until `expires_at`), and the
       member gets an email; borrow it with POST /loans.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/HoldIn'}
+    x-body: HoldIn
     x-response:
       201: HoldOut
       description: The hold, with its position in the queue.
@@ -100,11 +96,7 @@ def update_hold(hold_id: int):
       audit log (`hold.suspended` / `hold.resumed`).
     parameters:
       - {in: path, name: hold_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/HoldPatch'}
+    x-body: HoldPatch
     x-response: {200: HoldOut, description: The hold.}
     x-errors: [404, 409]
     """

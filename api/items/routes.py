@@ -45,11 +45,7 @@ def create_item(book_id: int):
       on the shelf (available). A barcode already in use is a 409 with code `duplicate`.
     parameters:
       - {in: path, name: book_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/ItemIn'}
+    x-body: ItemIn
     x-response: {201: ItemOut, description: The new item., location: URL of the item.}
     x-errors: [403, 404, 409]
     """
@@ -110,11 +106,7 @@ def update_item(item_id: int):
       withdrawn items leave copies_total.
     parameters:
       - {in: path, name: item_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/ItemPatch'}
+    x-body: ItemPatch
     x-response: {200: ItemOut, description: The item.}
     x-errors: [403, 404, 409]
     """

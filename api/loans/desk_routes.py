@@ -20,11 +20,7 @@ def update_loan(loan_id: int):
       once); not after `borrowed_at` is a 400. 409 `loan_returned` once returned.
     parameters:
       - {in: path, name: loan_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/LoanPatch'}
+    x-body: LoanPatch
     x-response: {200: LoanOut, description: The loan.}
     x-errors: [403, 404, 409]
     """
@@ -46,11 +42,7 @@ def checkin():
       waiting hold (`on_hold_shelf`, and that member gets an email) or back on the
       shelf (`available`); the answer says which. Recorded in the audit log.
       404 unknown barcode; 409 `item_unavailable` when the item is not on loan.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/CheckinIn'}
+    x-body: CheckinIn
     x-response:
       200: CheckinOut
       description: The closed loan, the item's new status, and the hold it now waits for (or null).

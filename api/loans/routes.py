@@ -56,11 +56,7 @@ def borrow():
       `patron_blocked` and `reserved_for_other` (the other member's ready hold keeps
       another copy, or goes back to waiting first in line) and is recorded in the
       audit log (`loan.override`); from a member it is a 400 (unknown field).
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/LoanAdminIn'}
+    x-body: LoanAdminIn
     x-response: {201: LoanOut, description: The new loan., location: URL of the loan.}
     x-errors: [404, 409]
     """

@@ -49,11 +49,7 @@ def create_rule():
       Values left out or null are inherited: each value for (C,T) comes from the first
       of (C,T), (C,*), (*,T), (*,*) that sets it. Applies to later loans, renewals and
       holds at once, never to existing due dates. 409 `duplicate` when the pair has a rule.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/RuleCreateIn'}
+    x-body: RuleCreateIn
     x-response: {201: RuleOut, description: The new rule., location: URL of the rule.}
     x-errors: [403, 409]
     """
@@ -111,11 +107,7 @@ def update_rule(rule_id: int):
       null (400). Later actions use the new values at once; existing due dates stay.
     parameters:
       - {in: path, name: rule_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/RuleUpdateIn'}
+    x-body: RuleUpdateIn
     x-response: {200: RuleOut, description: The updated rule.}
     x-errors: [403, 404]
     """

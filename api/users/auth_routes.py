@@ -27,11 +27,7 @@ def register():
     """Create a member account; a welcome email is queued.
     ---
     tags: [users]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/RegisterIn'}
+    x-body: RegisterIn
     x-response:
       201: UserOut
       description: The new user (never the password or its hash).
@@ -52,11 +48,7 @@ def login():
     description: >
       Wrong email, wrong password and deactivated account all give the same 401.
       Limited per address and email (RATELIMIT_LOGIN, default 5 per 10 minutes).
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/LoginIn'}
+    x-body: LoginIn
     x-response: {200: TokenPairOut, description: A new token pair (a new token family).}
     x-errors: [401]
     """
@@ -105,11 +97,7 @@ def password_reset():
       Always 202 with the same body, whether or not the email belongs to an account,
       so the endpoint cannot be used to find accounts. The token expires after
       PASSWORD_RESET_MINUTES and works once.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/PasswordResetIn'}
+    x-body: PasswordResetIn
     x-response: {202: MessageOut, description: Accepted.}
     """
     data = json_body(PasswordResetIn())
@@ -123,11 +111,7 @@ def password_reset_confirm():
     """Set a new password with a reset token; every existing token of the user dies.
     ---
     tags: [users]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/PasswordResetConfirmIn'}
+    x-body: PasswordResetConfirmIn
     responses:
       204: {description: Password changed; log in again.}
     """

@@ -30,11 +30,7 @@ def update_me():
       Changing email or password needs `current_password` (missing → 400, wrong → 403).
       A password change ends every session of the user, this one included: log in again.
       Fields left out are unchanged.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/MeUpdateIn'}
+    x-body: MeUpdateIn
     x-response: {200: UserOut, description: The updated account.}
     x-errors: [403, 409]
     security: [{bearerAuth: []}]
@@ -87,11 +83,7 @@ def update_user(user_id: int):
       the last active admin is refused with 409.
     parameters:
       - {name: user_id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/AdminUserUpdateIn'}
+    x-body: AdminUserUpdateIn
     x-response: {200: UserOut, description: The updated user.}
     x-errors: [403, 404, 409]
     security: [{bearerAuth: []}]

@@ -82,7 +82,10 @@ def test_shorthand_keys_are_expanded_not_served(client):
     spec = client.get("/apispec.json").get_json()
     for path, item in spec["paths"].items():
         for method, operation in item.items():
-            assert not {"x-response", "x-errors", "x-query-schema"} & set(operation), f"{method} {path}"
+            shorthand = {"x-body", "x-response", "x-errors", "x-query-schema"}
+            assert not shorthand & set(operation), f"{method} {path}"
+    assert spec["paths"]["/loans"]["post"]["requestBody"] == {"required": True, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/LoanAdminIn"}}}}
     borrow = spec["paths"]["/loans"]["post"]["responses"]
     assert borrow["201"]["headers"]["Location"]["description"] == "URL of the loan."
     assert borrow["409"] == {"$ref": "#/components/responses/Conflict"}
