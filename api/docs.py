@@ -14,7 +14,9 @@ Three short keys stand for the blocks every route file would repeat:
     x-errors: [404, 409]
 
 `x-body` is a required JSON request body of that schema (an optional or other body
-is written out as `requestBody`).
+is written out as `requestBody`). Path parameters of the `<int:...>` converter are
+generated from the URL rule; a docstring writes only the others (string ones, with
+their description).
 
 `x-response` is the success response: its one numeric key is the status and names
 the marshmallow schema of the JSON body; `description` is required; `location: <its
@@ -32,6 +34,7 @@ field (its type and limits from apispec's converter), with the `PageArgs` fields
 `description`, never its `schema` (that would be a second source that can drift).
 """
 
+import re
 from functools import cache
 
 from apispec import APISpec
@@ -185,6 +188,20 @@ def _error(status: int) -> dict:
     return {"$ref": f"#/components/responses/{ERROR_RESPONSES[status]}"}
 
 
+def integer_path_arguments(app: Flask) -> dict[str, list[str]]:
+    """OpenAPI path -> the names of its `<int:...>` arguments, in URL order."""
+    return {re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule): re.findall(r"<int:(\w+)>", rule.rule)
+            for rule in app.url_map.iter_rules()}
+
+
+def _path_parameters(names: list[str], written: list[dict]) -> list[dict]:
+    """The operation's parameters, led by a generated one per integer path argument
+    the docstring does not write."""
+    own = {p.get("name") for p in written if p.get("in") == "path"}
+    return [{"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
+            for name in names if name not in own] + written
+
+
 class LibrarySwagger(Swagger):
     def add_headers(self, app):
         # flasgger's hook for its `headers` setting; with none it would only loop over
@@ -194,10 +211,15 @@ class LibrarySwagger(Swagger):
 
     def get_apispecs(self, endpoint="apispec"):
         spec = super().get_apispecs(endpoint)
+        integer_arguments = integer_path_arguments(self.app)
         for path, item in spec.get("paths", {}).items():
             for operation in item.values():
                 if not isinstance(operation, dict):
                     continue
+                parameters = _path_parameters(integer_arguments.get(path, []),
+                                              operation.get("parameters", []))
+                if parameters:
+                    operation["parameters"] = parameters
                 if "x-body" in operation:
                     operation["requestBody"] = {"required": True, "content": {"application/json": {
                         "schema": {"$ref": f"#/components/schemas/{operation.pop('x-body')}"}}}}

@@ -73,8 +73,6 @@ def get_account(user_id: int):
     ---
     tags: [accounts]
     security: [{bearerAuth: []}]
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
     x-response: {200: AccountOut, description: The balance.}
     x-errors: [404]
     """
@@ -89,7 +87,6 @@ def get_account_lines(user_id: int):
     tags: [accounts]
     security: [{bearerAuth: []}]
     parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
     x-response:
@@ -109,9 +106,6 @@ def get_account_line(user_id: int, line_id: int):
     ---
     tags: [accounts]
     security: [{bearerAuth: []}]
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-      - {name: line_id, in: path, required: true, schema: {type: integer}}
     x-response: {200: AccountLineOut, description: The line.}
     x-errors: [403, 404]
     """
@@ -129,8 +123,6 @@ _MOVEMENT_DOC = """{summary}
     security: [{{bearerAuth: []}}]
     description: >
       {description} Recorded in the audit log (`{action}`).
-    parameters:
-      - {{name: user_id, in: path, required: true, schema: {{type: integer}}}}
     x-body: '{schema}'
     x-response: {{201: AccountLineOut, description: The new line., location: URL of the line.}}
     x-errors: [{errors}]

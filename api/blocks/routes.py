@@ -20,8 +20,6 @@ def add_block(user_id: int):
       Until it expires or is deleted, borrowing, renewing and holds are refused with
       `code: patron_blocked`; returns and payments still work. The member sees their
       active blocks in GET /users/me. Recorded in the audit log (`user.blocked`).
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
     x-body: BlockIn
     x-response: {201: BlockOut, description: The block., location: URL of the block.}
     x-errors: [403, 404]
@@ -42,7 +40,6 @@ def list_blocks(user_id: int):
     tags: [blocks]
     security: [{bearerAuth: []}]
     parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
     x-response: {200: BlocksPage, description: 'A page of blocks, with an RFC 8288 Link header.', link: true}
@@ -60,9 +57,6 @@ def get_block(user_id: int, block_id: int):
     ---
     tags: [blocks]
     security: [{bearerAuth: []}]
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-      - {name: block_id, in: path, required: true, schema: {type: integer}}
     x-response: {200: BlockOut, description: The block.}
     x-errors: [403, 404]
     """
@@ -77,9 +71,6 @@ def delete_block(user_id: int, block_id: int):
     tags: [blocks]
     security: [{bearerAuth: []}]
     description: Recorded in the audit log (`user.unblocked`).
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-      - {name: block_id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Lifted.}
     x-errors: [403, 404]

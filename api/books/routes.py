@@ -68,7 +68,6 @@ def get_book(book_id: int):
     ---
     tags: [books]
     parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
       - {in: header, name: If-None-Match, schema: {type: string}, description: ETag of a copy you hold.}
     responses:
       200:
@@ -116,8 +115,6 @@ def update_book(book_id: int):
       is a 409 (`items_in_use`) when too few are there (on loan, kept for ready
       holds or damaged). Recorded in the audit log. A duplicate ISBN is a 409
       (`duplicate`).
-    parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
     x-body: BookPatch
     x-response: {200: BookOut, description: The updated book.}
     x-errors: [403, 404, 409]
@@ -133,8 +130,6 @@ def delete_book(book_id: int):
     ---
     tags: [books]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
     x-errors: [403, 404, 409]

@@ -70,8 +70,6 @@ def get_hold(hold_id: int):
     ---
     tags: [holds]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: hold_id, required: true, schema: {type: integer}}
     x-response: {200: HoldOut, description: The hold.}
     x-errors: [404]
     """
@@ -94,8 +92,6 @@ def update_hold(hold_id: int):
       first if it is next. A date in the past is a 400; a hold that is not waiting is a
       409 `hold_not_waiting`. Another member's hold is 404; an admin's change is in the
       audit log (`hold.suspended` / `hold.resumed`).
-    parameters:
-      - {in: path, name: hold_id, required: true, schema: {type: integer}}
     x-body: HoldPatch
     x-response: {200: HoldOut, description: The hold.}
     x-errors: [404, 409]
@@ -114,8 +110,6 @@ def cancel_hold(hold_id: int):
     tags: [holds]
     security: [{bearerAuth: []}]
     description: An already closed hold is a 409 with code `hold_closed`.
-    parameters:
-      - {in: path, name: hold_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Cancelled.}
     x-errors: [404, 409]

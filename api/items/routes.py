@@ -19,7 +19,6 @@ def list_book_items(book_id: int):
     ---
     tags: [items]
     parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
     x-response:
@@ -43,8 +42,6 @@ def create_item(book_id: int):
     description: >
       The new item goes to the first waiting hold on the book (on_hold_shelf), else
       on the shelf (available). A barcode already in use is a 409 with code `duplicate`.
-    parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
     x-body: ItemIn
     x-response: {201: ItemOut, description: The new item., location: URL of the item.}
     x-errors: [403, 404, 409]
@@ -84,8 +81,6 @@ def get_item(item_id: int):
     ---
     tags: [items]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: item_id, required: true, schema: {type: integer}}
     x-response: {200: ItemOut, description: The item.}
     x-errors: [403, 404]
     """
@@ -104,8 +99,6 @@ def update_item(item_id: int):
       the item is on loan or on the hold shelf; 409 `duplicate` for a barcode in use.
       An item made available goes to the first waiting hold, else the shelf. Lost and
       withdrawn items leave copies_total.
-    parameters:
-      - {in: path, name: item_id, required: true, schema: {type: integer}}
     x-body: ItemPatch
     x-response: {200: ItemOut, description: The item.}
     x-errors: [403, 404, 409]
@@ -121,8 +114,6 @@ def delete_item(item_id: int):
     ---
     tags: [items]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: item_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
     x-errors: [403, 404, 409]

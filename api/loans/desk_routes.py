@@ -18,8 +18,6 @@ def update_loan(loan_id: int):
     description: >
       Any time after `borrowed_at`, the past included (the loan is then overdue at
       once); not after `borrowed_at` is a 400. 409 `loan_returned` once returned.
-    parameters:
-      - {in: path, name: loan_id, required: true, schema: {type: integer}}
     x-body: LoanPatch
     x-response: {200: LoanOut, description: The loan.}
     x-errors: [403, 404, 409]

@@ -136,8 +136,6 @@ def get_loan(loan_id: int):
     ---
     tags: [loans]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: loan_id, required: true, schema: {type: integer}}
     x-response: {200: LoanOut, description: The loan.}
     x-errors: [404]
     """
@@ -152,8 +150,6 @@ def return_loan(loan_id: int):
     tags: [loans]
     security: [{bearerAuth: []}]
     description: A second return is a 409 with code `loan_returned`.
-    parameters:
-      - {in: path, name: loan_id, required: true, schema: {type: integer}}
     x-response: {200: LoanOut, description: The returned loan.}
     x-errors: [404, 409]
     """
@@ -176,8 +172,6 @@ def renew_loan(loan_id: int):
       `balance_limit` and `patron_blocked` (never `loan_returned` or `loan_overdue`)
       and is recorded in the audit log (`loan.override`); a member's body must be
       empty (any field is a 400).
-    parameters:
-      - {in: path, name: loan_id, required: true, schema: {type: integer}}
     requestBody:
       required: false
       content:

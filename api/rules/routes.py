@@ -87,8 +87,6 @@ def get_rule(rule_id: int):
     ---
     tags: [rules]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: rule_id, required: true, schema: {type: integer}}
     x-response: {200: RuleOut, description: The rule.}
     x-errors: [403, 404]
     """
@@ -105,8 +103,6 @@ def update_rule(rule_id: int):
     description: >
       Only values change; the pair names the rule. The `*`/`*` rule's values cannot be
       null (400). Later actions use the new values at once; existing due dates stay.
-    parameters:
-      - {in: path, name: rule_id, required: true, schema: {type: integer}}
     x-body: RuleUpdateIn
     x-response: {200: RuleOut, description: The updated rule.}
     x-errors: [403, 404]
@@ -124,8 +120,6 @@ def delete_rule(rule_id: int):
     tags: [rules]
     security: [{bearerAuth: []}]
     description: The `*`/`*` rule cannot be deleted (409 `default_rule`).
-    parameters:
-      - {in: path, name: rule_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
     x-errors: [403, 404, 409]

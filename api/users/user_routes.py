@@ -63,8 +63,6 @@ def get_user(user_id: int):
     """One user (admin).
     ---
     tags: [users]
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
     x-response: {200: UserOut, description: The user.}
     x-errors: [403, 404]
     security: [{bearerAuth: []}]
@@ -81,8 +79,6 @@ def update_user(user_id: int):
     description: >
       Deactivating a user ends all their sessions at once. Demoting or deactivating
       the last active admin is refused with 409.
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
     x-body: AdminUserUpdateIn
     x-response: {200: UserOut, description: The updated user.}
     x-errors: [403, 404, 409]
@@ -101,8 +97,6 @@ def delete_user(user_id: int):
     description: >
       409 while the user has active loans, or when they are the last active admin.
       Their open holds are cancelled first, so kept copies pass to the next in line.
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
     x-errors: [403, 404, 409]

@@ -86,6 +86,8 @@ def test_shorthand_keys_are_expanded_not_served(client):
             assert not shorthand & set(operation), f"{method} {path}"
     assert spec["paths"]["/loans"]["post"]["requestBody"] == {"required": True, "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/LoanAdminIn"}}}}
+    assert spec["paths"]["/loans/{loan_id}/renew"]["post"]["parameters"] == [
+        {"in": "path", "name": "loan_id", "required": True, "schema": {"type": "integer"}}]
     borrow = spec["paths"]["/loans"]["post"]["responses"]
     assert borrow["201"]["headers"]["Location"]["description"] == "URL of the loan."
     assert borrow["409"] == {"$ref": "#/components/responses/Conflict"}
