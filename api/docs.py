@@ -7,24 +7,9 @@ each schema is defined once: decorate it with `@doc_schema` and reference it as
 (429, 500, 503; 400/413/415 with a body; 401 with a token) are added by
 `LibrarySwagger`, so docstrings list only their own.
 
-Three short keys stand for the blocks every route file would repeat:
-
-    x-body: LoanAdminIn
-    x-response: {201: LoanOut, description: The new loan., location: URL of the loan.}
-    x-errors: [404, 409]
-
-`x-body` is a required JSON request body of that schema (an optional or other body
-is written out as `requestBody`). Path parameters of the `<int:...>` converter are
-generated from the URL rule; a docstring writes only the others (string ones, with
-their description).
-
-`x-response` is the success response: its one numeric key is the status and names
-the marshmallow schema of the JSON body; `description` is required; `location: <its
-description>` adds a Location header and `link: true` (or `link: <its description>`)
-a Link header. `x-errors` lists the other errors the operation can answer, each as
-the shared `#/components/responses/...` of its status (`ERROR_RESPONSES`). Anything
-else (no body, other media types or headers) is written out under `responses`,
-which both keys add to.
+Short keys (`x-body`, `x-response`, `x-errors`) stand for the blocks every route file
+would repeat, and `<int:...>` path parameters come from the URL rules: see
+api/docs_shorthand.py.
 
 Query parameters are generated too: an operation names the schema its view loads
 with `x-query-schema: BookQuery`, and `LibrarySwagger` writes one parameter per
@@ -34,7 +19,6 @@ field (its type and limits from apispec's converter), with the `PageArgs` fields
 `description`, never its `schema` (that would be a second source that can drift).
 """
 
-import re
 from functools import cache
 
 from apispec import APISpec
@@ -44,6 +28,7 @@ from flasgger import Swagger
 from flasgger.constants import OPTIONAL_FIELDS
 from flask import Flask
 
+from api.docs_shorthand import error_response, expand, integer_path_arguments
 from api.errors import REFUSAL_CODES
 
 _SCHEMAS: dict[str, type] = {}
@@ -97,12 +82,6 @@ RESPONSES = {
     "InternalServerError": _problem_response("An unexpected error (no details are given)."),
 }
 
-# The shared response of each error status (`x-errors: [404]` and the ones added below).
-ERROR_RESPONSES = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-    413: "PayloadTooLarge", 415: "UnsupportedMediaType", 429: "TooManyRequests",
-    500: "InternalServerError", 503: "ServiceUnavailable",
-}
 # Errors any operation can answer, added to every operation by LibrarySwagger so
 # views document only their own. Health probes are exempt from rate limits.
 COMMON_RESPONSES = (429, 500, 503)
@@ -163,45 +142,6 @@ def query_parameters(schema_name: str, written: list[dict]) -> list[dict]:
     return generated + paging + others
 
 
-def success_response(short: dict, schemas: dict) -> tuple[str, dict]:
-    """The status and response object an operation's `x-response` stands for."""
-    short = dict(short)
-    response = {"description": short.pop("description")}
-    headers = {}
-    if "location" in short:
-        headers["Location"] = {"schema": {"type": "string"}, "description": short.pop("location")}
-    if "link" in short:
-        link = short.pop("link")
-        headers["Link"] = {"schema": {"type": "string"}} | ({} if link is True else {"description": link})
-    if len(short) != 1 or not isinstance(status := next(iter(short)), int):
-        raise ValueError(f"x-response: one `<status>: <schema>` besides description, location "
-                         f"and link, got {short}")
-    if short[status] not in schemas:
-        raise ValueError(f"x-response: no component schema {short[status]!r}")
-    if headers:
-        response["headers"] = headers
-    response["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{short[status]}"}}}
-    return str(status), response
-
-
-def _error(status: int) -> dict:
-    return {"$ref": f"#/components/responses/{ERROR_RESPONSES[status]}"}
-
-
-def integer_path_arguments(app: Flask) -> dict[str, list[str]]:
-    """OpenAPI path -> the names of its `<int:...>` arguments, in URL order."""
-    return {re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule): re.findall(r"<int:(\w+)>", rule.rule)
-            for rule in app.url_map.iter_rules()}
-
-
-def _path_parameters(names: list[str], written: list[dict]) -> list[dict]:
-    """The operation's parameters, led by a generated one per integer path argument
-    the docstring does not write."""
-    own = {p.get("name") for p in written if p.get("in") == "path"}
-    return [{"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
-            for name in names if name not in own] + written
-
-
 class LibrarySwagger(Swagger):
     def add_headers(self, app):
         # flasgger's hook for its `headers` setting; with none it would only loop over
@@ -216,19 +156,7 @@ class LibrarySwagger(Swagger):
             for operation in item.values():
                 if not isinstance(operation, dict):
                     continue
-                parameters = _path_parameters(integer_arguments.get(path, []),
-                                              operation.get("parameters", []))
-                if parameters:
-                    operation["parameters"] = parameters
-                if "x-body" in operation:
-                    operation["requestBody"] = {"required": True, "content": {"application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{operation.pop('x-body')}"}}}}
-                if "x-response" in operation:
-                    status, response = success_response(operation.pop("x-response"),
-                                                        spec["components"]["schemas"])
-                    operation.setdefault("responses", {})[status] = response
-                for status in operation.pop("x-errors", ()):
-                    operation.setdefault("responses", {})[str(status)] = _error(status)
+                expand(operation, integer_arguments.get(path, []), spec["components"]["schemas"])
                 if "responses" not in operation:
                     continue
                 if "x-query-schema" in operation:
@@ -242,7 +170,7 @@ class LibrarySwagger(Swagger):
                 if operation.get("security"):
                     added += AUTH_RESPONSES
                 for status in added:
-                    operation["responses"].setdefault(str(status), _error(status))
+                    operation["responses"].setdefault(str(status), error_response(status))
         return spec
 
 
