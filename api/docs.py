@@ -7,6 +7,10 @@ each schema is defined once: decorate it with `@doc_schema` and reference it as
 (429, 500, 503; 400/413/415 with a body; 401 with a token) are added by
 `LibrarySwagger`, so docstrings list only their own.
 
+Short keys (`x-body`, `x-response`, `x-errors`) stand for the blocks every route file
+would repeat, and `<int:...>` path parameters come from the URL rules: see
+api/docs_shorthand.py.
+
 Query parameters are generated too: an operation names the schema its view loads
 with `x-query-schema: BookQuery`, and `LibrarySwagger` writes one parameter per
 field (its type and limits from apispec's converter), with the `PageArgs` fields as
@@ -24,6 +28,7 @@ from flasgger import Swagger
 from flasgger.constants import OPTIONAL_FIELDS
 from flask import Flask
 
+from api.docs_shorthand import error_response, expand, integer_path_arguments
 from api.errors import REFUSAL_CODES
 
 _SCHEMAS: dict[str, type] = {}
@@ -79,10 +84,10 @@ RESPONSES = {
 
 # Errors any operation can answer, added to every operation by LibrarySwagger so
 # views document only their own. Health probes are exempt from rate limits.
-COMMON_RESPONSES = {"429": "TooManyRequests", "500": "InternalServerError", "503": "ServiceUnavailable"}
+COMMON_RESPONSES = (429, 500, 503)
 # ...and what every operation with a JSON body, or with a token, can answer.
-BODY_RESPONSES = {"400": "BadRequest", "413": "PayloadTooLarge", "415": "UnsupportedMediaType"}
-AUTH_RESPONSES = {"401": "Unauthorized"}
+BODY_RESPONSES = (400, 413, 415)
+AUTH_RESPONSES = (401,)
 NOT_RATE_LIMITED = ("/health",)
 
 
@@ -146,22 +151,26 @@ class LibrarySwagger(Swagger):
 
     def get_apispecs(self, endpoint="apispec"):
         spec = super().get_apispecs(endpoint)
+        integer_arguments = integer_path_arguments(self.app)
         for path, item in spec.get("paths", {}).items():
             for operation in item.values():
-                if not isinstance(operation, dict) or "responses" not in operation:
+                if not isinstance(operation, dict):
+                    continue
+                expand(operation, integer_arguments.get(path, []), spec["components"]["schemas"])
+                if "responses" not in operation:
                     continue
                 if "x-query-schema" in operation:
                     operation["parameters"] = query_parameters(operation.pop("x-query-schema"),
                                                                operation.get("parameters", []))
-                added = dict(COMMON_RESPONSES)
+                added = list(COMMON_RESPONSES)
                 if path.startswith(NOT_RATE_LIMITED):
-                    del added["429"]
+                    added.remove(429)
                 if "requestBody" in operation:
-                    added.update(BODY_RESPONSES)
+                    added += BODY_RESPONSES
                 if operation.get("security"):
-                    added.update(AUTH_RESPONSES)
-                for code, name in added.items():
-                    operation["responses"].setdefault(code, {"$ref": f"#/components/responses/{name}"})
+                    added += AUTH_RESPONSES
+                for status in added:
+                    operation["responses"].setdefault(str(status), error_response(status))
         return spec
 
 
@@ -199,7 +208,8 @@ def init_docs(app: Flask) -> None:
         "swagger_ui": True,
         "specs_route": "/apidocs/",
         "openapi": "3.0.3",
-        # flasgger copies only the operation keys it knows; ours is replaced in get_apispecs.
-        "optional_fields": [*OPTIONAL_FIELDS, "x-query-schema"],
+        # flasgger copies only the operation keys it knows; ours are replaced in get_apispecs.
+        "optional_fields": [*OPTIONAL_FIELDS, "x-query-schema", "x-body", "x-response",
+                            "x-errors"],
     }
     LibrarySwagger(app, config=config, template=build_template(app), merge=True)

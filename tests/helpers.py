@@ -10,6 +10,7 @@ from api.errors import ApiError
 from api.extensions import db
 from api.models import User
 from api.passwords import hash_password
+from api.rules.resolve import default_rule_insert
 
 PASSWORD = "correct horse battery"
 
@@ -61,7 +62,8 @@ def is_problem(response, status: int) -> bool:
 
 
 def clean_database() -> None:
-    """Empty every table (inside an app context); ids restart on PostgreSQL."""
+    """Empty every table (inside an app context); ids restart on PostgreSQL. The `*`/`*`
+    rule is seeded again from this app's settings, as create_all and the migrations do."""
     db.session.remove()
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
@@ -70,6 +72,7 @@ def clean_database() -> None:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+        conn.execute(default_rule_insert())
 
 
 def race(app, *jobs):

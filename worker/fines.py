@@ -21,7 +21,6 @@ from api.accounts.fines import library_date, write_fines
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Loan
-from api.rules.resolve import ensure_default_rule
 from worker import keyset, tracking
 from worker.jobs import run_job
 
@@ -37,7 +36,6 @@ def accrue_fines(run_id: str, *, now: datetime | None = None) -> dict:
     session = db.session
     conditions = [Loan.returned_at.is_(None), Loan.due_at < now]
     total = session.scalar(select(func.count()).select_from(Loan).where(*conditions))
-    ensure_default_rule(session)
     tracking.progress(run_id, 0, total)
     session.commit()
 

@@ -23,7 +23,6 @@ from api.accounts.pricing import priced_loans
 from api.clock import utcnow
 from api.models import AccountLine, Loan
 from api.models.types import UTCDateTime
-from api.rules.resolve import ensure_default_rule
 
 
 def fine_amount(*, fine_per_day: int, grace_days: int, max_fine: int, chargeable_days: int) -> int:
@@ -88,7 +87,6 @@ def settle_fine(session: Session, loan: Loan, *, returned_at: datetime) -> int:
                         .execution_options(synchronize_session=False))
     else:
         session.execute(select(Loan.id).where(Loan.id == loan.id).with_for_update(key_share=True))
-    ensure_default_rule(session)
     end = library_date(returned_at)
     conditions = [Loan.id == loan.id]
     amount = session.scalar(select(priced_loans(conditions, end=end).subquery().c.amount)) or 0

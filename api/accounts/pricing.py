@@ -162,7 +162,7 @@ def priced_loans(conditions, *, end: date, limit: int | None = None):
     """SELECT loan_id, user_id, amount for the loans matching `conditions` (at most
     `limit`, first by (due_at, id)), their chargeable days counted to library day `end`;
     ordered by (due_at, id), the lock order, with the loans FOR SHARE. The `*`/`*` rule
-    must exist (ensure_default_rule).
+    always exists (api.rules.resolve).
 
     The loans are read once (the `batch` CTE); the day count is computed once per
     distinct due day (`counts`, grouped, so the planner cannot inline it per loan)."""

@@ -39,12 +39,9 @@ def my_account():
     ---
     tags: [accounts]
     security: [{bearerAuth: []}]
-    responses:
-      200:
-        description: The balance (the sum of the lines, in minor units of `currency`).
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/AccountOut'}
+    x-response:
+      200: AccountOut
+      description: The balance (the sum of the lines, in minor units of `currency`).
     """
     return _summary(current_user().id)
 
@@ -59,15 +56,11 @@ def my_account_lines():
     parameters:
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
-    responses:
-      200:
-        description: A page of lines, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/AccountLinesPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
+    x-response:
+      200: AccountLinesPage
+      description: A page of lines, with an RFC 8288 Link header.
+      link: true
+    x-errors: [400]
     """
     args = query_args(AccountLinesQuery())
     return paginate(service.lines_stmt(current_user().id), AccountLineOut(), args)
@@ -80,15 +73,8 @@ def get_account(user_id: int):
     ---
     tags: [accounts]
     security: [{bearerAuth: []}]
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The balance.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/AccountOut'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: AccountOut, description: The balance.}
+    x-errors: [404]
     """
     return _summary(_account_of(user_id))
 
@@ -101,19 +87,13 @@ def get_account_lines(user_id: int):
     tags: [accounts]
     security: [{bearerAuth: []}]
     parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
-    responses:
-      200:
-        description: A page of lines, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/AccountLinesPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response:
+      200: AccountLinesPage
+      description: A page of lines, with an RFC 8288 Link header.
+      link: true
+    x-errors: [400, 404]
     """
     args = query_args(AccountLinesQuery())
     return paginate(service.lines_stmt(_account_of(user_id)), AccountLineOut(), args)
@@ -126,17 +106,8 @@ def get_account_line(user_id: int, line_id: int):
     ---
     tags: [accounts]
     security: [{bearerAuth: []}]
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-      - {name: line_id, in: path, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The line.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/AccountLineOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: AccountLineOut, description: The line.}
+    x-errors: [403, 404]
     """
     return AccountLineOut().dump(service.get_line(db.session, user_id, line_id))
 
@@ -152,24 +123,10 @@ _MOVEMENT_DOC = """{summary}
     security: [{{bearerAuth: []}}]
     description: >
       {description} Recorded in the audit log (`{action}`).
-    parameters:
-      - {{name: user_id, in: path, required: true, schema: {{type: integer}}}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {{$ref: '#/components/schemas/{schema}'}}
-    responses:
-      201:
-        description: The new line.
-        headers:
-          Location: {{schema: {{type: string}}, description: URL of the line.}}
-        content:
-          application/json:
-            schema: {{$ref: '#/components/schemas/AccountLineOut'}}
-      403: {{$ref: '#/components/responses/Forbidden'}}
-      404: {{$ref: '#/components/responses/NotFound'}}
-{conflict}    """
+    x-body: '{schema}'
+    x-response: {{201: AccountLineOut, description: The new line., location: URL of the line.}}
+    x-errors: [{errors}]
+    """
 
 
 def _movement(path: str, schema, apply, *, summary: str, description: str, action: str,
@@ -187,7 +144,7 @@ def _movement(path: str, schema, apply, *, summary: str, description: str, actio
     view.__name__ = f"add_{path[:-1]}"  # add_payment, add_waiver, add_charge
     view.__doc__ = _MOVEMENT_DOC.format(
         summary=summary, description=description, action=action, schema=schema.__name__,
-        conflict="      409: {$ref: '#/components/responses/Conflict'}\n" if refused else "")
+        errors="403, 404, 409" if refused else "403, 404")
     bp.post(f"/<int:user_id>/account/{path}")(view)
 
 

@@ -27,15 +27,8 @@ def cancel_task(task: str):
       restarts. A finished run is 409 `task_finished`.
     parameters:
       - {in: path, name: task, required: true, description: The run id., schema: {type: string}}
-    responses:
-      202:
-        description: Cancelled, or flagged to stop at its next batch.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/TaskRunOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {202: TaskRunOut, description: 'Cancelled, or flagged to stop at its next batch.'}
+    x-errors: [403, 404, 409]
     """
     run = service.cancel_run(db.session, task, actor_id=current_user().id)
     return TaskRunOut().dump(run), 202
@@ -54,17 +47,8 @@ def retry_task(task: str):
       Any other state is 409 `task_not_retryable`.
     parameters:
       - {in: path, name: task, required: true, description: The run id., schema: {type: string}}
-    responses:
-      202:
-        description: The new run, queued.
-        headers:
-          Location: {schema: {type: string}, description: The new run's status URL.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/TaskAccepted'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {202: TaskAccepted, description: 'The new run, queued.', location: The new run's status URL.}
+    x-errors: [403, 404, 409]
     """
     return accepted(service.retry_run(db.session, task, actor_id=current_user().id))
 
@@ -81,17 +65,11 @@ def task_messages(task: str):
       - {in: query, name: level, schema: {type: string, enum: [info, warning, error]}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
-    responses:
-      200:
-        description: A page of messages, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/TaskMessagesPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response:
+      200: TaskMessagesPage
+      description: A page of messages, with an RFC 8288 Link header.
+      link: true
+    x-errors: [400, 403, 404]
     """
     args = query_args(TaskMessageQuery())
     service.get_run(db.session, task)
@@ -118,8 +96,7 @@ def get_output(task: str):
         content:
           text/csv:
             schema: {type: string, format: binary}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-errors: [403, 404]
     """
     file = service.get_output(db.session, task)
     file_id, size, filename, content_type = file.id, file.size, file.filename, file.content_type
@@ -137,12 +114,7 @@ def outbox_backlog():
     ---
     tags: [admin]
     security: [{bearerAuth: []}]
-    responses:
-      200:
-        description: The backlog.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/OutboxBacklogOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response: {200: OutboxBacklogOut, description: The backlog.}
+    x-errors: [403]
     """
     return OutboxBacklogOut().dump(service.outbox_backlog(db.session))

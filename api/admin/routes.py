@@ -62,16 +62,8 @@ def start_task(task: str):
             oneOf:
               - {$ref: '#/components/schemas/ExportLoansParams'}
               - {$ref: '#/components/schemas/ExportAccountLinesParams'}
-    responses:
-      202:
-        description: Queued.
-        headers:
-          Location: {schema: {type: string}, description: The status URL.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/TaskAccepted'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {202: TaskAccepted, description: Queued., location: The status URL.}
+    x-errors: [403, 404]
     """
     # The body's shape first (415/400 whatever the name), then the name, then the params.
     body = json_body(_AsIs()) if _has_body() else {}
@@ -113,14 +105,10 @@ def get_task(task: str):
     security: [{bearerAuth: []}]
     parameters:
       - {in: path, name: task, required: true, description: The run id (task_id)., schema: {type: string}}
-    responses:
-      200:
-        description: The run, from the task_runs table (it outlives Celery's results).
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/TaskRunOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response:
+      200: TaskRunOut
+      description: The run, from the task_runs table (it outlives Celery's results).
+    x-errors: [403, 404]
     """
     return TaskRunOut().dump(service.get_run(db.session, task))
 
@@ -133,16 +121,8 @@ def list_tasks():
     tags: [admin]
     security: [{bearerAuth: []}]
     x-query-schema: TaskRunQuery
-    responses:
-      200:
-        description: A page of runs, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/TaskRunsPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response: {200: TaskRunsPage, description: 'A page of runs, with an RFC 8288 Link header.', link: true}
+    x-errors: [400, 403]
     """
     args = query_args(TaskRunQuery())
     stmt = select(TaskRun).order_by(TaskRun.requested_at.desc(), TaskRun.id.desc())
@@ -159,13 +139,10 @@ def schedule():
     ---
     tags: [admin]
     security: [{bearerAuth: []}]
-    responses:
-      200:
-        description: The entries beat runs, as configured by the *_CRON settings.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ScheduleOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response:
+      200: ScheduleOut
+      description: The entries beat runs, as configured by the *_CRON settings.
+    x-errors: [403]
     """
     config = current_app.config
     items = [{"name": name, "task": task, "crontab": config[key], "setting": key}
@@ -181,16 +158,11 @@ def list_notifications():
     tags: [admin]
     security: [{bearerAuth: []}]
     x-query-schema: NotificationQuery
-    responses:
-      200:
-        description: A page of outbox rows, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/NotificationsPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response:
+      200: NotificationsPage
+      description: A page of outbox rows, with an RFC 8288 Link header.
+      link: true
+    x-errors: [400, 403]
     """
     args = query_args(NotificationQuery())
     stmt = select(Notification).order_by(Notification.id.desc())

@@ -14,16 +14,11 @@ def list_audit():
     tags: [admin]
     security: [{bearerAuth: []}]
     x-query-schema: AuditQuery
-    responses:
-      200:
-        description: A page of audit entries, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/AuditsPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response:
+      200: AuditsPage
+      description: A page of audit entries, with an RFC 8288 Link header.
+      link: true
+    x-errors: [400, 403]
     """
     args = query_args(AuditQuery())
     filters = {k: args[k] for k in ("object_type", "object_id", "actor_id") if k in args}

@@ -20,23 +20,9 @@ def add_block(user_id: int):
       Until it expires or is deleted, borrowing, renewing and holds are refused with
       `code: patron_blocked`; returns and payments still work. The member sees their
       active blocks in GET /users/me. Recorded in the audit log (`user.blocked`).
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/BlockIn'}
-    responses:
-      201:
-        description: The block.
-        headers:
-          Location: {schema: {type: string}, description: URL of the block.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/BlockOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-body: BlockIn
+    x-response: {201: BlockOut, description: The block., location: URL of the block.}
+    x-errors: [403, 404]
     """
     get_account_user(db.session, user_id)  # an unknown member is 404 whatever the body
     data = json_body(BlockIn())
@@ -54,20 +40,10 @@ def list_blocks(user_id: int):
     tags: [blocks]
     security: [{bearerAuth: []}]
     parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
-    responses:
-      200:
-        description: A page of blocks, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/BlocksPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: BlocksPage, description: 'A page of blocks, with an RFC 8288 Link header.', link: true}
+    x-errors: [400, 403, 404]
     """
     args = query_args(BlocksQuery())
     get_account_user(db.session, user_id)
@@ -81,17 +57,8 @@ def get_block(user_id: int, block_id: int):
     ---
     tags: [blocks]
     security: [{bearerAuth: []}]
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-      - {name: block_id, in: path, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The block.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/BlockOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: BlockOut, description: The block.}
+    x-errors: [403, 404]
     """
     return BlockOut().dump(service.get_block(db.session, user_id, block_id))
 
@@ -104,13 +71,9 @@ def delete_block(user_id: int, block_id: int):
     tags: [blocks]
     security: [{bearerAuth: []}]
     description: Recorded in the audit log (`user.unblocked`).
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-      - {name: block_id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Lifted.}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-errors: [403, 404]
     """
     service.delete_block(db.session, user_id=user_id, block_id=block_id, actor_id=current_user().id)
     return "", 204

@@ -49,7 +49,7 @@ def list_books():
           application/json:
             schema: {$ref: '#/components/schemas/BooksPage'}
       304: {description: Not modified (your If-None-Match still matches).}
-      400: {$ref: '#/components/responses/BadRequest'}
+    x-errors: [400]
     """
     # The cache is asked before the query string is loaded: only 200s are stored, so
     # a hit's query string (the key holds every pair) was valid when it was stored.
@@ -70,7 +70,6 @@ def get_book(book_id: int):
     ---
     tags: [books]
     parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
       - {in: header, name: If-None-Match, schema: {type: string}, description: ETag of a copy you hold.}
     responses:
       200:
@@ -82,7 +81,7 @@ def get_book(book_id: int):
           application/json:
             schema: {$ref: '#/components/schemas/BookOut'}
       304: {description: Not modified (your If-None-Match still matches).}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-errors: [404]
     """
     return cached_catalog_read(lambda: jsonify(BOOK_OUT.dump(service.get_book(db.session, book_id))))
 
@@ -97,22 +96,9 @@ def create_book():
     description: >
       ISBN-10 or ISBN-13 with a valid check digit; stored as ISBN-13, so the ISBN-10
       and ISBN-13 of one book are duplicates (409).
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/BookIn'}
-    responses:
-      201:
-        description: The new book.
-        headers:
-          Location: {schema: {type: string}, description: URL of the book.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/BookOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: BookIn
+    x-response: {201: BookOut, description: The new book., location: URL of the book.}
+    x-errors: [403, 409]
     """
     book = service.create_book(db.session, json_body(BookIn()))
     return BookOut().dump(book), 201, {"Location": url_for("books.get_book", book_id=book.id)}
@@ -131,23 +117,9 @@ def update_book(book_id: int):
       is a 409 (`items_in_use`) when too few are there (on loan, kept for ready
       holds or damaged). Recorded in the audit log. A duplicate ISBN is a 409
       (`duplicate`).
-    parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/BookPatch'}
-    responses:
-      200:
-        description: The updated book.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/BookOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: BookPatch
+    x-response: {200: BookOut, description: The updated book.}
+    x-errors: [403, 404, 409]
     """
     data = json_body(BookPatch())
     return BookOut().dump(service.update_book(db.session, book_id, data, actor_id=current_user().id))
@@ -160,13 +132,9 @@ def delete_book(book_id: int):
     ---
     tags: [books]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-errors: [403, 404, 409]
     """
     service.delete_book(db.session, book_id)
     return "", 204

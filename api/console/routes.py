@@ -52,7 +52,7 @@ def asset(asset: str):
             schema: {type: string}
           text/css:
             schema: {type: string}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-errors: [404]
     """
     if asset not in ASSETS:
         raise NotFound("No such asset.")

@@ -40,13 +40,8 @@ def get_calendar():
     ---
     tags: [calendar]
     security: [{bearerAuth: []}]
-    responses:
-      200:
-        description: The calendar, its dates in LIBRARY_TIMEZONE.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/CalendarOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response: {200: CalendarOut, description: 'The calendar, its dates in LIBRARY_TIMEZONE.'}
+    x-errors: [403]
     """
     return CalendarOut().dump(manage.calendar_view(db.session))
 
@@ -61,19 +56,9 @@ def put_weekdays():
     description: >
       Replaces the list. Due dates and pickup deadlines computed later skip these days;
       existing due dates stay. Closing all seven days is refused (409 `calendar_all_closed`).
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/WeekdaysIn'}
-    responses:
-      200:
-        description: The calendar.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/CalendarOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: WeekdaysIn
+    x-response: {200: CalendarOut, description: The calendar.}
+    x-errors: [403, 409]
     """
     data = json_body(WeekdaysIn())
     view = manage.set_closed_weekdays(db.session, data["closed_weekdays"], actor_id=current_user().id)
@@ -92,21 +77,12 @@ def close_date():
       `task_id`, and /admin/tasks) that moves them to the same time on the next open day
       and emails each member once. 409 `duplicate` when the date is already closed; 503
       (and nothing changed) when the job cannot be queued.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/ClosedDateIn'}
-    responses:
-      201:
-        description: The closed date, and the job moving its loans (or null).
-        headers:
-          Location: {schema: {type: string}, description: URL of the closed date.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ClosedDateCreatedOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: ClosedDateIn
+    x-response:
+      201: ClosedDateCreatedOut
+      description: The closed date, and the job moving its loans (or null).
+      location: URL of the closed date.
+    x-errors: [403, 409]
     """
     data = json_body(ClosedDateIn())
     closed, run = manage.close_date(db.session, data["date"], data["reason"], actor_id=current_user().id)
@@ -126,14 +102,8 @@ def get_closed_date(day: str):
     security: [{bearerAuth: []}]
     parameters:
       - {in: path, name: day, required: true, schema: {type: string, format: date}}
-    responses:
-      200:
-        description: The closed date.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ClosedDateOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: ClosedDateOut, description: The closed date.}
+    x-errors: [403, 404]
     """
     return ClosedDateOut().dump(manage.get_closed_date(db.session, _path_date(day)))
 
@@ -150,8 +120,7 @@ def reopen_date(day: str):
       - {in: path, name: day, required: true, schema: {type: string, format: date}}
     responses:
       204: {description: Open again.}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-errors: [403, 404]
     """
     manage.reopen_date(db.session, _path_date(day), actor_id=current_user().id)
     return "", 204
@@ -167,13 +136,8 @@ def public_calendar():
          description: 'First day; default today (library time).'}
       - {in: query, name: to, schema: {type: string, format: date},
          description: 'Last day; default 29 days after `from`; at most 366 days in all.'}
-    responses:
-      200:
-        description: Each day, open or closed, in LIBRARY_TIMEZONE.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/DaysOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
+    x-response: {200: DaysOut, description: 'Each day, open or closed, in LIBRARY_TIMEZONE.'}
+    x-errors: [400]
     """
     args = query_args(CalendarQuery())
     first, last = args["first"], args["last"]

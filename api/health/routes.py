@@ -39,16 +39,12 @@ async def readiness():
       The worker check is a Celery control ping through the broker: it passes only
       when some worker is consuming and answers within HEALTH_WORKER_TIMEOUT.
     responses:
-      200:
-        description: Every dependency answered.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ReadinessOut'}
       503:
         description: At least one check failed (same body; see each check's `error`).
         content:
           application/json:
             schema: {$ref: '#/components/schemas/ReadinessOut'}
+    x-response: {200: ReadinessOut, description: Every dependency answered.}
     """
     results = await run_checks(current_app._get_current_object())
     ok = all(result["ok"] for result in results.values())

@@ -31,22 +31,12 @@ def place_hold():
       waiting hold becomes `ready`: that item is kept on the hold shelf for the
       rule's hold_pickup_days, moved to an open day (until `expires_at`), and the
       member gets an email; borrow it with POST /loans.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/HoldIn'}
-    responses:
-      201:
-        description: The hold, with its position in the queue.
-        headers:
-          Location: {schema: {type: string}, description: URL of the hold.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/HoldOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: HoldIn
+    x-response:
+      201: HoldOut
+      description: The hold, with its position in the queue.
+      location: URL of the hold.
+    x-errors: [404, 409]
     """
     data = json_body(HoldIn())
     hold = holds.place_hold(db.session, current_user(), data["book_id"])
@@ -63,15 +53,8 @@ def list_holds():
     x-query-schema: HoldAdminQuery
     parameters:
       - {in: query, name: user_id, description: Admins only; from a member it is a 400.}
-    responses:
-      200:
-        description: A page of holds, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/HoldsPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
+    x-response: {200: HoldsPage, description: 'A page of holds, with an RFC 8288 Link header.', link: true}
+    x-errors: [400]
     """
     user = current_user()
     args = query_args(HoldAdminQuery() if user.is_admin else HoldQuery())
@@ -87,15 +70,8 @@ def get_hold(hold_id: int):
     ---
     tags: [holds]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: hold_id, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The hold.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/HoldOut'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: HoldOut, description: The hold.}
+    x-errors: [404]
     """
     return HoldOut().dump(_own(hold_id))
 
@@ -116,22 +92,9 @@ def update_hold(hold_id: int):
       first if it is next. A date in the past is a 400; a hold that is not waiting is a
       409 `hold_not_waiting`. Another member's hold is 404; an admin's change is in the
       audit log (`hold.suspended` / `hold.resumed`).
-    parameters:
-      - {in: path, name: hold_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/HoldPatch'}
-    responses:
-      200:
-        description: The hold.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/HoldOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: HoldPatch
+    x-response: {200: HoldOut, description: The hold.}
+    x-errors: [404, 409]
     """
     data = json_body(HoldPatch())
     hold, user = _own(hold_id), current_user()
@@ -147,12 +110,9 @@ def cancel_hold(hold_id: int):
     tags: [holds]
     security: [{bearerAuth: []}]
     description: An already closed hold is a 409 with code `hold_closed`.
-    parameters:
-      - {in: path, name: hold_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Cancelled.}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-errors: [404, 409]
     """
     holds.cancel_hold(db.session, _own(hold_id))
     return "", 204

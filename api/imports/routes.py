@@ -43,15 +43,8 @@ def start_import():
               file: {type: string, format: binary}
               format: {type: string, enum: [csv, marc, marcxml]}
               dry_run: {type: string, enum: ['true', 'false'], default: 'false'}
-    responses:
-      202:
-        description: Queued.
-        headers:
-          Location: {schema: {type: string}, description: The status URL.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/TaskAccepted'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response: {202: TaskAccepted, description: Queued., location: The status URL.}
+    x-errors: [403]
     """
     limit = current_app.config["IMPORT_MAX_BYTES"]
     request.max_content_length = limit + FORM_OVERHEAD

@@ -19,19 +19,13 @@ def list_book_items(book_id: int):
     ---
     tags: [items]
     parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
-    responses:
-      200:
-        description: A page of items, oldest first, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ItemsPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response:
+      200: ItemsPage
+      description: A page of items, oldest first, with an RFC 8288 Link header.
+      link: true
+    x-errors: [400, 404]
     """
     args = query_args(ItemQuery())
     get_book(db.session, book_id)
@@ -48,24 +42,9 @@ def create_item(book_id: int):
     description: >
       The new item goes to the first waiting hold on the book (on_hold_shelf), else
       on the shelf (available). A barcode already in use is a 409 with code `duplicate`.
-    parameters:
-      - {in: path, name: book_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/ItemIn'}
-    responses:
-      201:
-        description: The new item.
-        headers:
-          Location: {schema: {type: string}, description: URL of the item.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ItemOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: ItemIn
+    x-response: {201: ItemOut, description: The new item., location: URL of the item.}
+    x-errors: [403, 404, 409]
     """
     body = json_body(Schema(unknown=INCLUDE))  # 415/400 unless a JSON object
     get_book(db.session, book_id)  # then an unknown book is a 404 whatever the fields
@@ -85,16 +64,11 @@ def list_items():
       - {in: query, name: barcode, required: true, schema: {type: string, minLength: 1, maxLength: 32}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
-    responses:
-      200:
-        description: A page of items, oldest first, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ItemsPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response:
+      200: ItemsPage
+      description: A page of items, oldest first, with an RFC 8288 Link header.
+      link: true
+    x-errors: [400, 403]
     """
     args = query_args(ItemAdminQuery())
     return paginate(service.items_stmt(barcode=args["barcode"]), ItemOut(), args)
@@ -107,16 +81,8 @@ def get_item(item_id: int):
     ---
     tags: [items]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: item_id, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The item.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ItemOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: ItemOut, description: The item.}
+    x-errors: [403, 404]
     """
     return ItemOut().dump(service.get_item(db.session, item_id))
 
@@ -133,22 +99,9 @@ def update_item(item_id: int):
       the item is on loan or on the hold shelf; 409 `duplicate` for a barcode in use.
       An item made available goes to the first waiting hold, else the shelf. Lost and
       withdrawn items leave copies_total.
-    parameters:
-      - {in: path, name: item_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/ItemPatch'}
-    responses:
-      200:
-        description: The item.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/ItemOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: ItemPatch
+    x-response: {200: ItemOut, description: The item.}
+    x-errors: [403, 404, 409]
     """
     data = json_body(ItemPatch())
     return ItemOut().dump(service.update_item(db.session, item_id, data, actor_id=current_user().id))
@@ -161,13 +114,9 @@ def delete_item(item_id: int):
     ---
     tags: [items]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: item_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-errors: [403, 404, 409]
     """
     service.delete_item(db.session, item_id, actor_id=current_user().id)
     return "", 204

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("loans", __name__)
 
-from api.loans import routes  # noqa: E402,F401
+from api.loans import desk_routes, routes  # noqa: E402,F401

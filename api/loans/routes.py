@@ -1,22 +1,22 @@
-"""/loans: borrow, list, return, renew; admins see and lend for everyone."""
+"""/loans: borrow, list, return, renew; admins see and lend for everyone.
+
+The admins' desk views (due date changes, check-in by barcode) are in desk_routes."""
 
 from flask import url_for
 
-from api.auth import admin_required, current_user, login_required
-from api.circulation import desk, loans
+from api.auth import current_user, login_required
+from api.circulation import loans
 from api.circulation.check import borrow_check
 from api.errors import Forbidden, NotFound
 from api.extensions import db
 from api.loans import bp
 from api.loans.schemas import (
-    CheckinIn,
     LoanAdminIn,
     LoanAdminQuery,
     LoanCheckOut,
     LoanCheckQuery,
     LoanIn,
     LoanOut,
-    LoanPatch,
     LoanQuery,
     RenewAdminIn,
     RenewIn,
@@ -58,22 +58,9 @@ def borrow():
       `patron_blocked` and `reserved_for_other` (the other member's ready hold keeps
       another copy, or goes back to waiting first in line) and is recorded in the
       audit log (`loan.override`); from a member it is a 400 (unknown field).
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/LoanAdminIn'}
-    responses:
-      201:
-        description: The new loan.
-        headers:
-          Location: {schema: {type: string}, description: URL of the loan.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: LoanAdminIn
+    x-response: {201: LoanOut, description: The new loan., location: URL of the loan.}
+    x-errors: [404, 409]
     """
     caller = current_user()
     data = json_body(LoanAdminIn() if caller.is_admin else LoanIn())
@@ -108,15 +95,8 @@ def check():
       - {in: query, name: book_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
       - {in: query, name: barcode, schema: {type: string, minLength: 1, maxLength: 32}}
       - {in: query, name: user_id, schema: {type: integer, minimum: 1, maximum: 2147483647}}
-    responses:
-      200:
-        description: The answer.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanCheckOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: LoanCheckOut, description: The answer.}
+    x-errors: [400, 403, 404]
     """
     caller = current_user()
     args = query_args(LoanCheckQuery())
@@ -142,15 +122,8 @@ def list_loans():
     x-query-schema: LoanAdminQuery
     parameters:
       - {in: query, name: user_id, description: Admins only; from a member it is a 400.}
-    responses:
-      200:
-        description: A page of loans, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoansPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
+    x-response: {200: LoansPage, description: 'A page of loans, with an RFC 8288 Link header.', link: true}
+    x-errors: [400]
     """
     user = current_user()
     args = query_args(LoanAdminQuery() if user.is_admin else LoanQuery())
@@ -167,15 +140,8 @@ def get_loan(loan_id: int):
     ---
     tags: [loans]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: loan_id, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The loan.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: LoanOut, description: The loan.}
+    x-errors: [404]
     """
     return LoanOut().dump(_own(loan_id))
 
@@ -188,16 +154,8 @@ def return_loan(loan_id: int):
     tags: [loans]
     security: [{bearerAuth: []}]
     description: A second return is a 409 with code `loan_returned`.
-    parameters:
-      - {in: path, name: loan_id, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The returned loan.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {200: LoanOut, description: The returned loan.}
+    x-errors: [404, 409]
     """
     return LoanOut().dump(loans.return_loan(db.session, _own(loan_id)))
 
@@ -218,94 +176,16 @@ def renew_loan(loan_id: int):
       `balance_limit` and `patron_blocked` (never `loan_returned` or `loan_overdue`)
       and is recorded in the audit log (`loan.override`); a member's body must be
       empty (any field is a 400).
-    parameters:
-      - {in: path, name: loan_id, required: true, schema: {type: integer}}
     requestBody:
       required: false
       content:
         application/json:
           schema: {$ref: '#/components/schemas/RenewAdminIn'}
-    responses:
-      200:
-        description: The renewed loan.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-response: {200: LoanOut, description: The renewed loan.}
+    x-errors: [404, 409]
     """
     caller = current_user()
     data = optional_json_body(RenewAdminIn() if caller.is_admin else RenewIn())
     loan = loans.renew(db.session, _own(loan_id), override_reason=data.get("override_reason"),
                        actor_id=caller.id)
     return LoanOut().dump(loan)
-
-
-@bp.patch("/<int:loan_id>")
-@admin_required
-def update_loan(loan_id: int):
-    """Change an open loan's due date (admin), recorded in the audit log.
-    ---
-    tags: [loans]
-    security: [{bearerAuth: []}]
-    description: >
-      Any time after `borrowed_at`, the past included (the loan is then overdue at
-      once); not after `borrowed_at` is a 400. 409 `loan_returned` once returned.
-    parameters:
-      - {in: path, name: loan_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/LoanPatch'}
-    responses:
-      200:
-        description: The loan.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/LoanOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
-    """
-    data = json_body(LoanPatch())
-    loan = loans.get_loan(db.session, loan_id)
-    return LoanOut().dump(desk.set_due_at(db.session, loan, data["due_at"], actor_id=current_user().id))
-
-
-@bp.post("/checkin")
-@admin_required
-def checkin():
-    """Check in an item at the desk by its barcode (admin), e.g. from the book drop.
-    ---
-    tags: [loans]
-    security: [{bearerAuth: []}]
-    description: >
-      Closes the item's open loan at `returned_at` (default now; the past allowed,
-      never before `borrowed_at` nor in the future: 400). The item goes to the first
-      waiting hold (`on_hold_shelf`, and that member gets an email) or back on the
-      shelf (`available`); the answer says which. Recorded in the audit log.
-      404 unknown barcode; 409 `item_unavailable` when the item is not on loan.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/CheckinIn'}
-    responses:
-      200:
-        description: The closed loan, the item's new status, and the hold it now waits for (or null).
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/CheckinOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
-    """
-    from api.items.schemas import CheckinOut  # items' schemas import these blueprints' schemas
-
-    data = json_body(CheckinIn())
-    done = desk.checkin(db.session, data["barcode"], returned_at=data.get("returned_at"),
-                        actor_id=current_user().id)
-    return CheckinOut().dump(done)

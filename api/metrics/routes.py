@@ -39,7 +39,7 @@ def metrics():
         content:
           text/plain:
             schema: {type: string}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-errors: [404]
     """
     token = current_app.config.get("METRICS_TOKEN")
     if not token:

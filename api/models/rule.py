@@ -1,4 +1,4 @@
-from sqlalchemy import CheckConstraint, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.extensions import db
@@ -42,3 +42,11 @@ class CirculationRule(db.Model):
 
     def values(self) -> dict[str, int | None]:
         return {name: getattr(self, name) for name in RULE_VALUES}
+
+
+@event.listens_for(CirculationRule.__table__, "after_create")
+def _seed_default_rule(table, conn, **kw):
+    """create_all seeds the `*`/`*` row as the migrations do, so it always exists."""
+    from api.rules.resolve import default_rule_insert  # resolve imports this module
+
+    conn.execute(default_rule_insert())

@@ -5,22 +5,23 @@ borrow check. Each value for (category C, item type T) comes from the first of t
 rows (C,T), (C,*), (*,T), (*,*) that sets it; the ≤4 candidate rows are read in one
 query, on every call, so a rule change applies to the very next action.
 
-The `*`/`*` row always exists: the migration seeds it from the environment, and a
-database built by create_all (the tests) gets it here on first use (ensure_default_rule).
+The `*`/`*` row always exists: the migration seeds it from the environment, create_all
+(tests, bench) when it builds the table (default_rule_insert, run by api.models.rule), and
+the API refuses to delete it or leave a value of it unset; so no lookup has to write.
 """
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from flask import current_app, has_app_context
+from sqlalchemy import Insert, insert, select
 from sqlalchemy.orm import Session
 
 from api.models.rule import ANY, RULE_VALUES, CirculationRule
 
 __all__ = ["RULE_VALUES", "SEED_SETTINGS", "SEED_DEFAULTS", "EffectiveRule", "seed_values",
-           "effective_rule", "type_loan_limit", "ensure_default_rule"]
+           "effective_rule", "type_loan_limit", "default_rule_insert"]
 
 # The `*`/`*` rule is seeded from these settings (SPEC "Configuration").
 SEED_SETTINGS = {
@@ -50,20 +51,17 @@ class EffectiveRule:
 
 
 def seed_values(config: Mapping | None = None) -> dict[str, int]:
-    """The `*`/`*` rule's values from the settings (the app's config by default; the
-    migration may pass os.environ)."""
-    config = current_app.config if config is None else config
+    """The `*`/`*` rule's values from the settings: the app's config by default, outside
+    an app (create_all from bench) the environment, as the migration's seed."""
+    if config is None:
+        config = current_app.config if has_app_context() else os.environ
     return {name: int(config.get(key, SEED_DEFAULTS[key])) for name, key in SEED_SETTINGS.items()}
 
 
-def ensure_default_rule(session: Session) -> None:
-    """Create the `*`/`*` row from seed_values() if it is missing. Race-safe: of two
-    sessions inserting it at once one wins and the other's insert does nothing."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(CirculationRule)
-                    .values(patron_category=ANY, item_type=ANY, **seed_values())
-                    .on_conflict_do_nothing(index_elements=["patron_category", "item_type"]))
+def default_rule_insert() -> Insert:
+    """INSERT of the `*`/`*` row from seed_values(), for a table that has none: run when
+    create_all builds it, and by the tests after they empty it."""
+    return insert(CirculationRule.__table__).values(patron_category=ANY, item_type=ANY, **seed_values())
 
 
 def _candidates(session: Session, patron_category: str, item_type: str) -> dict[tuple, CirculationRule]:
@@ -75,9 +73,6 @@ def _candidates(session: Session, patron_category: str, item_type: str) -> dict[
 def effective_rule(session: Session, *, patron_category: str, item_type: str) -> EffectiveRule:
     """Each value from the first of (C,T), (C,*), (*,T), (*,*) that sets it."""
     rows = _candidates(session, patron_category, item_type)
-    if (ANY, ANY) not in rows:
-        ensure_default_rule(session)
-        rows = _candidates(session, patron_category, item_type)
     order = [rows[pair] for pair in ((patron_category, item_type), (patron_category, ANY),
                                      (ANY, item_type), (ANY, ANY)) if pair in rows]
     values, sources = {}, {}

@@ -30,19 +30,10 @@ def list_rules():
       - {in: query, name: item_type, schema: {type: string}, description: 'A code or *.'}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
-    responses:
-      200:
-        description: A page of rules, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/RulesPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response: {200: RulesPage, description: 'A page of rules, with an RFC 8288 Link header.', link: true}
+    x-errors: [400, 403]
     """
     args = query_args(RuleQuery())
-    service.default_rule_exists(db.session)
     filters = {k: args[k] for k in ("patron_category", "item_type") if k in args}
     return paginate(service.rules_stmt(**filters), RuleOut(), args)
 
@@ -58,21 +49,9 @@ def create_rule():
       Values left out or null are inherited: each value for (C,T) comes from the first
       of (C,T), (C,*), (*,T), (*,*) that sets it. Applies to later loans, renewals and
       holds at once, never to existing due dates. 409 `duplicate` when the pair has a rule.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/RuleCreateIn'}
-    responses:
-      201:
-        description: The new rule.
-        headers:
-          Location: {schema: {type: string}, description: URL of the rule.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/RuleOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: RuleCreateIn
+    x-response: {201: RuleOut, description: The new rule., location: URL of the rule.}
+    x-errors: [403, 409]
     """
     data = json_body(RuleCreateIn())
     rule = service.create_rule(db.session, data, actor_id=current_user().id)
@@ -90,17 +69,12 @@ def effective():
       - {in: query, name: patron_category, required: true, schema: {type: string},
          description: 'A code or *.'}
       - {in: query, name: item_type, required: true, schema: {type: string}, description: 'A code or *.'}
-    responses:
-      200:
-        description: "`values` by name, and `sources`: the id of the rule row each came from."
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/EffectiveOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response:
+      200: EffectiveOut
+      description: '`values` by name, and `sources`: the id of the rule row each came from.'
+    x-errors: [400, 403]
     """
     args = query_args(EffectiveQuery())
-    service.default_rule_exists(db.session)
     rule = effective_rule(db.session, **args)
     return EffectiveOut().dump({**args, "values": {name: getattr(rule, name) for name in RULE_VALUES},
                                 "sources": rule.sources})
@@ -113,16 +87,8 @@ def get_rule(rule_id: int):
     ---
     tags: [rules]
     security: [{bearerAuth: []}]
-    parameters:
-      - {in: path, name: rule_id, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The rule.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/RuleOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: RuleOut, description: The rule.}
+    x-errors: [403, 404]
     """
     return RuleOut().dump(service.get_rule(db.session, rule_id))
 
@@ -137,21 +103,9 @@ def update_rule(rule_id: int):
     description: >
       Only values change; the pair names the rule. The `*`/`*` rule's values cannot be
       null (400). Later actions use the new values at once; existing due dates stay.
-    parameters:
-      - {in: path, name: rule_id, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/RuleUpdateIn'}
-    responses:
-      200:
-        description: The updated rule.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/RuleOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-body: RuleUpdateIn
+    x-response: {200: RuleOut, description: The updated rule.}
+    x-errors: [403, 404]
     """
     data = json_body(RuleUpdateIn())
     rule = service.update_rule(db.session, rule_id, data, actor_id=current_user().id)
@@ -166,13 +120,9 @@ def delete_rule(rule_id: int):
     tags: [rules]
     security: [{bearerAuth: []}]
     description: The `*`/`*` rule cannot be deleted (409 `default_rule`).
-    parameters:
-      - {in: path, name: rule_id, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-errors: [403, 404, 409]
     """
     service.delete_rule(db.session, rule_id, actor_id=current_user().id)
     return "", 204

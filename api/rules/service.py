@@ -10,16 +10,7 @@ from sqlalchemy.orm import Session
 from api.audit.service import record
 from api.auth import MAX_ID
 from api.errors import BadRequest, Conflict, NotFound
-from api.models.rule import ANY, CirculationRule
-from api.rules.resolve import ensure_default_rule
-
-
-def default_rule_exists(session: Session) -> None:
-    """Commit the `*`/`*` row if this database (built by create_all) lacks it."""
-    if session.scalar(select(CirculationRule.id).where(CirculationRule.patron_category == ANY,
-                                                       CirculationRule.item_type == ANY)) is None:
-        ensure_default_rule(session)
-    session.commit()
+from api.models.rule import CirculationRule
 
 
 def rules_stmt(*, patron_category: str | None = None, item_type: str | None = None) -> Select:
@@ -39,7 +30,6 @@ def get_rule(session: Session, rule_id: int) -> CirculationRule:
 
 
 def create_rule(session: Session, data: dict[str, Any], *, actor_id: int) -> CirculationRule:
-    ensure_default_rule(session)
     pair = (data["patron_category"], data["item_type"])
     if session.scalar(select(CirculationRule.id).where(CirculationRule.patron_category == pair[0],
                                                        CirculationRule.item_type == pair[1])):

@@ -27,21 +27,12 @@ def register():
     """Create a member account; a welcome email is queued.
     ---
     tags: [users]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/RegisterIn'}
-    responses:
-      201:
-        description: The new user (never the password or its hash).
-        headers:
-          Location: {schema: {type: string}, description: URL of the user.}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/UserOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: RegisterIn
+    x-response:
+      201: UserOut
+      description: The new user (never the password or its hash).
+      location: URL of the user.
+    x-errors: [409]
     """
     data = json_body(RegisterIn())
     user = service.register_user(db.session, data["username"], data["email"], data["password"])
@@ -57,19 +48,9 @@ def login():
     description: >
       Wrong email, wrong password and deactivated account all give the same 401.
       Limited per address and email (RATELIMIT_LOGIN, default 5 per 10 minutes).
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/LoginIn'}
-    responses:
-      200:
-        description: A new token pair (a new token family).
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/TokenPairOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      401: {$ref: '#/components/responses/Unauthorized'}
+    x-body: LoginIn
+    x-response: {200: TokenPairOut, description: A new token pair (a new token family).}
+    x-errors: [401]
     """
     data = json_body(LoginIn())
     user = service.authenticate_credentials(db.session, data["email"], data["password"])
@@ -85,12 +66,7 @@ def refresh():
       Each refresh token works once. Presenting a used one again revokes the whole
       session (every token descended from the same login) and answers 401.
       Access tokens are refused here.
-    responses:
-      200:
-        description: A new token pair in the same session.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/TokenPairOut'}
+    x-response: {200: TokenPairOut, description: A new token pair in the same session.}
     security: [{bearerAuth: []}]
     """
     claims = tokens.decode(bearer_token(), "refresh")
@@ -121,18 +97,8 @@ def password_reset():
       Always 202 with the same body, whether or not the email belongs to an account,
       so the endpoint cannot be used to find accounts. The token expires after
       PASSWORD_RESET_MINUTES and works once.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/PasswordResetIn'}
-    responses:
-      202:
-        description: Accepted.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/MessageOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
+    x-body: PasswordResetIn
+    x-response: {202: MessageOut, description: Accepted.}
     """
     data = json_body(PasswordResetIn())
     service.request_password_reset(db.session, data["email"])
@@ -145,14 +111,9 @@ def password_reset_confirm():
     """Set a new password with a reset token; every existing token of the user dies.
     ---
     tags: [users]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/PasswordResetConfirmIn'}
+    x-body: PasswordResetConfirmIn
     responses:
       204: {description: Password changed; log in again.}
-      400: {$ref: '#/components/responses/BadRequest'}
     """
     data = json_body(PasswordResetConfirmIn())
     service.confirm_password_reset(db.session, data["token"], data["password"])

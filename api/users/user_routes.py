@@ -14,12 +14,7 @@ def get_me():
     """The caller's account.
     ---
     tags: [users]
-    responses:
-      200:
-        description: The caller, with their active blocks.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/MeOut'}
+    x-response: {200: MeOut, description: 'The caller, with their active blocks.'}
     security: [{bearerAuth: []}]
     """
     return MeOut().dump(current_user())
@@ -35,20 +30,9 @@ def update_me():
       Changing email or password needs `current_password` (missing → 400, wrong → 403).
       A password change ends every session of the user, this one included: log in again.
       Fields left out are unchanged.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/MeUpdateIn'}
-    responses:
-      200:
-        description: The updated account.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/UserOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: MeUpdateIn
+    x-response: {200: UserOut, description: The updated account.}
+    x-errors: [403, 409]
     security: [{bearerAuth: []}]
     """
     data = json_body(MeUpdateIn())
@@ -62,16 +46,11 @@ def list_users():
     ---
     tags: [users]
     x-query-schema: UserListQuery
-    responses:
-      200:
-        description: A page of users, ordered by id, with an RFC 8288 Link header.
-        headers:
-          Link: {schema: {type: string}, description: 'first, prev, next, last pages.'}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/UsersPage'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
+    x-response:
+      200: UsersPage
+      description: A page of users, ordered by id, with an RFC 8288 Link header.
+      link: first, prev, next, last pages.
+    x-errors: [400, 403]
     security: [{bearerAuth: []}]
     """
     args = query_args(UserListQuery())
@@ -84,16 +63,8 @@ def get_user(user_id: int):
     """One user (admin).
     ---
     tags: [users]
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-    responses:
-      200:
-        description: The user.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/UserOut'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
+    x-response: {200: UserOut, description: The user.}
+    x-errors: [403, 404]
     security: [{bearerAuth: []}]
     """
     return UserOut().dump(service.get_user(db.session, user_id))
@@ -108,23 +79,9 @@ def update_user(user_id: int):
     description: >
       Deactivating a user ends all their sessions at once. Demoting or deactivating
       the last active admin is refused with 409.
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: '#/components/schemas/AdminUserUpdateIn'}
-    responses:
-      200:
-        description: The updated user.
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/UserOut'}
-      400: {$ref: '#/components/responses/BadRequest'}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-body: AdminUserUpdateIn
+    x-response: {200: UserOut, description: The updated user.}
+    x-errors: [403, 404, 409]
     security: [{bearerAuth: []}]
     """
     data = json_body(AdminUserUpdateIn())
@@ -140,13 +97,9 @@ def delete_user(user_id: int):
     description: >
       409 while the user has active loans, or when they are the last active admin.
       Their open holds are cancelled first, so kept copies pass to the next in line.
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Deleted.}
-      403: {$ref: '#/components/responses/Forbidden'}
-      404: {$ref: '#/components/responses/NotFound'}
-      409: {$ref: '#/components/responses/Conflict'}
+    x-errors: [403, 404, 409]
     security: [{bearerAuth: []}]
     """
     service.delete_user(db.session, user_id)

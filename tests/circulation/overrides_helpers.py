@@ -10,13 +10,11 @@ from sqlalchemy import update
 from api.clock import utcnow
 from api.extensions import db
 from api.models import CirculationRule, User
-from api.rules.resolve import ensure_default_rule
 
 
 def set_rule(app, **values) -> None:
     """Change the `*`/`*` rule (e.g. max_loans=1) for this test."""
     with app.app_context():
-        ensure_default_rule(db.session)
         db.session.execute(update(CirculationRule).where(
             CirculationRule.patron_category == "*", CirculationRule.item_type == "*").values(**values))
         db.session.commit()

@@ -2,8 +2,10 @@
 machine to compare answers against: when these say yes, the domain must say yes.
 Each reads the database and ends its transaction. Call inside an app context."""
 
+from datetime import date
+
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from api import clock
 from api.extensions import db
@@ -93,5 +95,25 @@ def copies_allowed(book_id: int, copies: int) -> bool:
 def delete_allowed(book_id: int) -> bool:
     ok = (db.session.get(Book, book_id, populate_existing=True) is not None
           and not _count(Loan, Loan.book_id == book_id, Loan.returned_at.is_(None)))
+    db.session.rollback()
+    return ok
+
+
+def is_waiting(hold_id: int) -> bool:
+    """Only a waiting hold can be suspended or resumed."""
+    ok = db.session.get(Hold, hold_id, populate_existing=True).status == "waiting"
+    db.session.rollback()
+    return ok
+
+
+def resume_serves(hold_id: int, today: date) -> bool:
+    """Resuming hands the hold a shelf copy when one is left after the older holds that
+    wait and are not suspended on library date `today` (each takes one first)."""
+    hold = db.session.get(Hold, hold_id, populate_existing=True)
+    book = db.session.get(Book, hold.book_id, populate_existing=True)
+    older_eligible = _count(Hold, Hold.book_id == hold.book_id, Hold.status == "waiting",
+                            Hold.suspended_until.is_(None) | (Hold.suspended_until <= today),
+                            tuple_(Hold.created_at, Hold.id) < tuple_(hold.created_at, hold.id))
+    ok = hold.status == "waiting" and book.copies_available > older_eligible
     db.session.rollback()
     return ok

@@ -1,8 +1,8 @@
 """A hypothesis state machine over circulation: random sequences of borrow, return,
-renew, hold, cancel, expiry, copies changes and deletions, and the desk's barcode
-borrows, check-ins and item status changes, driven through the same
+renew, hold, suspend and resume, cancel, expiry, copies changes and deletions, and the
+desk's barcode borrows, check-ins and item status changes, driven through the same
 domain functions the views call, with every invariant in tests/invariants/checks.py
-checked in SQL after every step.
+checked in SQL after every step, and a suspended hold never served before it resumes.
 
 Besides "nothing drifts", each rule checks that the domain says yes whenever the
 spec's rules (restated in expect.py) say it must: a function that always answered
@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from api import clock
 from api.books import service as books
 from api.books.isbn import isbn13_from_number
-from api.circulation import desk, holds, loans
+from api.circulation import desk, holds, loans, suspension
+from api.days.service import library_date
 from api.errors import Conflict, NotFound
 from api.extensions import db
 from api.items import service as items
@@ -36,15 +37,15 @@ from api.models import Hold, Item, Loan, User
 from api.users import service as users
 from tests.invariants import expect
 from tests.invariants.checks import clean_database, violations
+from tests.invariants.suspension_steps import PICK, SuspensionSteps
 
 MEMBERS = 3
 MEMBER = st.integers(0, MEMBERS - 1)
-PICK = st.integers(0, 3)
 # Small limits so sequences of ~30 steps reach them.
 LIMITS = {"MAX_ACTIVE_LOANS": 2, "MAX_RENEWALS": 1, "HOLD_PICKUP_DAYS": 3, "LOAN_PERIOD_DAYS": 14}
 
 
-class Circulation(RuleBasedStateMachine):
+class Circulation(SuspensionSteps, RuleBasedStateMachine):
     app = None  # set by the test; hypothesis builds the machine itself
 
     books = Bundle("books")
@@ -56,6 +57,7 @@ class Circulation(RuleBasedStateMachine):
         self.ctx.push()
         clean_database()
         self.isbn = self.joined = 0
+        self.suspended, self.resumed, self.passed_over = {}, set(), set()  # see SuspensionSteps
         self.members = [self._join() for _ in range(MEMBERS)]
 
     def _join(self) -> int:
@@ -214,12 +216,19 @@ class Circulation(RuleBasedStateMachine):
 
     @rule(days=st.sampled_from([0, 1, 2, 4, 15]))
     def time_passes_and_holds_expire(self, days):
+        """The hourly expire-holds job: suspensions whose date came resume, then ready
+        holds past their pickup time expire."""
         clock.advance(timedelta(days=days, hours=1))
+        suspension.resume_due_holds(db.session)
         holds.expire_ready_holds(db.session)
+        today = library_date(clock.utcnow())
         stale = db.session.scalar(select(func.count()).select_from(Hold).where(
             Hold.status == "ready", Hold.expires_at <= clock.utcnow()))
+        due = db.session.scalar(select(func.count()).select_from(Hold).where(
+            Hold.status == "waiting", Hold.suspended_until <= today))
         db.session.rollback()
         assert stale == 0, "expire_ready_holds left a ready hold past its pickup time"
+        assert due == 0, "resume_due_holds left a hold suspended past its date"
 
     @rule(book_id=books, copies=st.integers(0, 3))
     def change_copies(self, book_id, copies):
@@ -256,7 +265,9 @@ class Circulation(RuleBasedStateMachine):
 
     @invariant()
     def nothing_drifts(self):
-        problems = violations()
+        """Every SQL invariant; and no suspended hold served before it resumed."""
+        self.check_suspensions()
+        problems = violations(frozenset(self.passed_over))
         assert not problems, "\n".join(problems)
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import event, func, select
 
 from api.extensions import db
 from api.models import CirculationRule
-from api.rules.resolve import RULE_VALUES, effective_rule, ensure_default_rule, seed_values, type_loan_limit
+from api.rules.resolve import RULE_VALUES, effective_rule, seed_values, type_loan_limit
 
 
 def add(category, item_type, **values) -> int:
@@ -22,8 +22,6 @@ def default_id() -> int:
 
 @pytest.fixture
 def rules(app_ctx):
-    ensure_default_rule(db.session)
-    db.session.commit()
     return {
         "*/*": default_id(),
         "*/dvd": add("*", "dvd", loan_days=7, hold_pickup_days=2, max_loans=3),
@@ -87,14 +85,54 @@ def test_one_query_per_resolution(rules):
     assert len(statements) == 1 and "circulation_rules" in statements[0]
 
 
-def test_missing_default_row_is_created_once_from_the_settings(app_ctx, app):
-    assert db.session.scalar(select(func.count()).select_from(CirculationRule)) == 0
-    first = effective_rule(db.session, patron_category="adult", item_type="book")
-    db.session.commit()
-    second = effective_rule(db.session, patron_category="x", item_type="y")
-    ensure_default_rule(db.session)  # a racing second insert does nothing
-    db.session.commit()
+def test_create_all_seeds_the_default_row_from_the_settings(empty_database_url, make_app):
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url, LOAN_PERIOD_DAYS=21, MAX_ACTIVE_LOANS=7)
+    with app.app_context():
+        db.create_all()
+        try:
+            rows = db.session.scalars(select(CirculationRule)).all()
+            assert [(r.patron_category, r.item_type, r.loan_days, r.max_loans) for r in rows] == [
+                ("*", "*", 21, 7)]
+            assert rows[0].values() == seed_values()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_lookups_never_write(app_ctx, app):
+    writes = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        first = effective_rule(db.session, patron_category="adult", item_type="book")
+        second = effective_rule(db.session, patron_category="x", item_type="y")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert writes == []
     assert db.session.scalar(select(func.count()).select_from(CirculationRule)) == 1
     assert first == second
     assert first.loan_days == first.renewal_days == app.config["LOAN_PERIOD_DAYS"]
     assert first.max_loans == app.config["MAX_ACTIVE_LOANS"]
+
+
+def test_borrow_and_return_write_no_rule(app, client, member, make_book):
+    rule_writes = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if "circulation_rules" in statement and not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            rule_writes.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        loan = client.post("/loans", json={"book_id": make_book(copies=1)}, headers=member.headers).get_json()
+        returned = client.post(f"/loans/{loan['id']}/return", headers=member.headers)
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", count)
+    assert returned.status_code == 200
+    assert rule_writes == []
