@@ -33,6 +33,7 @@ from sqlalchemy import (
     event,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -141,9 +142,9 @@ def fine_sql(*, fine_per_day, grace_days, max_fine, chargeable_days):
 
 # Core tables, not ORM entities: the statement is built once per batch, and ORM
 # attribute access and aliased() cost more than the database's work on a batch.
-LOANS, USERS, ITEMS = Loan.__table__, User.__table__, Item.__table__
+LOANS, USERS, ITEMS, RULES = Loan.__table__, User.__table__, Item.__table__, CirculationRule.__table__
 # One alias per candidate rule row, most specific first: (C,T), (C,*), (*,T), (*,*).
-RULE_ROWS = [CirculationRule.__table__.alias(f"rule_{name}") for name in ("ct", "c", "t", "any")]
+RULE_ROWS = [RULES.alias(f"rule_{name}") for name in ("ct", "c", "t", "any")]
 
 
 def _rule_values(category, item_type) -> dict:
@@ -158,28 +159,40 @@ def _rule_values(category, item_type) -> dict:
     return joins, values
 
 
+def _rule_key(column, value):
+    """The batch's rule key `value` (SQL, per loan) where some rule row names a specific
+    value in `column` and sets a fine value, else `*`, which resolves to the same rule.
+    The EXISTS is uncorrelated (evaluated once per statement, with the statement's
+    rules), so a batch under `*` rules alone looks up no user or item."""
+    used = (select(literal(1)).select_from(RULES)
+            .where(column != ANY, or_(*(RULES.c[name].is_not(None) for name in FINE_VALUES))).exists())
+    return case((used, value), else_=literal(ANY))
+
+
 def priced_loans(conditions, *, end: date, limit: int | None = None):
     """SELECT loan_id, user_id, amount for the loans matching `conditions` (at most
     `limit`, first by (due_at, id)), their chargeable days counted to library day `end`;
-    ordered by (due_at, id), the lock order, with the loans FOR SHARE. The `*`/`*` rule
-    must exist (ensure_default_rule).
+    ordered by (due_at, id). The `*`/`*` rule must exist (ensure_default_rule).
 
     The loans are read once (the `batch` CTE); the day count is computed once per
     distinct due day (`counts`, grouped, so the planner cannot inline it per loan)."""
     zone = bindparam("library_zone", current_app.config.get("LIBRARY_TIMEZONE", "UTC"))
     end_day = bindparam("end_day", end, type_=Date())
     loans = LOANS.c
-    # The member's category and the item's type are read with the loans: joined in the
-    # limited, ordered scan they are index lookups, not hashes of whole tables.
+    # The member's category and the item's type are index lookups per loan (a join
+    # let the planner hash the whole users table for every batch), and only when a
+    # rule depends on them.
+    category = select(USERS.c.category).where(USERS.c.id == loans.user_id).scalar_subquery()
+    item_type = func.coalesce(select(ITEMS.c.item_type).where(ITEMS.c.id == loans.item_id)
+                              .scalar_subquery(), DEFAULT_ITEM_TYPE)
     batch = (select(loans.id, loans.user_id, loans.due_at, library_day(loans.due_at, zone).label("day"),
-                    USERS.c.category, func.coalesce(ITEMS.c.item_type, DEFAULT_ITEM_TYPE).label("item_type"))
-             .select_from(LOANS.join(USERS, USERS.c.id == loans.user_id)
-                          .outerjoin(ITEMS, ITEMS.c.id == loans.item_id))
+                    _rule_key(RULES.c.patron_category, category).label("category"),
+                    _rule_key(RULES.c.item_type, item_type).label("item_type"))
              .where(*conditions).order_by(loans.due_at, loans.id))
     if limit is not None:
         # Also what makes the planner walk the (due_at, id) index for a keyset batch.
         batch = batch.limit(limit)
-    batch = batch.with_for_update(read=True, of=LOANS).cte("batch")
+    batch = batch.cte("batch")
     counts = (select(batch.c.day, open_days_sql(batch.c.day, end_day).label("days"))
               .group_by(batch.c.day).cte("counts"))
     joins, rule = _rule_values(batch.c.category, batch.c.item_type)
