@@ -1,7 +1,7 @@
 """fines-accrual: every open overdue loan's `overdue` line brought up to date.
 
 The pattern of worker/keyset.py: open overdue loans in keyset batches of
-JOB_BATCH_SIZE over (due_at, id) (ix_loans_open_due_at_id), and per batch, in one
+BULK_BATCH_SIZE over (due_at, id) (ix_loans_open_due_at_id), and per batch, in one
 transaction: the accrual lock (api.accounts.fines.accrual_batch_begins), the query
 that bounds the batch, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE that
 prices the loans and writes their lines (api.accounts.fines.write_fines); no loan
@@ -48,7 +48,7 @@ def accrue_fines(run_id: str, *, now: datetime | None = None) -> dict:
     postgres = session.get_bind().dialect.name == "postgresql"
     begin = (lambda: accrual_batch_begins(session)) if postgres else None
     for batch in keyset.batches(session, (Loan.due_at, Loan.id), conditions,
-                                current_app.config["JOB_BATCH_SIZE"], begin=begin):
+                                current_app.config["BULK_BATCH_SIZE"], begin=begin):
         fined, written = write_fines(session, [*conditions, batch.where], end=today, limit=batch.size)
         scanned += batch.size
         charged += fined
