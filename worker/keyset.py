@@ -90,6 +90,10 @@ def insert_ignore_from_select(session: Session, model, columns: Sequence[str], s
     # Counted from RETURNING: the driver's rowcount for INSERT ... SELECT is not
     # reliable across backends (psycopg answers -1 here).
     key = model.__table__.primary_key.columns[0]
-    return len(session.execute(insert(model).from_select(list(columns), stmt)
-                               .on_conflict_do_nothing(index_elements=list(conflict))
-                               .returning(key)).all())
+    stmt = (insert(model).from_select(list(columns), stmt)
+            .on_conflict_do_nothing(index_elements=list(conflict)).returning(key))
+    if dialect == "postgresql":
+        # Counted by the database (the write as a data-modifying CTE): one row comes back,
+        # not one per row inserted.
+        return session.scalar(select(func.count()).select_from(stmt.cte("inserted")))
+    return len(session.execute(stmt).all())
