@@ -1,10 +1,10 @@
 """The pattern every bulk job follows: keyset batches, one set-based statement each.
 
 A job walks the rows it concerns in batches (of BULK_BATCH_SIZE for the set-based
-jobs) ordered by a unique key (e.g. (due_at, id)). `batches` asks the database only for each batch's last key
-and size (one small query over the index); the job then writes the whole batch with
-one `INSERT ... SELECT ... WHERE <batch range> ON CONFLICT DO NOTHING`
-(`insert_ignore_from_select`), so no row travels through Python. Memory is flat
+jobs) ordered by a unique key (e.g. (due_at, id)). `batches` asks the database only
+for each batch's last key and size (one small query over the index); the job then
+writes the whole batch with one `INSERT ... SELECT ... WHERE <batch range> ON
+CONFLICT DO NOTHING` (`insert_ignore_from_select`), so no row travels through Python. Memory is flat
 whatever the table size, and a unique dedupe key makes a re-run (or a concurrent
 run) insert nothing twice. Commit after each batch, with its progress.
 
