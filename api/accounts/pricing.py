@@ -171,8 +171,8 @@ def _rule_key(column, value):
 
 def priced_loans(conditions, *, end: date, limit: int | None = None):
     """SELECT loan_id, user_id, amount for the loans matching `conditions` (at most
-    `limit`, first by (due_at, id)), their chargeable days counted to library day `end`;
-    ordered by (due_at, id). The `*`/`*` rule must exist (ensure_default_rule).
+    `limit`, first by (due_at, id)), their chargeable days counted to library day `end`.
+    The `*`/`*` rule must exist (ensure_default_rule).
 
     The loans are read once (the `batch` CTE); the day count is computed once per
     distinct due day (`counts`, grouped, so the planner cannot inline it per loan)."""
@@ -195,11 +195,23 @@ def priced_loans(conditions, *, end: date, limit: int | None = None):
     batch = batch.cte("batch")
     counts = (select(batch.c.day, open_days_sql(batch.c.day, end_day).label("days"))
               .group_by(batch.c.day).cte("counts"))
-    joins, rule = _rule_values(batch.c.category, batch.c.item_type)
-    amount = fine_sql(fine_per_day=rule["fine_per_day"], grace_days=rule["fine_grace_days"],
-                      max_fine=rule["max_fine"], chargeable_days=counts.c.days)
-    source = batch.join(counts, counts.c.day == batch.c.day)
+    # The rule values once per distinct (category, item type) of the batch, like the day
+    # counts: joined per loan, a misestimated batch (one row for thousands) made the
+    # planner scan the whole rules table once per loan and candidate row.
+    key = (batch.c.category, batch.c.item_type)
+    keys = select(*key).group_by(*key).cte("keys")
+    joins, rule = _rule_values(keys.c.category, keys.c.item_type)
+    resolved = keys
     for row, on in joins:
-        source = source.outerjoin(row, on)
-    return (select(batch.c.id.label("loan_id"), batch.c.user_id, amount.label("amount"))
-            .select_from(source).order_by(batch.c.due_at, batch.c.id))
+        resolved = resolved.outerjoin(row, on)
+    # Grouped (one row per key already; max() of one value) so that the planner keeps it
+    # a subquery instead of pulling the rule joins up into the per-loan join.
+    values = (func.max(value).label(name) for name, value in rule.items())
+    rules = (select(keys.c.category, keys.c.item_type, *values)
+             .select_from(resolved).group_by(keys.c.category, keys.c.item_type).cte("rules"))
+    amount = fine_sql(fine_per_day=rules.c.fine_per_day, grace_days=rules.c.fine_grace_days,
+                      max_fine=rules.c.max_fine, chargeable_days=counts.c.days)
+    source = (batch.join(counts, counts.c.day == batch.c.day)
+              .join(rules, and_(rules.c.category == key[0], rules.c.item_type == key[1])))
+    # Unordered: no row lock is taken, so no lock order to keep (a sort per batch saved).
+    return select(batch.c.id.label("loan_id"), batch.c.user_id, amount.label("amount")).select_from(source)
