@@ -96,6 +96,14 @@ def seed_list_rows(conn, now, limit: int) -> None:
         "kind": "welcome", "dedupe_key": f"bench:list:{i}", "recipient": f"user{i}@bench.invalid",
         "subject": "Welcome", "body": "Hello", "user_id": HEAVY_ID, "state": "sent",
         "attempts": 1, "created_at": now, "next_attempt_at": now, "sent_at": now} for i in range(n)])
+    # Rules for categories and item types no member or item has, setting no fine value
+    # (the fines bench prices by the `*`/`*` rule alone), and the member's account lines.
+    conn.execute(table("circulation_rules").insert(), [{
+        "patron_category": f"bench{i // 10}", "item_type": f"type{i % 10}", "loan_days": 7 + i % 7}
+        for i in range(n)])
+    conn.execute(table("account_lines").insert(), [{
+        "user_id": HEAVY_ID, "kind": "manual", "amount": 100 + i, "note": f"bench charge {i}",
+        "created_at": now, "created_by": ADMIN_ID} for i in range(n)])
 
 
 def seed_loans(engine, loans: int, books: int, overdue_every: int = 10) -> None:

@@ -1,23 +1,24 @@
 """fines-accrual: every open overdue loan's `overdue` line brought up to date.
 
 The pattern of worker/keyset.py: open overdue loans in keyset batches of
-JOB_BATCH_SIZE over (due_at, id) (ix_loans_open_due_at_id), and per batch, in one
-transaction: the query that bounds the batch takes its loans FOR SHARE, then one
-INSERT ... SELECT ... ON CONFLICT DO UPDATE prices them and writes their lines
-(api.accounts.fines.write_fines); no loan passes through Python, so memory is flat. FOR SHARE
-keeps a return from committing between the read and the write, so a line settled
-at return is never overwritten with a fine counted to today; two concurrent runs
-share the lock and write identical amounts, so the second changes nothing, as does
-a second run on the same day.
+BULK_BATCH_SIZE over (due_at, id) (ix_loans_open_due_at_id), and per batch, in one
+transaction: the accrual lock (api.accounts.fines.accrual_batch_begins), the query
+that bounds the batch, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE that
+prices the loans and writes their lines (api.accounts.fines.write_fines); no loan
+passes through Python, so memory is flat. The lock, which a return's settle_fine
+takes shared, orders each batch against returns without locking a row: a line
+settled at return is never overwritten with a fine counted to today. Two concurrent
+runs take turns per batch and write identical amounts, so the second changes
+nothing, as does a second run on the same day.
 """
 
 from datetime import datetime
 
 from celery import shared_task
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from api.accounts.fines import library_date, write_fines
+from api.accounts.fines import accrual_batch_begins, library_date, write_fines
 from api.clock import utcnow
 from api.extensions import db
 from api.models import Loan
@@ -40,17 +41,12 @@ def accrue_fines(run_id: str, *, now: datetime | None = None) -> dict:
     session.commit()
 
     scanned = changed = charged = 0
-    # On PostgreSQL the bounding query takes the batch FOR SHARE (see the module doc);
-    # SQLite has no row locks and serialises writers instead.
-    lock = Loan if session.get_bind().dialect.name == "postgresql" else None
+    # On PostgreSQL each batch's transaction begins with the accrual lock (see the
+    # module doc); SQLite serialises writers instead.
+    postgres = session.get_bind().dialect.name == "postgresql"
+    begin = (lambda: accrual_batch_begins(session)) if postgres else None
     for batch in keyset.batches(session, (Loan.due_at, Loan.id), conditions,
-                                current_app.config["JOB_BATCH_SIZE"], lock=lock):
-        if lock is not None:
-            # The batch's commit need not wait for its WAL to reach disk: a crash can lose
-            # only the last batches, absolute amounts the next run writes again (nothing
-            # is added twice). Locks, and so every guarantee above, are unchanged. LOCAL:
-            # it ends with the batch, never reaching another user of the connection.
-            session.execute(text("SET LOCAL synchronous_commit = off"))
+                                current_app.config["BULK_BATCH_SIZE"], begin=begin):
         fined, written = write_fines(session, [*conditions, batch.where], end=today, limit=batch.size)
         scanned += batch.size
         charged += fined

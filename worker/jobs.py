@@ -2,7 +2,7 @@
 of hold suspensions).
 
 Overdue and due-soon are set-based (worker/keyset.py): open loans are walked in
-keyset batches of JOB_BATCH_SIZE (ix_loans_open_due_at_id, ordered by due_at, id) and
+keyset batches of BULK_BATCH_SIZE (ix_loans_open_due_at_id, ordered by due_at, id) and
 each batch becomes outbox rows with one INSERT ... SELECT ... ON CONFLICT
 (dedupe_key) DO NOTHING that records kind, loan, dedupe key and recipient; the
 email is rendered by the worker when it sends it. Memory is flat whatever the
@@ -86,13 +86,16 @@ def loan_notices(run_id: str, *, kind: str, now: datetime | None = None) -> dict
     tracking.progress(run_id, 0, total)
     db.session.commit()
 
-    notices = (select(literal(kind), dedupe_key, User.email, Loan.user_id, Loan.id,
+    # The recipient is an index lookup per loan: a join let the planner hash the whole
+    # users table for every batch.
+    email = select(User.email).where(User.id == Loan.user_id).scalar_subquery()
+    notices = (select(literal(kind), dedupe_key, email, Loan.user_id, Loan.id,
                       literal("pending"), literal(0), literal(now, UTCDateTime()),
                       literal(now, UTCDateTime()))
-               .select_from(Loan).join(User, User.id == Loan.user_id))
+               .select_from(Loan))
     scanned = queued = 0
     for batch in keyset.batches(db.session, (Loan.due_at, Loan.id), conditions,
-                                current_app.config["JOB_BATCH_SIZE"]):
+                                current_app.config["BULK_BATCH_SIZE"]):
         queued += keyset.insert_ignore_from_select(
             db.session, Notification, NOTICE_COLUMNS, notices.where(*conditions, batch.where),
             conflict=["dedupe_key"])

@@ -1,10 +1,10 @@
 """The pattern every bulk job follows: keyset batches, one set-based statement each.
 
-A job walks the rows it concerns in batches of JOB_BATCH_SIZE ordered by a unique
-key (e.g. (due_at, id)). `batches` asks the database only for each batch's last key
-and size (one small query over the index); the job then writes the whole batch with
-one `INSERT ... SELECT ... WHERE <batch range> ON CONFLICT DO NOTHING`
-(`insert_ignore_from_select`), so no row travels through Python. Memory is flat
+A job walks the rows it concerns in batches (of BULK_BATCH_SIZE for the set-based
+jobs) ordered by a unique key (e.g. (due_at, id)). `batches` asks the database only
+for each batch's last key and size (one small query over the index); the job then
+writes the whole batch with one `INSERT ... SELECT ... WHERE <batch range> ON
+CONFLICT DO NOTHING` (`insert_ignore_from_select`), so no row travels through Python. Memory is flat
 whatever the table size, and a unique dedupe key makes a re-run (or a concurrent
 run) insert nothing twice. Commit after each batch, with its progress.
 
@@ -15,7 +15,7 @@ run) insert nothing twice. Commit after each batch, with its progress.
         db.session.commit()
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, func, literal, select, true, tuple_
@@ -49,7 +49,7 @@ def _row(key: Sequence, values: Sequence | None = None):
 
 
 def batches(session: Session, key: Sequence, conditions: Sequence, size: int, *,
-            lock=None) -> Iterator[Batch]:
+            begin: Callable[[], object] | None = None) -> Iterator[Batch]:
     """Consecutive key ranges of at most `size` rows matching `conditions`.
 
     Each range is bounded just before it is yielded, so rows added behind the
@@ -58,28 +58,26 @@ def batches(session: Session, key: Sequence, conditions: Sequence, size: int, *,
     and then writes fails at once (SQLITE_BUSY) if another writer committed in
     between. The caller commits each batch's writes.
 
-    With `lock` (a model, PostgreSQL) the bounding query also takes the batch's rows
-    FOR SHARE and is not committed: the caller's batch transaction holds them. A
-    row changed meanwhile so that it no longer matches is left out (so a batch can
-    come out short of `size`; the walk ends at an empty one).
+    With `begin` (PostgreSQL) the batch's transaction starts with `begin()` (e.g. a
+    transaction-scoped lock the job's writes need), then the bound, which is not
+    committed: the caller's batch transaction goes on from both.
     """
     after = None
     while True:
         lower = true() if after is None else _after(key, after)
-        window = select(*key).where(*conditions, lower).order_by(*key).limit(size)
-        if lock is not None:
-            window = window.with_for_update(read=True, of=lock)
-        window = window.subquery()
+        window = select(*key).where(*conditions, lower).order_by(*key).limit(size).subquery()
         cols = [window.c[c.key] for c in key]
+        if begin is not None:
+            begin()
         last = session.execute(select(*cols, func.count().over())
                                .order_by(*(c.desc() for c in cols)).limit(1)).first()
-        if lock is None:
+        if begin is None:
             session.commit()
         if last is None:
             return
         *bound, count = last
         yield Batch(and_(lower, _at_most(key, bound)), count)
-        if count < size and lock is None:
+        if count < size:
             return
         after = bound
 
@@ -92,6 +90,10 @@ def insert_ignore_from_select(session: Session, model, columns: Sequence[str], s
     # Counted from RETURNING: the driver's rowcount for INSERT ... SELECT is not
     # reliable across backends (psycopg answers -1 here).
     key = model.__table__.primary_key.columns[0]
-    return len(session.execute(insert(model).from_select(list(columns), stmt)
-                               .on_conflict_do_nothing(index_elements=list(conflict))
-                               .returning(key)).all())
+    stmt = (insert(model).from_select(list(columns), stmt)
+            .on_conflict_do_nothing(index_elements=list(conflict)).returning(key))
+    if dialect == "postgresql":
+        # Counted by the database (the write as a data-modifying CTE): one row comes back,
+        # not one per row inserted.
+        return session.scalar(select(func.count()).select_from(stmt.cte("inserted")))
+    return len(session.execute(stmt).all())

@@ -74,19 +74,38 @@ def write_fines(session: Session, conditions, *, end: date, limit: int | None = 
     return session.scalar(select(charged)), changed
 
 
+# The PostgreSQL advisory lock (transaction-scoped) that orders returns against the
+# batches of fines-accrual: a batch holds it exclusively, a return's settle_fine
+# shared (returns do not wait for each other).
+ACCRUAL_LOCK = 0x66696E6573  # "fines"
+
+
+def accrual_batch_begins(session: Session) -> None:
+    """Start a fines-accrual batch's transaction (PostgreSQL): the accrual lock, taken
+    before the batch is read, so it waits for every return whose fine is being
+    settled and the batch sees them returned; its commit need not wait for its WAL to
+    reach disk (synchronous_commit, local to the transaction): a crash can lose only
+    the last batches, absolute amounts the next run writes again."""
+    session.execute(text("SELECT set_config('synchronous_commit', 'off', true), "
+                         "pg_advisory_xact_lock(:key)"), {"key": ACCRUAL_LOCK})
+
+
 def settle_fine(session: Session, loan: Loan, *, returned_at: datetime) -> int:
     """Bring the loan's `overdue` line to its final amount, counting library days up to
     the return day (a backdated return counts to its own day). Call it in the return's
     transaction, after setting returned_at; it does not commit. Returns the fine.
 
-    It locks the loan row first (a no-op if the return's UPDATE already did): the
-    accrual job holds FOR SHARE on the loans of its batch while it writes their lines,
-    so taking the loan before the line keeps one lock order and no deadlock."""
+    It first takes the accrual lock shared (PostgreSQL), held to the return's commit: a
+    fines-accrual batch in flight (which may have read the loan still open) commits
+    first and this then overwrites its line; a batch that starts later waits for this
+    commit and finds the loan returned. Either way the settled amount is the last
+    written. The accrual takes no other lock a return holds: no deadlock."""
     if session.get_bind().dialect.name == "sqlite":
+        # SQLite serialises writers: take the write lock now.
         session.execute(update(Loan).where(Loan.id == loan.id).values(id=Loan.id)
                         .execution_options(synchronize_session=False))
     else:
-        session.execute(select(Loan.id).where(Loan.id == loan.id).with_for_update(key_share=True))
+        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": ACCRUAL_LOCK})
     end = library_date(returned_at)
     conditions = [Loan.id == loan.id]
     amount = session.scalar(select(priced_loans(conditions, end=end).subquery().c.amount)) or 0

@@ -33,6 +33,7 @@ from sqlalchemy import (
     event,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -141,9 +142,9 @@ def fine_sql(*, fine_per_day, grace_days, max_fine, chargeable_days):
 
 # Core tables, not ORM entities: the statement is built once per batch, and ORM
 # attribute access and aliased() cost more than the database's work on a batch.
-LOANS, USERS, ITEMS = Loan.__table__, User.__table__, Item.__table__
+LOANS, USERS, ITEMS, RULES = Loan.__table__, User.__table__, Item.__table__, CirculationRule.__table__
 # One alias per candidate rule row, most specific first: (C,T), (C,*), (*,T), (*,*).
-RULE_ROWS = [CirculationRule.__table__.alias(f"rule_{name}") for name in ("ct", "c", "t", "any")]
+RULE_ROWS = [RULES.alias(f"rule_{name}") for name in ("ct", "c", "t", "any")]
 
 
 def _rule_values(category, item_type) -> dict:
@@ -158,35 +159,59 @@ def _rule_values(category, item_type) -> dict:
     return joins, values
 
 
+def _rule_key(column, value):
+    """The batch's rule key `value` (SQL, per loan) where some rule row names a specific
+    value in `column` and sets a fine value, else `*`, which resolves to the same rule.
+    The EXISTS is uncorrelated (evaluated once per statement, with the statement's
+    rules), so a batch under `*` rules alone looks up no user or item."""
+    used = (select(literal(1)).select_from(RULES)
+            .where(column != ANY, or_(*(RULES.c[name].is_not(None) for name in FINE_VALUES))).exists())
+    return case((used, value), else_=literal(ANY))
+
+
 def priced_loans(conditions, *, end: date, limit: int | None = None):
     """SELECT loan_id, user_id, amount for the loans matching `conditions` (at most
-    `limit`, first by (due_at, id)), their chargeable days counted to library day `end`;
-    ordered by (due_at, id), the lock order, with the loans FOR SHARE. The `*`/`*` rule
-    always exists (api.rules.resolve).
+    `limit`, first by (due_at, id)), their chargeable days counted to library day `end`.
+    The `*`/`*` rule always exists (api.rules.resolve).
 
     The loans are read once (the `batch` CTE); the day count is computed once per
     distinct due day (`counts`, grouped, so the planner cannot inline it per loan)."""
     zone = bindparam("library_zone", current_app.config.get("LIBRARY_TIMEZONE", "UTC"))
     end_day = bindparam("end_day", end, type_=Date())
     loans = LOANS.c
-    # The member's category and the item's type are read with the loans: joined in the
-    # limited, ordered scan they are index lookups, not hashes of whole tables.
+    # The member's category and the item's type are index lookups per loan (a join
+    # let the planner hash the whole users table for every batch), and only when a
+    # rule depends on them.
+    category = select(USERS.c.category).where(USERS.c.id == loans.user_id).scalar_subquery()
+    item_type = func.coalesce(select(ITEMS.c.item_type).where(ITEMS.c.id == loans.item_id)
+                              .scalar_subquery(), DEFAULT_ITEM_TYPE)
     batch = (select(loans.id, loans.user_id, loans.due_at, library_day(loans.due_at, zone).label("day"),
-                    USERS.c.category, func.coalesce(ITEMS.c.item_type, DEFAULT_ITEM_TYPE).label("item_type"))
-             .select_from(LOANS.join(USERS, USERS.c.id == loans.user_id)
-                          .outerjoin(ITEMS, ITEMS.c.id == loans.item_id))
+                    _rule_key(RULES.c.patron_category, category).label("category"),
+                    _rule_key(RULES.c.item_type, item_type).label("item_type"))
              .where(*conditions).order_by(loans.due_at, loans.id))
     if limit is not None:
         # Also what makes the planner walk the (due_at, id) index for a keyset batch.
         batch = batch.limit(limit)
-    batch = batch.with_for_update(read=True, of=LOANS).cte("batch")
+    batch = batch.cte("batch")
     counts = (select(batch.c.day, open_days_sql(batch.c.day, end_day).label("days"))
               .group_by(batch.c.day).cte("counts"))
-    joins, rule = _rule_values(batch.c.category, batch.c.item_type)
-    amount = fine_sql(fine_per_day=rule["fine_per_day"], grace_days=rule["fine_grace_days"],
-                      max_fine=rule["max_fine"], chargeable_days=counts.c.days)
-    source = batch.join(counts, counts.c.day == batch.c.day)
+    # The rule values once per distinct (category, item type) of the batch, like the day
+    # counts: joined per loan, a misestimated batch (one row for thousands) made the
+    # planner scan the whole rules table once per loan and candidate row.
+    key = (batch.c.category, batch.c.item_type)
+    keys = select(*key).group_by(*key).cte("keys")
+    joins, rule = _rule_values(keys.c.category, keys.c.item_type)
+    resolved = keys
     for row, on in joins:
-        source = source.outerjoin(row, on)
-    return (select(batch.c.id.label("loan_id"), batch.c.user_id, amount.label("amount"))
-            .select_from(source).order_by(batch.c.due_at, batch.c.id))
+        resolved = resolved.outerjoin(row, on)
+    # Grouped (one row per key already; max() of one value) so that the planner keeps it
+    # a subquery instead of pulling the rule joins up into the per-loan join.
+    values = (func.max(value).label(name) for name, value in rule.items())
+    rules = (select(keys.c.category, keys.c.item_type, *values)
+             .select_from(resolved).group_by(keys.c.category, keys.c.item_type).cte("rules"))
+    amount = fine_sql(fine_per_day=rules.c.fine_per_day, grace_days=rules.c.fine_grace_days,
+                      max_fine=rules.c.max_fine, chargeable_days=counts.c.days)
+    source = (batch.join(counts, counts.c.day == batch.c.day)
+              .join(rules, and_(rules.c.category == key[0], rules.c.item_type == key[1])))
+    # Unordered: no row lock is taken, so no lock order to keep (a sort per batch saved).
+    return select(batch.c.id.label("loan_id"), batch.c.user_id, amount.label("amount")).select_from(source)

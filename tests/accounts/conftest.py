@@ -20,7 +20,7 @@ from tests.worker.fixtures import (  # noqa: F401
     worker_app,
 )
 
-FINE_SETTINGS = ("FINE_PER_DAY", "FINE_GRACE_DAYS", "MAX_FINE", "MAX_BALANCE", "JOB_BATCH_SIZE",
+FINE_SETTINGS = ("FINE_PER_DAY", "FINE_GRACE_DAYS", "MAX_FINE", "MAX_BALANCE", "BULK_BATCH_SIZE",
                  "LIBRARY_TIMEZONE")
 
 
@@ -36,7 +36,7 @@ def fines(app):
             target.config.update(FINE_PER_DAY=per_day, FINE_GRACE_DAYS=grace, MAX_FINE=cap,
                                  MAX_BALANCE=max_balance)
             if batch is not None:
-                target.config["JOB_BATCH_SIZE"] = batch
+                target.config["BULK_BATCH_SIZE"] = batch
             if tz is not None:
                 target.config["LIBRARY_TIMEZONE"] = tz
         # The `*`/`*` rule is seeded from these settings on first use; once seeded it is

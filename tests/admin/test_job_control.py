@@ -22,9 +22,9 @@ pytestmark = pytest.mark.worker
 
 @pytest.fixture
 def small_batches(worker_app):
-    saved = {k: worker_app.config[k] for k in ("IMPORT_BATCH_SIZE", "JOB_BATCH_SIZE",
+    saved = {k: worker_app.config[k] for k in ("IMPORT_BATCH_SIZE", "JOB_BATCH_SIZE", "BULK_BATCH_SIZE",
                                                 "TASK_OUTPUT_MAX_BYTES")}
-    worker_app.config.update(IMPORT_BATCH_SIZE=5, JOB_BATCH_SIZE=2)
+    worker_app.config.update(IMPORT_BATCH_SIZE=5, JOB_BATCH_SIZE=2, BULK_BATCH_SIZE=2)
     yield worker_app
     worker_app.config.update(saved)
 

@@ -99,7 +99,8 @@ def inbox(worker_app):
     handler = Inbox()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    saved = {k: worker_app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "JOB_BATCH_SIZE")}
+    saved = {k: worker_app.config[k]
+             for k in ("MAIL_SERVER", "MAIL_PORT", "JOB_BATCH_SIZE", "BULK_BATCH_SIZE")}
     worker_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
     yield handler
     handler.release.set()

@@ -48,7 +48,7 @@ def run(worker_app, name: str) -> dict:
 
 
 def test_overdue_check_one_notice_per_loan_per_day(worker_app, celery_worker, inbox, make_book):
-    worker_app.config["JOB_BATCH_SIZE"] = 2
+    worker_app.config["BULK_BATCH_SIZE"] = 2
     add_loans(worker_app, make_book, [-3, -1, -1, -5, 3], returned=1)  # 3 open and overdue
     first = run(worker_app, "overdue-check")
     assert first.result == {"scanned": 3, "queued": 3}
@@ -67,7 +67,7 @@ def test_overdue_check_one_notice_per_loan_per_day(worker_app, celery_worker, in
 
 
 def test_two_overdue_checks_at_once_send_once(worker_app, threaded_worker, inbox, make_book):
-    worker_app.config["JOB_BATCH_SIZE"] = 2
+    worker_app.config["BULK_BATCH_SIZE"] = 2
     add_loans(worker_app, make_book, [-1 - i / 10 for i in range(7)])
     celery = worker_app.extensions["celery"]
     ids = [str(uuid.uuid4()) for _ in range(2)]
@@ -130,11 +130,11 @@ def test_expire_holds_resumes_a_suspension_that_has_ended_once(worker_app, celer
 
 def test_keyset_batches_cover_ties_exactly_once(worker_app, make_book):
     add_loans(worker_app, make_book, [-2] * 5)  # one due_at for all: the id breaks ties
-    saved, worker_app.config["JOB_BATCH_SIZE"] = worker_app.config["JOB_BATCH_SIZE"], 2
+    saved, worker_app.config["BULK_BATCH_SIZE"] = worker_app.config["BULK_BATCH_SIZE"], 2
     try:
         with worker_app.app_context():
             assert loan_notices("no-run", kind="overdue") == {"scanned": 5, "queued": 5}
             assert loan_notices("no-run", kind="overdue") == {"scanned": 5, "queued": 0}
     finally:
-        worker_app.config["JOB_BATCH_SIZE"] = saved
+        worker_app.config["BULK_BATCH_SIZE"] = saved
     assert len({row.loan_id for row in outbox(worker_app).values()}) == 5
