@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 import redis
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from api import clock, create_app
 from api.extensions import db
@@ -204,3 +204,29 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+class SqlCounter:
+    def __init__(self):
+        self.statements = []
+
+    def __call__(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+
+@pytest.fixture
+def count_sql(app):
+    """count_sql(on=app) -> a list collecting every SQL statement that app runs from now on."""
+    listening = []
+
+    def start(on=app):
+        counter = SqlCounter()
+        with on.app_context():
+            engine = db.engine  # each app has its own engine
+        event.listen(engine, "before_cursor_execute", counter)
+        listening.append((engine, counter))
+        return counter.statements
+
+    yield start
+    for engine, counter in listening:
+        event.remove(engine, "before_cursor_execute", counter)

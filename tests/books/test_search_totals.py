@@ -101,54 +101,30 @@ def test_deferred_join_runs_for_every_list_statement(app):
             assert db.session.scalars(page_stmt(stmt, 60, 20)).all() == []
 
 
-def test_a_short_page_is_its_own_total_without_a_count(app, client, many):
+def test_a_short_page_is_its_own_total_without_a_count(client, many, count_sql):
     """The last page (fewer rows than per_page) tells the total: no count statement;
     a full page still counts, and a page past the end counts to say how many there are."""
-    from sqlalchemy import event
-
-    sent = []
-
-    def capture(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        for query, total, counted in (("q=common 0001", 10, False), ("q=common 0001&per_page=10", 10, True),
-                                      ("q=common 0001&per_page=3&page=4", 10, False),
-                                      ("q=common 0001&per_page=5&page=3", 10, True),
-                                      ("q=no such words", 0, False)):
-            sent.clear()
-            body = meta(client, query)
-            assert (body["total"], body["total_exact"]) == (total, True), query
-            assert any("count(" in s for s in sent) is counted, (query, sent)
-    finally:
-        with app.app_context():
-            event.remove(db.engine, "before_cursor_execute", capture)
+    sent = count_sql()
+    for query, total, counted in (("q=common 0001", 10, False), ("q=common 0001&per_page=10", 10, True),
+                                  ("q=common 0001&per_page=3&page=4", 10, False),
+                                  ("q=common 0001&per_page=5&page=3", 10, True),
+                                  ("q=no such words", 0, False)):
+        sent.clear()
+        body = meta(client, query)
+        assert (body["total"], body["total_exact"]) == (total, True), query
+        assert any("count(" in s for s in sent) is counted, (query, sent)
 
 
 @pytest.mark.postgres
-def test_an_estimate_is_asked_once_per_statement_and_values(app, client, many, redis_client):
+def test_an_estimate_is_asked_once_per_statement_and_values(client, many, redis_client, count_sql):
     """The planner's estimate is reused for the same filter and values (it moves only
     with the statistics); other values ask again."""
-    from sqlalchemy import event
-
-    sent = []
-
-    def capture(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        explains = []
-        for query in ("author=writer", "author=writer", "q=common"):
-            sent.clear()
-            redis_client.flushdb()  # a cache miss each time
-            body = meta(client, query)
-            assert body["total_exact"] is False and body["total"] > 10_000, query
-            explains.append(sum(s.startswith("EXPLAIN") for s in sent))
-        assert explains == [1, 0, 1]
-    finally:
-        with app.app_context():
-            event.remove(db.engine, "before_cursor_execute", capture)
+    sent = count_sql()
+    explains = []
+    for query in ("author=writer", "author=writer", "q=common"):
+        sent.clear()
+        redis_client.flushdb()  # a cache miss each time
+        body = meta(client, query)
+        assert body["total_exact"] is False and body["total"] > 10_000, query
+        explains.append(sum(s.startswith("EXPLAIN") for s in sent))
+    assert explains == [1, 0, 1]

@@ -1,8 +1,6 @@
 """GET /loans: the rate-limit hit and the token's revocation check share one Redis
 round trip (api/auth.py, api/ratelimit_plan.py), and still decide as before."""
 
-from redis.connection import AbstractConnection
-
 from api import tokens
 from api.extensions import db
 from api.models import User
@@ -14,22 +12,14 @@ def token_for(app, user_id: int) -> dict:
         return bearer(tokens.issue_pair(db.session.get(User, user_id))["access_token"])
 
 
-def test_one_round_trip_for_the_limit_and_the_revocation_check(small_app, monkeypatch):
+def test_one_round_trip_for_the_limit_and_the_revocation_check(small_app, round_trips):
     headers = token_for(small_app, create_user(small_app, "trips").id)
     client = small_app.test_client()
-    sent = []
-    original = AbstractConnection.send_packed_command
-
-    def counting(self, command, check_health=True):
-        sent.append(command)
-        return original(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
     assert client.get("/loans", headers=headers).status_code == 200  # connections made, script loaded
-    sent.clear()
+    round_trips.clear()
     second = client.get("/loans", headers=headers)
     assert second.status_code == 200 and second.headers["X-RateLimit-Remaining"] == "1"
-    assert len(sent) == 1
+    assert len(round_trips) == 1
 
 
 def test_a_revoked_token_is_refused_and_counted(small_app):

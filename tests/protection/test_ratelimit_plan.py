@@ -1,7 +1,6 @@
 """The limiter's fast path (api/ratelimit_plan.py) counts exactly as Flask-Limiter does."""
 
 import pytest
-from redis.connection import AbstractConnection
 
 from api.ratelimit_plan import NO_PLAN
 
@@ -37,20 +36,6 @@ def test_a_changed_limit_string_is_parsed_again(small_app):
     assert client.get("/books").headers["X-RateLimit-Limit"] == "3"
     small_app.config["RATELIMIT_DEFAULT"] = "7 per minute"
     assert client.get("/books").headers["X-RateLimit-Limit"] == "7"
-
-
-@pytest.fixture
-def round_trips(monkeypatch):
-    """A list that gets one entry per command (or pipeline) sent to any Redis."""
-    sent = []
-    original = AbstractConnection.send_packed_command
-
-    def counting(self, command, check_health=True):
-        sent.append(command)
-        return original(self, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
-    return sent
 
 
 def commands(redis_client) -> dict:
