@@ -1,8 +1,10 @@
 """Baseline for bench.scale: each measured request as hand-written SQL in a bare Flask app.
 
 `/q/<name>?<the same query string>` runs the SQL a careful developer would write by
-hand for that request (the page and its total, with the same indexes the app has)
-and returns it as JSON, served by the same gunicorn config as the app. The app's
+hand for that request (the page and its total, with the same indexes the app has;
+for an admin list also the caller's row, `?caller=<username>`, which any authorised
+list must read: role and active flag are never taken from the token alone) and
+returns it as JSON, served by the same gunicorn config as the app. The app's
 figure ÷ this one is what the app's layers (routing, schemas, auth, cache, the ORM)
 cost on top of the database's own work.
 """
@@ -71,6 +73,12 @@ def health():
 @app.get("/q/<name>")
 def query(name: str):
     cur = connection().cursor()
+    if caller := request.args.get("caller"):  # who asks: an admin list reads its caller's row
+        cur.execute("SELECT id, role, is_active, token_version FROM users WHERE username = %(u)s",
+                    {"u": caller})
+        row = cur.fetchone()
+        if row is None or row[1] != "admin" or not row[2]:
+            return Response(status=403)
     if DSN.startswith("postgresql"):
         page_sql, total_sql = PG[name]
         params = {"tsq": request.args.get("tsq", "")}
