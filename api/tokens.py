@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 import jwt
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from api.clock import utcnow
 from api.errors import Unauthorized
@@ -53,7 +53,20 @@ def issue_pair(user: User, family: str | None = None) -> dict:
 
 
 def decode(token: str, kind: str) -> dict:
-    """Verify signature, expiry, claims and type; raise 401 on anything off."""
+    """Verify signature, expiry, claims and type; raise 401 on anything off.
+
+    Within a request the verified claims are kept (in its WSGI environ, which lives
+    exactly as long as the request): the rate-limit key and authentication both
+    decode the same token, and each check costs ~70 µs."""
+    if not has_request_context():
+        return _verify(token, kind)
+    verified = request.environ.setdefault("library.verified_tokens", {})
+    if (token, kind) not in verified:
+        verified[token, kind] = _verify(token, kind)
+    return verified[token, kind]
+
+
+def _verify(token: str, kind: str) -> dict:
     try:
         claims = jwt.decode(
             token,

@@ -27,6 +27,9 @@ from api.parsing import json_body, optional_json_body, query_args
 from api.ratelimit_plan import first_trip_counts_limits
 from api.transaction import reads_only
 
+# The list is a hot route: one instance of each schema serves all (as api/books/routes.py).
+LOAN_ADMIN_QUERY, LOAN_QUERY, LOAN_OUT = LoanAdminQuery(), LoanQuery(), LoanOut()
+
 
 def _own(loan_id: int):
     """The loan if the caller may act on it: admins any, members their own (else 404)."""
@@ -126,11 +129,11 @@ def list_loans():
     x-errors: [400]
     """
     user = current_user()
-    args = query_args(LoanAdminQuery() if user.is_admin else LoanQuery())
+    args = query_args(LOAN_ADMIN_QUERY if user.is_admin else LOAN_QUERY)
     owner = args.get("user_id") if user.is_admin else user.id
     stmt = loans.loans_stmt(user_id=owner, status=args.get("status"), book_id=args.get("book_id"))
     # Open loans by status: ids from ix_loans_open_borrowed_at alone (it includes due_at).
-    return paginate(stmt, LoanOut(), args, deferred=args.get("status") in ("active", "overdue"))
+    return paginate(stmt, LOAN_OUT, args, deferred=args.get("status") in ("active", "overdue"))
 
 
 @bp.get("/<int:loan_id>")
