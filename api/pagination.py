@@ -23,7 +23,7 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 EXACT_UP_TO = 10_000  # SPEC: meta.total is exact up to this many matches
 DEFERRED_FROM = 1_000  # offsets from here on are read by deferred join (page_stmt)
-ESTIMATE_SECONDS = 60  # how long a table's row estimate is reused (_table_rows)
+ESTIMATE_SECONDS = 60  # how long a row estimate is reused (_for_a_while)
 
 
 class PageArgs(Schema):
@@ -124,19 +124,27 @@ def _planned_rows(session: Session, stmt: Select) -> int:
     cache_key = stmt._generate_cache_key()  # None: a statement SQLAlchemy cannot cache
     key = cache_key and (cache_key.key, tuple(p.effective_value for p in cache_key.bindparams
                                               if not isinstance(p.effective_value, datetime)))
-    known = current_app.extensions.setdefault("plan_rows", {})
+
+    def planned() -> int:
+        plan = session.execute(Explain(stmt)).scalar()
+        return int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+
+    return _for_a_while("plan_rows", key, planned)
+
+
+def _for_a_while(store: str, key, compute: Callable[[], Any]) -> Any:
+    """compute(), reused for ESTIMATE_SECONDS per process under `key` in `store` (a key
+    of None: not reused); at most 1,000 keys a store (distinct searches)."""
+    known = current_app.extensions.setdefault(store, {})
     now = time.monotonic()
-    if key and (hit := known.get(key)) is not None and hit[0] > now:
+    if key is not None and (hit := known.get(key)) is not None and hit[0] > now:
         return hit[1]
-    plan = session.execute(Explain(stmt)).scalar()
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    if len(known) >= 1_000:  # distinct searches: keep it bounded
-        known.clear()
-    rows = int(plan[0]["Plan"]["Plan Rows"])
-    if key:
-        known[key] = (now + ESTIMATE_SECONDS, rows)
-    return rows
+    value = compute()
+    if key is not None:
+        if len(known) >= 1_000:
+            known.clear()
+        known[key] = (now + ESTIMATE_SECONDS, value)
+    return value
 
 
 def _rows_only(stmt: Select) -> Select:
@@ -158,15 +166,14 @@ def _table_rows(session: Session, stmt: Select) -> int | None:
     froms = stmt.columns_clause_froms
     if len(froms) != 1 or not isinstance(froms[0], Table):
         return None
-    known = current_app.extensions.setdefault("table_rows", {})
-    name, now = froms[0].name, time.monotonic()
-    if (hit := known.get(name)) is not None and hit[0] > now:
-        return hit[1]
-    rows = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
-                          {"t": name})
-    rows = int(rows) if rows is not None and rows >= 0 else None
-    known[name] = (now + ESTIMATE_SECONDS, rows)
-    return rows
+    name = froms[0].name
+
+    def reltuples() -> int | None:
+        rows = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                              {"t": name})
+        return int(rows) if rows is not None and rows >= 0 else None
+
+    return _for_a_while("table_rows", name, reltuples)
 
 
 def page_stmt(stmt: Select, page: int, per_page: int, *, deferred: bool = False) -> Select:
