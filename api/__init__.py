@@ -3,6 +3,7 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from api.after_response import ClosingClient
 from config import get_config
 
 
@@ -12,7 +13,10 @@ class LibraryApp(Flask):
     Flask passes every hook and view through `ensure_sync` on every request
     (`inspect.iscoroutinefunction`, 12 calls for a cached catalog read); a function's
     answer never changes. Coroutine functions still go through Flask each time.
+    Its test client closes responses as a server does (api/after_response.py).
     """
+
+    test_client_class = ClosingClient
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from api import ratelimit_plan
+from api.after_response import after_response
 from api.extensions import cache
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,8 @@ def _etag(body: str) -> str:
 
 
 def cached_catalog_read(build: Callable[[], Response]) -> Response:
-    """Serve a catalog GET from Redis, or `build()` it from the database and store it.
+    """Serve a catalog GET from Redis, or `build()` it from the database and store it
+    once the response is sent (api/after_response.py).
 
     A hit is one MGET and never touches the database. The version is read before
     `build()` queries, so an entry built from data a concurrent commit is changing
@@ -177,17 +179,26 @@ def cached_catalog_read(build: Callable[[], Response]) -> Response:
             entry = None  # built before the last catalog change
     elif pending is not None:
         pending.send()
-    if entry is None:
-        response = build()
-        body = response.get_data(as_text=True)
-        entry = {"v": version, "body": body, "etag": _etag(body),
-                 "headers": {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}}
-        if key is not None and response.status_code == 200:
-            try:
-                cache.set(key, entry)
-            except RedisError as e:
-                _cache_failed(state, "Catalog cache unavailable, not storing: %s", e)
-    return _conditional(entry)
+    if entry is not None:
+        return _conditional(entry)
+    built = build()
+    body = built.get_data(as_text=True)
+    entry = {"v": version, "body": body, "etag": _etag(body),
+             "headers": {h: built.headers[h] for h in _KEPT_HEADERS if h in built.headers}}
+    response = _conditional(entry)
+    if key is not None and built.status_code == 200:
+        # Stored once the client has its page: a read arriving meanwhile builds its
+        # own, and the version in the entry keeps a late store from ever being stale.
+        after_response(response, _store, cache.cache, key, entry, state,
+                       current_app.config.get("CACHE_RETRY_SECONDS", 5))
+    return response
+
+
+def _store(backend: RedisCache, key: str, entry: dict, state: dict, retry_seconds: float) -> None:
+    try:
+        backend.set(key, entry)
+    except RedisError as e:
+        _cache_failed(state, "Catalog cache unavailable, not storing: %s", e, retry_seconds)
 
 
 def _lookup(key: str, pending: "ratelimit_plan.PendingHit | None") -> list:
@@ -202,9 +213,11 @@ def _lookup(key: str, pending: "ratelimit_plan.PendingHit | None") -> list:
     return [backend.serializer.loads(value) for value in values]
 
 
-def _cache_failed(state: dict, message: str, error: Exception) -> None:
+def _cache_failed(state: dict, message: str, error: Exception, retry_seconds: float | None = None) -> None:
     log.warning(message, error)
-    state["down_until"] = time.monotonic() + current_app.config.get("CACHE_RETRY_SECONDS", 5)
+    if retry_seconds is None:
+        retry_seconds = current_app.config.get("CACHE_RETRY_SECONDS", 5)
+    state["down_until"] = time.monotonic() + retry_seconds
 
 
 # Request headers that can make a GET answer other than a plain 200 (304, 412, 206).

@@ -28,6 +28,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import inspect
 
 from api import request_id
+from api.after_response import after_response
 from config import log_format
 
 ACCESS_LOGGER = "library.access"
@@ -122,11 +123,14 @@ def _access_line(response: Response) -> Response:
     req = request._get_current_object()  # once: each use of the proxy looks it up again
     route = req.url_rule.rule if req.url_rule is not None else None
     status = response.status_code
-    access_log.info(
-        "%s %s %s %sms", req.method, route or "<unmatched>", status, duration_ms,
-        extra={"method": req.method, "route": route, "path": req.path,
-               "status": status, "duration_ms": duration_ms,
-               "user_id": _user_id(), "remote_addr": req.remote_addr})
+    # Formatted and written once the client has its response (as a server's own
+    # access log is); the id is passed along: the request's binding is gone by then.
+    after_response(response, access_log.info,
+                   "%s %s %s %sms", req.method, route or "<unmatched>", status, duration_ms,
+                   extra={"method": req.method, "route": route, "path": req.path,
+                          "status": status, "duration_ms": duration_ms,
+                          "user_id": _user_id(), "remote_addr": req.remote_addr,
+                          "request_id": request_id.current()})
     return response
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 
 from api.docs import doc_schema
+from api.dumping import dump_rows
 from api.extensions import db
 
 MAX_PER_PAGE = 100
@@ -79,7 +80,7 @@ def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
                 break
     pages = math.ceil(total / per_page) if total else 0
     response = jsonify({
-        "items": schema.dump(items, many=True),
+        "items": dump_rows(schema, items),
         "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages,
                  "total_exact": exact, **extra},
     })

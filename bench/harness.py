@@ -13,11 +13,21 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.caching import VERSION_KEY
 from api.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Identical for the app and every baseline, so a ratio compares the code, not the config.
+def cold_cache(redis) -> None:
+    """Empty the Redis db and start a catalog version no entry was built at. A server
+    stores a page it built after sending it (api/after_response.py), so a store from
+    the request before may land after the flush; its entry names an older version,
+    and the next request, like every request timed cold, is a miss."""
+    redis.flushdb()
+    redis.set(VERSION_KEY, time.time_ns())
+
+
 GUNICORN_ARGS = ["-w", "2", "-k", "sync", "--threads", "1", "--backlog", "2048",
                  "--log-level", "warning", "--timeout", "60"]
 

@@ -78,6 +78,8 @@ async def run(args):
     if args.flush_redis:
         import redis
 
+        from bench.harness import cold_cache
+
         if args.concurrency != 1:
             raise SystemExit("--flush-redis needs --concurrency 1")
         flusher = redis.Redis.from_url(args.flush_redis)
@@ -91,7 +93,7 @@ async def run(args):
             while budget["left"] > 0 and time.monotonic() < deadline:
                 budget["left"] -= 1
                 if flusher is not None:
-                    flusher.flushdb()
+                    cold_cache(flusher)
                 t0 = time.perf_counter()
                 try:
                     status = await client.fetch()

@@ -24,7 +24,7 @@ from urllib.parse import quote
 import psycopg
 
 from bench import services as bench_services
-from bench.harness import Server, machine
+from bench.harness import Server, cold_cache, machine
 from bench.scale_data import ADMIN_PASSWORD, seed_postgres, seed_sqlite
 from bench.services import PG_ADMIN, ROOT, WORKDIR, Services
 
@@ -88,12 +88,12 @@ def measure(requests, app: Server, base: Server, redis, token: dict, rounds: int
         times = {"app": [], "sql": []}
         cpu = {"app": 0.0, "sql": 0.0}
         for name, (server, path) in sides.items():  # warm-up: imports, plans, buffers
-            redis.flushdb()
+            cold_cache(redis)
             timed_get(server, path, headers if name == "app" else {})
         for i in range(rounds):
             for name in (["app", "sql"] if i % 2 == 0 else ["sql", "app"]):
                 server, path = sides[name]
-                redis.flushdb()  # cache cold: every app request is a miss
+                cold_cache(redis)  # every app request is a miss
                 before = server.cpu_seconds()
                 times[name].append(timed_get(server, path, headers if name == "app" else {}))
                 cpu[name] += server.cpu_seconds() - before

@@ -18,7 +18,12 @@ app = Flask(__name__)
 DSN = os.environ.get("BENCH_DSN", "")
 BOOK = ("id, title, author, isbn, published_year, description, copies_total, copies_available, "
         "created_at, updated_at")
-LOAN = "id, user_id, book_id, borrowed_at, due_at, returned_at, renewals"
+# Every field of the app's LoanOut: the item's barcode (a loan names its item) and the
+# status the app derives from the dates.
+LOAN = ("l.id, l.user_id, l.book_id, l.borrowed_at, l.due_at, l.returned_at, l.renewals, "
+        "CASE WHEN l.returned_at IS NOT NULL THEN 'returned' WHEN l.due_at < now() THEN 'overdue' "
+        "ELSE 'active' END AS status, l.item_id, i.barcode")
+LOANS = "loans l LEFT JOIN items i ON i.id = l.item_id"
 _LEAD = " AND search_vector @@ to_tsquery('simple', %(lead)s)"
 RANK = "ts_rank('{0.01, 0.02, 0.1, 1.0}', search_vector, to_tsquery('simple', %(tsq)s))"
 PG = {
@@ -37,10 +42,10 @@ PG = {
                   "SELECT count(*) FROM (SELECT 1 FROM books WHERE copies_available > 0 LIMIT 10001) s"),
     "deep": (f"SELECT {BOOK} FROM books ORDER BY title, id LIMIT 20 OFFSET 99980",
              "SELECT reltuples FROM pg_class WHERE oid = 'books'::regclass"),
-    "loans": (f"SELECT {LOAN} FROM loans ORDER BY borrowed_at DESC, id DESC LIMIT 20",
+    "loans": (f"SELECT {LOAN} FROM {LOANS} ORDER BY l.borrowed_at DESC, l.id DESC LIMIT 20",
               "SELECT reltuples FROM pg_class WHERE oid = 'loans'::regclass"),
-    "overdue": (f"SELECT {LOAN} FROM loans WHERE returned_at IS NULL AND due_at < now() "
-                "ORDER BY borrowed_at DESC, id DESC LIMIT 20",
+    "overdue": (f"SELECT {LOAN} FROM {LOANS} WHERE l.returned_at IS NULL AND l.due_at < now() "
+                "ORDER BY l.borrowed_at DESC, l.id DESC LIMIT 20",
                 "SELECT count(*) FROM (SELECT 1 FROM loans WHERE returned_at IS NULL AND due_at < now() "
                 "LIMIT 10001) s"),
 }

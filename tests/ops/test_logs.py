@@ -148,3 +148,11 @@ def test_gunicorn_and_celery_loggers_write_json_lines():
         ("gunicorn.error", "Booting worker"), ("celery.worker.consumer", "Connected"),
         ("celery.task", "boom")]
     assert {r["request_id"] for r in lines} == {None} or {r["request_id"] for r in lines} == {"-"}
+
+
+def test_the_access_line_is_written_once_the_response_is_closed(client, captured):
+    response = client.get("/no/such/path", headers={"X-Request-ID": "late-line"}, buffered=False)
+    assert response.status_code == 404 and captured.access() == []
+    response.close()
+    (line,) = captured.access()
+    assert line["request_id"] == "late-line" and line["status"] == 404

@@ -151,3 +151,26 @@ def test_entries_round_trip_through_the_serializer():
     assert serializer.dumps(12) == b"12" and serializer.loads(b"13") == 13
     # An entry stored whole as JSON (before this format) still reads.
     assert serializer.loads(b'{"v":1,"body":"{}","etag":"e","headers":{}}')["body"] == "{}"
+
+
+def test_a_miss_is_stored_once_its_response_is_closed(client, make_book, count_sql):
+    # A server closes the response after the last byte is sent (PEP 3333); only then
+    # is the page stored, so storing costs the client no time (api/after_response.py).
+    make_book(title="Stored late")
+    open_response = client.get("/books", buffered=False)
+    assert open_response.get_json()["items"][0]["title"] == "Stored late"
+    statements = count_sql()
+    assert client.get("/books").status_code == 200
+    assert statements != []  # not stored yet: a miss (which stores its own)
+    del statements[:]
+    open_response.close()  # a second store of the same entry: harmless
+    assert client.get("/books").get_data() == open_response.get_data()
+    assert statements == []
+
+
+def test_a_late_store_is_never_served_after_a_change(client, admin, make_book):
+    book_id = make_book(title="Before")
+    open_response = client.get(f"/books/{book_id}", buffered=False)
+    assert client.patch(f"/books/{book_id}", json={"title": "After"}, headers=admin.headers).status_code == 200
+    open_response.close()  # stores the page built before the change, under the old version
+    assert client.get(f"/books/{book_id}").get_json()["title"] == "After"

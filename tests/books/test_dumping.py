@@ -1,0 +1,48 @@
+"""api/dumping.py: a list page's items are exactly what marshmallow would dump."""
+
+from datetime import timedelta
+
+from marshmallow import Schema, fields, post_dump
+from sqlalchemy import select
+
+from api.books.schemas import BookOut
+from api.clock import utcnow
+from api.dumping import dump_rows
+from api.extensions import db
+from api.loans.schemas import LoanOut
+from api.models import Book, Loan
+from tests.helpers import create_user
+
+
+def test_books_and_loans_dump_as_marshmallow_does(app, make_book):
+    make_book(copies=2, description=None)
+    book_id = make_book(copies=1, title="Ünïcode title", description="A description.")
+    user = create_user(app, "dumper")
+    with app.app_context():
+        now = utcnow()
+        db.session.add_all([Loan(user_id=user.id, book_id=book_id, borrowed_at=now - timedelta(days=20),
+                                 due_at=now - timedelta(days=6)),
+                            Loan(user_id=user.id, book_id=book_id, borrowed_at=now - timedelta(days=9),
+                                 due_at=now - timedelta(days=2), returned_at=now - timedelta(days=3))])
+        db.session.commit()
+        books = db.session.scalars(select(Book)).all()
+        loans = db.session.scalars(select(Loan)).all()
+        assert dump_rows(BookOut(), books) == BookOut().dump(books, many=True)
+        assert dump_rows(LoanOut(), loans) == LoanOut().dump(loans, many=True)
+        assert {row["status"] for row in dump_rows(LoanOut(), loans)} == {"overdue", "returned"}
+
+
+class Hooked(Schema):
+    id = fields.Integer()
+
+    @post_dump
+    def _tag(self, data, **kwargs):
+        return {**data, "tagged": True}
+
+
+def test_a_schema_with_hooks_or_only_goes_to_marshmallow(app, make_book):
+    make_book()
+    with app.app_context():
+        books = db.session.scalars(select(Book)).all()
+        assert dump_rows(Hooked(), books) == [{"id": books[0].id, "tagged": True}]
+        assert dump_rows(BookOut(only=("id",)), books) == [{"id": books[0].id}]
