@@ -214,9 +214,8 @@ def link_header(page: int, per_page: int, pages: int) -> str:
     if page < pages:
         rels["next"] = page + 1
     args = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
-    links = []
-    for rel, number in rels.items():
-        url = url_for(request.endpoint, **(request.view_args or {}), **args,
-                      page=number, per_page=per_page, _external=True)
-        links.append(f'<{url}>; rel="{rel}"')
-    return ", ".join(links)
+    # One URL built, the page and size appended as url_for would (last, in this order).
+    url = url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)
+    url += "&" if "?" in url else "?"
+    return ", ".join(f'<{url}page={number}&per_page={per_page}>; rel="{rel}"'
+                     for rel, number in rels.items())

@@ -86,3 +86,14 @@ def test_page_past_the_end_is_empty(client, make_book):
 def test_odd_unicode_never_500(client, shelf):
     for q in ["\u202e", "ß", "😀", "\ufeff", "ｄｕｎｅ"]:
         assert client.get("/books", query_string={"q": q}).status_code == 200
+
+
+def test_link_urls_keep_the_filters_encoded_then_page_and_size(client, make_book):
+    for _ in range(5):
+        make_book(title="Deep & wide")
+    link = client.get("/books?per_page=2&page=2&q=deep%20%26%20wide").headers["Link"]
+    url = "http://localhost/books?q=deep+%26+wide&page={}&per_page=2"
+    assert link == ", ".join(f'<{url.format(n)}>; rel="{rel}"'
+                             for rel, n in (("first", 1), ("last", 3), ("prev", 1), ("next", 3)))
+    first = client.get("/books?per_page=2").headers["Link"]
+    assert first.startswith('<http://localhost/books?page=1&per_page=2>; rel="first"')

@@ -171,6 +171,7 @@ def test_a_miss_is_stored_once_its_response_is_closed(client, make_book, count_s
 def test_a_late_store_is_never_served_after_a_change(client, admin, make_book):
     book_id = make_book(title="Before")
     open_response = client.get(f"/books/{book_id}", buffered=False)
-    assert client.patch(f"/books/{book_id}", json={"title": "After"}, headers=admin.headers).status_code == 200
+    changed = client.patch(f"/books/{book_id}", json={"title": "After"}, headers=admin.headers)
+    assert changed.status_code == 200
     open_response.close()  # stores the page built before the change, under the old version
     assert client.get(f"/books/{book_id}").get_json()["title"] == "After"
