@@ -15,8 +15,11 @@ WEB_CONCURRENCY) then gets:
   `logconfig_dict` gunicorn writes its own access line whatever `accesslog` says
   (one more line per request, with the query string and no request id), so
   `logger_class` turns it off.
+- `gc.freeze()` in each worker once the app is loaded (`post_worker_init`): the
+  collector stops walking the app's long-lived objects on every older-generation pass.
 """
 
+import gc
 import os
 import shutil
 import tempfile
@@ -53,6 +56,14 @@ def on_starting(server):
     # must not cost anything else.
     for path in directory.glob("*.db"):
         path.unlink()
+
+
+def post_worker_init(worker):
+    # What the worker built while loading the app (~150,000 objects: modules, routes,
+    # schemas, mappers) lives as long as it does. Frozen, the collector stops walking
+    # it on every older-generation collection: ~70 µs a request on average, measured
+    # over 2,000 requests in one process (bench/findings.md).
+    gc.freeze()
 
 
 def child_exit(server, worker):
