@@ -166,7 +166,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.scale")
     p.add_argument("--books", type=int, default=1_000_000, help="books and loans (members: a tenth)")
     p.add_argument("--sqlite-books", type=int, default=100_000, help="0 skips the SQLite part")
-    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--rounds", type=int, default=15,
+                   help="timed requests per side and row (interleaved); the figure is their median")
     p.add_argument("--output", default="bench/RESULTS.md")
     p.add_argument("--reuse", action="store_true",
                    help="time against the bench_scale database of an earlier run with as many books")

@@ -91,9 +91,15 @@ def query(name: str):
             params.update(_expanded(cur, params["tsq"], request.args.get("last", "")))
             if params["lead"] == params["match"]:  # one word: no second condition (as the app)
                 page_sql, total_sql = (sql.replace(_LEAD, "") for sql in PG[name])
-        if name == "typo":  # the close-spelling lookup the app makes first
+        if name == "typo":
+            # Close spellings are for a search that matches nothing, so hand-written code,
+            # too, first runs the search as typed, then looks the word up.
+            word = request.args["word"]
+            cur.execute(PG["typo"][0], {"tsq": f"{word}:*"})
+            if cur.fetchall():
+                return Response(status=409)  # not a typo: the bench asked for the wrong word
             cur.execute("SELECT word FROM search_words WHERE word %% %(w)s "
-                        "ORDER BY similarity(word, %(w)s) DESC LIMIT 20", {"w": request.args["word"]})
+                        "ORDER BY similarity(word, %(w)s) DESC LIMIT 20", {"w": word})
             cur.fetchall()
     else:
         page_sql, total_sql = SQLITE_SEARCH
