@@ -146,6 +146,25 @@ class PendingHit:
         self._conclude(strategy.settle(item, self.args, self.lim.cost, (count, ttl_ms)))
         return values
 
+    def start(self, keys: list) -> "InFlight":
+        """The hit, carrying a read of `keys`, sent without waiting for its answer, so
+        that a round trip of the caller's own (a database read) overlaps it;
+        `InFlight.finish()` reads the answer and concludes as hit_and_read does."""
+        strategy, item = self.strategy, self.lim.limit
+        pool = strategy.script.registered_client.connection_pool
+        connection = None
+        try:
+            connection = pool.get_connection()
+            connection.send_command("EVALSHA", strategy.script.sha, 1 + len(keys),
+                                    strategy.redis_key(item, self.args), *keys,
+                                    item.get_expiry(), self.lim.cost)
+        except RedisError:
+            if connection is not None:
+                connection.disconnect()
+                pool.release(connection)
+            connection = None  # finish() takes the ordinary path, which reports the failure
+        return InFlight(self, keys, pool, connection)
+
     def failed(self, error: Exception) -> None:
         """The round trip failed: Redis is left alone, and the hit counts in memory."""
         self.strategy.redis_failed(error)
@@ -158,3 +177,29 @@ class PendingHit:
     def _conclude(self, allowed: bool) -> None:
         request_limit = RequestLimit(self.limiter, self.lim.limit, self.args, not allowed, self.lim.shared)
         _conclude(self.limiter, [request_limit], None if allowed else (self.lim, request_limit))
+
+
+class InFlight:
+    """A hit sent by PendingHit.start and not yet answered."""
+
+    def __init__(self, pending: PendingHit, keys: list, pool, connection):
+        self.pending, self.keys, self.pool, self.connection = pending, keys, pool, connection
+
+    def finish(self) -> list:
+        """The values of the keys; raises as PendingHit.hit_and_read does. An answer
+        that cannot be read (a lost script after a Redis restart, a dropped connection)
+        sends the hit again the ordinary way, with redis-py's retry and reload."""
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return self.pending.hit_and_read(self.keys)
+        try:
+            count, ttl_ms, values = connection.read_response()
+        except RedisError:
+            connection.disconnect()
+            return self.pending.hit_and_read(self.keys)
+        finally:
+            self.pool.release(connection)
+        pending = self.pending
+        pending._conclude(pending.strategy.settle(pending.lim.limit, pending.args, pending.lim.cost,
+                                                  (count, ttl_ms)))
+        return values
