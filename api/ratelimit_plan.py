@@ -138,12 +138,17 @@ class PendingHit:
         a Redis restart) is loaded again by redis-py's Script and the call repeated."""
         strategy, item = self.strategy, self.lim.limit
         try:
-            count, ttl_ms, values = strategy.script(
+            answer = strategy.script(
                 [strategy.redis_key(item, self.args), *keys], [item.get_expiry(), self.lim.cost])
         except RedisError as e:
             self.failed(e)
             raise
-        self._conclude(strategy.settle(item, self.args, self.lim.cost, (count, ttl_ms)))
+        return self.answered(answer)
+
+    def answered(self, answer: list) -> list:
+        """Settle the hit from the script's answer; the values it read along."""
+        count, ttl_ms, values = answer
+        self._conclude(self.strategy.settle(self.lim.limit, self.args, self.lim.cost, (count, ttl_ms)))
         return values
 
     def start(self, keys: list) -> "InFlight":
@@ -193,13 +198,10 @@ class InFlight:
         if connection is None:
             return self.pending.hit_and_read(self.keys)
         try:
-            count, ttl_ms, values = connection.read_response()
+            answer = connection.read_response()
         except RedisError:
             connection.disconnect()
             return self.pending.hit_and_read(self.keys)
         finally:
             self.pool.release(connection)
-        pending = self.pending
-        pending._conclude(pending.strategy.settle(pending.lim.limit, pending.args, pending.lim.cost,
-                                                  (count, ttl_ms)))
-        return values
+        return self.pending.answered(answer)
