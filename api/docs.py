@@ -67,7 +67,7 @@ PROBLEM = {
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 
 # The PageArgs field behind each shared list parameter ($ref: '#/components/parameters/Page').
-PAGE_PARAMETERS = {"page": "Page", "per_page": "PerPage"}
+PAGE_PARAMETERS = {"page": "Page", "per_page": "PerPage", "after": "After"}
 
 RESPONSES = {
     "BadRequest": _problem_response("Malformed or invalid input (problem+json with `errors`)."),

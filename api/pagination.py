@@ -1,30 +1,29 @@
-"""Paginated list responses: {"items", "meta"} plus an RFC 8288 Link header."""
+"""Paginated list responses: {"items", "meta"} plus an RFC 8288 Link header.
 
-import json
+A list is read by page number (`page`) or, when its order allows, by keyset cursor
+(`after`, api.cursors); its total comes from api.totals."""
+
 import math
-import time
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, jsonify, request, url_for
-from marshmallow import Schema, fields, validate
-from sqlalchemy import Select, Table, func, literal_column, select, text
-from sqlalchemy.ext.compiler import compiles
+from flask import jsonify, request, url_for
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.base import Executable
-from sqlalchemy.sql.elements import ClauseElement
 
+from api import cursors
 from api.docs import doc_schema
 from api.dumping import dump_rows
 from api.extensions import db
+from api.totals import EXACT_UP_TO, count  # noqa: F401  (EXACT_UP_TO: read from here too)
 
 MAX_PER_PAGE = 100
 # Beyond this a page number is nonsense; refusing it keeps OFFSET within bigint.
 MAX_PAGE = 1_000_000
-EXACT_UP_TO = 10_000  # SPEC: meta.total is exact up to this many matches
 DEFERRED_FROM = 1_000  # offsets from here on are read by deferred join (page_stmt)
-ESTIMATE_SECONDS = 60  # how long a row estimate is reused (_for_a_while)
+Source = Callable[[], tuple[Select, dict[str, Any]] | None]
 
 
 class PageArgs(Schema):
@@ -35,11 +34,19 @@ class PageArgs(Schema):
     # Larger values are capped at MAX_PER_PAGE rather than refused (SPEC: "capped").
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1),
                               metadata={"description": "Items per page, 1-100 (larger values are capped)."})
+    after = fields.String(validate=validate.Length(max=1000), metadata={"description": (
+        "Read by cursor instead of page: empty for the first page, then each page's "
+        "meta.next_cursor; any depth costs an index seek. Not for a search by relevance.")})
+
+    @validates_schema(pass_original=True)
+    def _page_or_cursor(self, data, original, **kwargs):
+        if "after" in data and "page" in original:
+            raise ValidationError("Give page or after, not both.", "after")
 
 
 @doc_schema
 class PageMeta(Schema):
-    page = fields.Integer()
+    page = fields.Integer(allow_none=True, metadata={"description": "null for a page read by cursor."})
     per_page = fields.Integer()
     total = fields.Integer(metadata={"description": "Items on all pages; an estimate when "
                                                     "total_exact is false (above 10,000)."})
@@ -47,6 +54,9 @@ class PageMeta(Schema):
     total_exact = fields.Boolean(metadata={"description": "false: total (and pages) are an estimate."})
     fuzzy = fields.Boolean(metadata={"description": "GET /books only: true when nothing matched q "
                                                     "and these are close spellings."})
+    next_cursor = fields.String(allow_none=True, metadata={"description": (
+        "Pages read by cursor (`after`) only: give it as `after` for the next page; null on "
+        "the last. `page` is then null.")})
 
 
 def page_schema(item_schema: type[Schema]) -> type[Schema]:
@@ -56,36 +66,91 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
         {"items": fields.List(fields.Nested(item_schema)), "meta": fields.Nested(PageMeta)}, name=name))
 
 
+@dataclass(frozen=True)
+class Read:
+    """A page read from one of a list's statements (`source`: its index)."""
+
+    stmt: Select
+    source: int
+    meta: dict[str, Any]
+    items: Sequence[Any]
+    total: int
+    exact: bool
+    more: bool  # a next page exists (by the total, an estimate above EXACT_UP_TO)
+
+
 def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
-             fallbacks: Iterable[Callable[[], tuple[Select, dict] | None]] = (),
-             meta: dict[str, Any] | None = None, deferred: bool = False):
+             fallbacks: Iterable[Source] = (), meta: dict[str, Any] | None = None,
+             deferred: bool = False):
     """Run `stmt` one page at a time and build the list response. When `stmt` matches
     nothing, each of `fallbacks` is asked in turn for another statement (and the meta
     keys that say so); the first that matches something is used. `deferred`: every
     page by deferred join (page_stmt)."""
-    page = args["page"]
     per_page = min(args["per_page"], MAX_PER_PAGE)
-    extra = dict(meta or {})
-    items, total, exact = page_and_total(db.session, stmt, page, per_page, deferred=deferred)
-    if total == 0:
-        for fallback in fallbacks:
-            if (found := fallback()) is None:
-                continue
-            other, other_meta = found
-            other_items, other_total, other_exact = page_and_total(db.session, other, page, per_page,
-                                                                   deferred=deferred)
-            if other_total:
-                items, total, exact = other_items, other_total, other_exact
-                extra.update(other_meta)
-                break
-    pages = math.ceil(total / per_page) if total else 0
-    response = jsonify({
-        "items": dump_rows(schema, items),
-        "meta": {"page": page, "per_page": per_page, "total": total, "pages": pages,
-                 "total_exact": exact, **extra},
-    })
-    response.headers["Link"] = link_header(page, per_page, pages)
+    sources = [lambda: (stmt, {}), *fallbacks]
+    cursor = args.get("after")
+    if cursor is None:
+        read = _numbered(sources, args["page"], per_page, deferred)
+    else:
+        read = _after(sources, cursor, per_page, deferred)
+    pages = math.ceil(read.total / per_page) if read.total else 0
+    page = args["page"] if cursor is None else None
+    body_meta = {"page": page, "per_page": per_page, "total": read.total, "pages": pages,
+                 "total_exact": read.exact, **(meta or {}), **read.meta}
+    next_cursor = None
+    if cursor is not None:  # read by cursor (a page read by number stays as v1 had it)
+        if read.more and read.items:
+            next_cursor = cursors.encode(cursors.keyset(read.stmt), read.source, read.items[-1])
+        body_meta["next_cursor"] = next_cursor
+    response = jsonify({"items": dump_rows(schema, read.items), "meta": body_meta})
+    response.headers["Link"] = (link_header(page, per_page, pages) if cursor is None
+                                else cursor_links(per_page, next_cursor))
     return response
+
+
+def _numbered(sources: list[Source], page: int, per_page: int, deferred: bool) -> Read:
+    read = None
+    for index, source in enumerate(sources):
+        if (found := source()) is None:
+            continue
+        stmt, meta = found
+        items, total, exact = page_and_total(db.session, stmt, page, per_page, deferred=deferred)
+        if read is None or total:
+            read = Read(stmt, index, meta, items, total, exact, more=page * per_page < total)
+        if total:
+            break
+    return read
+
+
+def _after(sources: list[Source], cursor: str, per_page: int, deferred: bool) -> Read:
+    """The page after a cursor's row, from the statement that gave the cursor; an empty
+    cursor starts at the first row (of the first statement that matches, as by page)."""
+    position, order = None, ""
+    candidates = range(len(sources))
+    if cursor:
+        order, position = cursors.decode(cursor)
+        if position.source >= len(sources):
+            raise cursors.bad_cursor()
+        candidates = [position.source]
+    read = None
+    for index in candidates:
+        if (found := sources[index]()) is None:
+            continue
+        stmt, meta = found
+        if (keys := cursors.keyset(stmt)) is None:
+            raise cursors.bad_cursor("This list cannot be read by cursor (a search by relevance): use page.")
+        rest = cursors.after(stmt, keys, order, position)
+        rows = db.session.scalars(page_stmt(rest, 1, per_page + 1, deferred=deferred)).all()
+        if read is None or rows:
+            whole = position is None and len(rows) <= per_page  # from the start: no count needed
+            total = (len(rows), True) if whole else count(db.session, stmt)
+            read = Read(stmt, index, meta, rows[:per_page], *total, more=len(rows) > per_page)
+        if rows:
+            break
+    if read is None:  # the cursor's statement finds nothing now (its data changed)
+        stmt, meta = sources[0]()
+        read = Read(stmt, 0, meta, [], 0, True, more=False)
+    return read
 
 
 def page_and_total(session: Session, stmt: Select, page: int, per_page: int, *,
@@ -97,84 +162,6 @@ def page_and_total(session: Session, stmt: Select, page: int, per_page: int, *,
     if 0 < len(items) < per_page or (page == 1 and not items):
         return items, (page - 1) * per_page + len(items), True
     return items, *count(session, stmt)
-
-
-def count(session: Session, stmt: Select) -> tuple[int, bool]:
-    """(total, exact): exact up to EXACT_UP_TO matches, counted with a LIMIT so a
-    million matches cost no more than EXACT_UP_TO + 1; above that the planner's
-    estimate (PostgreSQL). SQLite has no estimate, and counts above that exactly
-    (an embedded catalog is small enough; README "Totals")."""
-    stmt = stmt.order_by(None)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres and (rows := _table_rows(session, stmt)) is not None and rows > 2 * EXACT_UP_TO:
-        return rows, False
-    stmt = _rows_only(stmt)
-    bounded = session.scalar(select(func.count()).select_from(stmt.limit(EXACT_UP_TO + 1).subquery()))
-    if bounded <= EXACT_UP_TO:
-        return bounded, True
-    if not postgres:
-        return session.scalar(select(func.count()).select_from(stmt.subquery())), True
-    return max(_planned_rows(session, stmt), bounded), False
-
-
-def _planned_rows(session: Session, stmt: Select) -> int:
-    """The planner's row estimate for `stmt`, asked at most once per ESTIMATE_SECONDS
-    per process for the same statement and values: it moves only with the table's
-    statistics. Times are left out of the key (overdue's `now` changes every call;
-    a minute-old estimate of it is as good)."""
-    cache_key = stmt._generate_cache_key()  # None: a statement SQLAlchemy cannot cache
-    key = cache_key and (cache_key.key, tuple(p.effective_value for p in cache_key.bindparams
-                                              if not isinstance(p.effective_value, datetime)))
-
-    def planned() -> int:
-        plan = session.execute(Explain(stmt)).scalar()
-        return int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
-
-    return _for_a_while("plan_rows", key, planned)
-
-
-def _for_a_while(store: str, key, compute: Callable[[], Any]) -> Any:
-    """compute(), reused for ESTIMATE_SECONDS per process under `key` in `store` (a key
-    of None: not reused); at most 1,000 keys a store (distinct searches)."""
-    known = current_app.extensions.setdefault(store, {})
-    now = time.monotonic()
-    if key is not None and (hit := known.get(key)) is not None and hit[0] > now:
-        return hit[1]
-    value = compute()
-    if key is not None:
-        if len(known) >= 1_000:
-            known.clear()
-        known[key] = (now + ESTIMATE_SECONDS, value)
-    return value
-
-
-def _rows_only(stmt: Select) -> Select:
-    """`stmt` selecting a constant instead of its columns, for counting: the counted
-    subquery carries no columns to compile, plan or drop (a loan's barcode subquery),
-    as hand-written `SELECT 1 ... LIMIT 10001` would."""
-    if stmt._distinct or stmt._group_by_clauses:
-        return stmt  # its rows are made of its columns
-    return stmt.with_only_columns(literal_column("1"), maintain_column_froms=True)
-
-
-def _table_rows(session: Session, stmt: Select) -> int | None:
-    """The planner's row count of the table an unfiltered list reads (None if filtered
-    or joined), read at most once per ESTIMATE_SECONDS per process: it moves only when
-    (auto)vacuum or ANALYZE runs, so reading it on every request bought nothing but a
-    round trip. Not get_final_froms(): it compiles the statement, ~2.5 ms a request."""
-    if stmt.whereclause is not None or stmt._setup_joins or stmt._from_obj:
-        return None
-    froms = stmt.columns_clause_froms
-    if len(froms) != 1 or not isinstance(froms[0], Table):
-        return None
-    name = froms[0].name
-
-    def reltuples() -> int | None:
-        rows = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
-                              {"t": name})
-        return int(rows) if rows is not None and rows >= 0 else None
-
-    return _for_a_while("table_rows", name, reltuples)
 
 
 def page_stmt(stmt: Select, page: int, per_page: int, *, deferred: bool = False) -> Select:
@@ -192,18 +179,20 @@ def page_stmt(stmt: Select, page: int, per_page: int, *, deferred: bool = False)
     return stmt.join(ids, ids.c.id == key)
 
 
-class Explain(Executable, ClauseElement):
-    """`EXPLAIN (FORMAT JSON) <stmt>` on PostgreSQL, with the statement's own binds."""
+def cursor_links(per_page: int, next_cursor: str | None) -> str:
+    """A cursor page's links: the first page, and the next if there is one."""
+    url = _url_without("page", "per_page", "after")
+    links = [f'<{url}page=1&per_page={per_page}>; rel="first"']
+    if next_cursor is not None:
+        links.append(f'<{url}after={next_cursor}&per_page={per_page}>; rel="next"')
+    return ", ".join(links)
 
-    inherit_cache = False
 
-    def __init__(self, stmt: Select):
-        self.stmt = stmt
-
-
-@compiles(Explain, "postgresql")
-def _explain(element: Explain, compiler, **kw) -> str:
-    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.stmt, **kw)
+def _url_without(*names: str) -> str:
+    """This request's URL without `names` in its query, ready for one more argument."""
+    args = {k: v for k, v in request.args.items() if k not in names}
+    url = url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)
+    return url + ("&" if "?" in url else "?")
 
 
 def link_header(page: int, per_page: int, pages: int) -> str:
@@ -213,9 +202,7 @@ def link_header(page: int, per_page: int, pages: int) -> str:
         rels["prev"] = min(page - 1, last)
     if page < pages:
         rels["next"] = page + 1
-    args = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
     # One URL built, the page and size appended as url_for would (last, in this order).
-    url = url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)
-    url += "&" if "?" in url else "?"
+    url = _url_without("page", "per_page")
     return ", ".join(f'<{url}page={number}&per_page={per_page}>; rel="{rel}"'
                      for rel, number in rels.items())

@@ -80,6 +80,26 @@ def login(server: Server) -> dict:
     return {"Authorization": f"Bearer {body['access_token']}"}
 
 
+def by_cursor(server: Server) -> tuple:
+    """The row for reading on from page 5,000 by cursor: the app's `after=` names the
+    page's last book (encoded by api.cursors, as the app would); the baseline seeks to
+    its (title, id) by hand."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from api import cursors
+    from api.models import Book
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    conn.request("GET", "/books?page=5000")
+    last = json.loads(conn.getresponse().read())["items"][-1]
+    keys = cursors.keyset(select(Book).order_by(Book.title, Book.id))
+    cursor = cursors.encode(keys, 0, SimpleNamespace(title=last["title"], id=last["id"]))
+    return ("`GET /books?after=<cursor after page 5000>`", f"/books?after={cursor}",
+            f"/q/after?title={quote(last['title'])}&id={last['id']}", False)
+
+
 def measure(requests, app: Server, base: Server, redis, token: dict, rounds: int) -> list[dict]:
     rows = []
     for label, app_path, base_path, admin in requests:
@@ -193,7 +213,8 @@ def main(argv=None) -> int:
         servers += [app, base]
         token = login(app)
         load_before = os.getloadavg()[0]
-        rows = measure(PG_REQUESTS, app, base, services.redis(), token, args.rounds)
+        requests = [*PG_REQUESTS[:5], by_cursor(app), *PG_REQUESTS[5:]]
+        rows = measure(requests, app, base, services.redis(), token, args.rounds)
         for server in servers:
             server.stop()
         sqlite = sqlite_rows(services, args.sqlite_books, args.rounds) if args.sqlite_books else []

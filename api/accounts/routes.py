@@ -56,6 +56,7 @@ def my_account_lines():
     parameters:
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
+      - $ref: '#/components/parameters/After'
     x-response:
       200: AccountLinesPage
       description: A page of lines, with an RFC 8288 Link header.
@@ -89,6 +90,7 @@ def get_account_lines(user_id: int):
     parameters:
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
+      - $ref: '#/components/parameters/After'
     x-response:
       200: AccountLinesPage
       description: A page of lines, with an RFC 8288 Link header.

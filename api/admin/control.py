@@ -65,6 +65,7 @@ def task_messages(task: str):
       - {in: query, name: level, schema: {type: string, enum: [info, warning, error]}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
+      - $ref: '#/components/parameters/After'
     x-response:
       200: TaskMessagesPage
       description: A page of messages, with an RFC 8288 Link header.

@@ -42,6 +42,7 @@ def list_blocks(user_id: int):
     parameters:
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
+      - $ref: '#/components/parameters/After'
     x-response: {200: BlocksPage, description: 'A page of blocks, with an RFC 8288 Link header.', link: true}
     x-errors: [400, 403, 404]
     """

@@ -21,6 +21,7 @@ def list_book_items(book_id: int):
     parameters:
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
+      - $ref: '#/components/parameters/After'
     x-response:
       200: ItemsPage
       description: A page of items, oldest first, with an RFC 8288 Link header.
@@ -64,6 +65,7 @@ def list_items():
       - {in: query, name: barcode, required: true, schema: {type: string, minLength: 1, maxLength: 32}}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
+      - $ref: '#/components/parameters/After'
     x-response:
       200: ItemsPage
       description: A page of items, oldest first, with an RFC 8288 Link header.

@@ -30,6 +30,7 @@ def list_rules():
       - {in: query, name: item_type, schema: {type: string}, description: 'A code or *.'}
       - $ref: '#/components/parameters/Page'
       - $ref: '#/components/parameters/PerPage'
+      - $ref: '#/components/parameters/After'
     x-response: {200: RulesPage, description: 'A page of rules, with an RFC 8288 Link header.', link: true}
     x-errors: [400, 403]
     """

@@ -42,6 +42,9 @@ PG = {
                   "SELECT count(*) FROM (SELECT 1 FROM books WHERE copies_available > 0 LIMIT 10001) s"),
     "deep": (f"SELECT {BOOK} FROM books ORDER BY title, id LIMIT 20 OFFSET 99980",
              "SELECT reltuples FROM pg_class WHERE oid = 'books'::regclass"),
+    # Keyset: the page after a (title, id), read as one more row to know if there is a next.
+    "after": (f"SELECT {BOOK} FROM books WHERE (title, id) > (%(title)s, %(id)s) ORDER BY title, id LIMIT 21",
+              "SELECT reltuples FROM pg_class WHERE oid = 'books'::regclass"),
     "loans": (f"SELECT {LOAN} FROM {LOANS} ORDER BY l.borrowed_at DESC, l.id DESC LIMIT 20",
               "SELECT reltuples FROM pg_class WHERE oid = 'loans'::regclass"),
     "overdue": (f"SELECT {LOAN} FROM {LOANS} WHERE l.returned_at IS NULL AND l.due_at < now() "
@@ -91,6 +94,8 @@ def query(name: str):
             params.update(_expanded(cur, params["tsq"], request.args.get("last", "")))
             if params["lead"] == params["match"]:  # one word: no second condition (as the app)
                 page_sql, total_sql = (sql.replace(_LEAD, "") for sql in PG[name])
+        if name == "after":
+            params = {"title": request.args["title"], "id": int(request.args["id"])}
         if name == "typo":
             # Close spellings are for a search that matches nothing, so hand-written code,
             # too, first runs the search as typed, then looks the word up.
@@ -106,7 +111,7 @@ def query(name: str):
         params = (request.args.get("fts", ""),)
     cur.execute(page_sql, params)
     columns = [d[0] for d in cur.description]
-    items = [dict(zip(columns, (_iso(v) for v in row), strict=True)) for row in cur.fetchall()]
+    items = [dict(zip(columns, (_iso(v) for v in row), strict=True)) for row in cur.fetchall()[:20]]
     cur.execute(total_sql, params if "%(" in total_sql or "?" in total_sql else None)
     total = int(cur.fetchone()[0])
     body = {"items": items, "meta": {"page": 1, "per_page": 20, "total": total}}

@@ -7,6 +7,7 @@ captured and EXPLAINed, and a sequential scan of one of these tables fails the t
 """
 
 import json
+import re
 
 import pytest
 from sqlalchemy import event, text
@@ -66,6 +67,12 @@ REQUESTS = [
     "/users?page=100", "/holds?page=100", "/admin/tasks?page=100", "/admin/notifications?page=100",
     "/admin/audit?page=100", "/books?q=river&page=100",
 ]
+# Read by cursor: the first page (after=), then the one after it (api/cursors.py).
+BY_CURSOR = [
+    "/books?sort=title", "/books?sort=-published_year&available=true", "/books?q=river&sort=-created_at",
+    "/loans", "/loans?status=overdue", "/holds?status=waiting", "/users",
+    "/admin/audit", "/admin/tasks", "/admin/notifications?state=sent",
+]
 
 
 def seq_scans(plan: dict, parent: dict | None = None) -> list[str]:
@@ -103,6 +110,12 @@ def test_every_list_query_uses_an_index(app, client, admin):
             for path in REQUESTS:
                 response = client.get(path.format(user=user, book=book), headers=admin.headers)
                 assert response.status_code == 200, (path, response.get_json())
+            for path in BY_CURSOR:
+                url = path.format(user=user) + ("&" if "?" in path else "?") + "after=&per_page=10"
+                first = client.get(url, headers=admin.headers)
+                assert first.get_json()["meta"]["next_cursor"], (path, first.get_json())
+                following = re.search(r'<([^>]+)>; rel="next"', first.headers["Link"])[1]
+                assert client.get(following, headers=admin.headers).status_code == 200, following
         finally:
             event.remove(db.engine, "before_cursor_execute", capture)
         bad = []
