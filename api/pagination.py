@@ -180,9 +180,9 @@ def page_stmt(stmt: Select, page: int, per_page: int, *, deferred: bool = False)
 
 
 def cursor_links(per_page: int, next_cursor: str | None) -> str:
-    """A cursor page's links: the first page, and the next if there is one."""
+    """A cursor page's links: the first page and the next, if any (both by cursor)."""
     url = _url_without("page", "per_page", "after")
-    links = [f'<{url}page=1&per_page={per_page}>; rel="first"']
+    links = [f'<{url}after=&per_page={per_page}>; rel="first"']
     if next_cursor is not None:
         links.append(f'<{url}after={next_cursor}&per_page={per_page}>; rel="next"')
     return ", ".join(links)

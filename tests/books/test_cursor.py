@@ -72,7 +72,7 @@ def test_meta_and_links_of_a_cursor_page(client, shelf):
     assert meta == {"page": None, "per_page": 1, "total": 2, "pages": 2, "total_exact": True,
                     "fuzzy": False, "next_cursor": meta["next_cursor"]}
     base = "http://localhost/books?author=austen&sort=title&"
-    assert response.headers["Link"] == (f'<{base}page=1&per_page=1>; rel="first", '
+    assert response.headers["Link"] == (f'<{base}after=&per_page=1>; rel="first", '
                                         f'<{base}after={meta["next_cursor"]}&per_page=1>; rel="next"')
     following = client.get(re.search(r'<([^>]+)>; rel="next"', response.headers["Link"])[1])
     assert following.get_json()["meta"]["next_cursor"] is None
