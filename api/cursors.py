@@ -14,8 +14,9 @@ position they may ask for.
 import base64
 import binascii
 import json
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, Select, inspect, tuple_
@@ -109,17 +110,23 @@ def _typed(column: Column, value: Any) -> Any:
     kind = column.type
     kind = (kind.impl_instance if isinstance(kind, TypeDecorator) else kind).python_type  # its own: object
     if kind is datetime and isinstance(value, str):
-        try:
+        with suppress(ValueError, OverflowError):  # not ISO 8601; in UTC, before year 1
             parsed = datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
     elif kind is int and type(value) is int and -MAX_ID - 1 <= value <= MAX_ID:
         return value  # the columns keyed on are 32-bit (a larger bind fails its cast)
-    elif kind is str and isinstance(value, str) and "\x00" not in value:
-        return value  # PostgreSQL text cannot hold NUL
+    elif kind is str and isinstance(value, str) and "\x00" not in value and _utf8(value):
+        return value  # PostgreSQL text holds no NUL; a lone surrogate cannot be sent at all
     raise bad_cursor("Not a cursor of this list.")
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _plain(value: Any) -> Any:

@@ -114,6 +114,9 @@ def test_a_cursor_of_another_sort_is_400(client, shelf):
     ("title", forge(o="title,id", s=True, v=["Emma", 1])), ("title", forge(o=["title"], s=0, v=["Emma", 1])),
     ("created_at", forge(o="created_at,id", s=0, v=["2026-01-01T00:00:00", 1])),  # no time zone
     ("created_at", forge(o="created_at,id", s=0, v=["yesterday", 1])),
+    ("created_at", forge(o="created_at,id", s=0, v=["0001-01-01T00:00:00+01:00", 1])),  # year 0 in UTC
+    # A lone surrogate:
+    ("title", base64.urlsafe_b64encode(b'{"o":"title,id","s":0,"v":["\\ud800",1]}').decode()),
 ])
 def test_a_cursor_that_is_not_one_is_400_never_500(client, shelf, sort, cursor):
     response = client.get(f"/books?sort={sort}&after={quote(cursor)}")
