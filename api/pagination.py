@@ -34,7 +34,7 @@ class PageArgs(Schema):
     # Larger values are capped at MAX_PER_PAGE rather than refused (SPEC: "capped").
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1),
                               metadata={"description": "Items per page, 1-100 (larger values are capped)."})
-    after = fields.String(validate=validate.Length(max=1000), metadata={"description": (
+    after = fields.String(validate=validate.Length(max=2048), metadata={"description": (
         "Read by cursor instead of page: empty for the first page, then each page's "
         "meta.next_cursor; any depth costs an index seek. Not for a search by relevance.")})
 
@@ -76,7 +76,7 @@ class Read:
     items: Sequence[Any]
     total: int
     exact: bool
-    more: bool  # a next page exists (by the total, an estimate above EXACT_UP_TO)
+    more: bool  # a next page exists (by page: from the total; by cursor: a row past the page)
 
 
 def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
@@ -100,7 +100,8 @@ def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
     next_cursor = None
     if cursor is not None:  # read by cursor (a page read by number stays as v1 had it)
         if read.more and read.items:
-            next_cursor = cursors.encode(cursors.keyset(read.stmt), read.source, read.items[-1])
+            keys = cursors.keyset(read.stmt, request.endpoint)
+            next_cursor = cursors.encode(keys, read.source, read.items[-1])
         body_meta["next_cursor"] = next_cursor
     response = jsonify({"items": dump_rows(schema, read.items), "meta": body_meta})
     response.headers["Link"] = (link_header(page, per_page, pages) if cursor is None
@@ -137,7 +138,7 @@ def _after(sources: list[Source], cursor: str, per_page: int, deferred: bool) ->
         if (found := sources[index]()) is None:
             continue
         stmt, meta = found
-        if (keys := cursors.keyset(stmt)) is None:
+        if (keys := cursors.keyset(stmt, request.endpoint)) is None:
             raise cursors.bad_cursor("This list cannot be read by cursor (a search by relevance): use page.")
         rest = cursors.after(stmt, keys, order, position)
         rows = db.session.scalars(page_stmt(rest, 1, per_page + 1, deferred=deferred)).all()

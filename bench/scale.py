@@ -94,7 +94,7 @@ def by_cursor(server: Server) -> tuple:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     conn.request("GET", "/books?page=5000")
     last = json.loads(conn.getresponse().read())["items"][-1]
-    keys = cursors.keyset(select(Book).order_by(Book.title, Book.id))
+    keys = cursors.keyset(select(Book).order_by(Book.title, Book.id), "books.list_books")
     cursor = cursors.encode(keys, 0, SimpleNamespace(title=last["title"], id=last["id"]))
     return ("`GET /books?after=<cursor after page 5000>`", f"/books?after={cursor}",
             f"/q/after?title={quote(last['title'])}&id={last['id']}", False)

@@ -40,7 +40,7 @@ def list_books():
       - {in: header, name: If-None-Match, schema: {type: string}, description: ETag of a copy you hold.}
     responses:
       200:
-        description: A page of books, with an RFC 8288 Link header (first, prev, next, last).
+        description: A page of books, with an RFC 8288 Link header (by cursor only first and next).
         headers:
           Link: {schema: {type: string}}
           ETag: {schema: {type: string}}
