@@ -16,54 +16,65 @@ from sqlalchemy.sql.elements import ClauseElement
 
 EXACT_UP_TO = 10_000  # SPEC: meta.total is exact up to this many matches
 ESTIMATE_SECONDS = 60  # how long a row estimate is reused (_for_a_while)
+_MISSING = object()
 
 
 def count(session: Session, stmt: Select) -> tuple[int, bool]:
     """(total, exact): exact up to EXACT_UP_TO matches, counted with a LIMIT so a
     million matches cost no more than EXACT_UP_TO + 1; above that the planner's
-    estimate (PostgreSQL). SQLite has no estimate, and counts above that exactly
-    (an embedded catalog is small enough; README "Totals")."""
+    estimate (PostgreSQL), and for ESTIMATE_SECONDS after such a count the same
+    statement and values are not counted again (a walk through a large filtered list
+    by cursor or page pays its count once a minute, not per page). SQLite has no
+    estimate, and counts above that exactly (an embedded catalog is small enough;
+    README "Totals")."""
     stmt = stmt.order_by(None)
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres and (rows := _table_rows(session, stmt)) is not None and rows > 2 * EXACT_UP_TO:
         return rows, False
     stmt = _rows_only(stmt)
+    key = _plan_key(stmt) if postgres else None
+    if key is not None and (estimate := _recent("plan_rows", key)) is not None:
+        return max(estimate, EXACT_UP_TO + 1), False
     bounded = session.scalar(select(func.count()).select_from(stmt.limit(EXACT_UP_TO + 1).subquery()))
     if bounded <= EXACT_UP_TO:
         return bounded, True
     if not postgres:
         return session.scalar(select(func.count()).select_from(stmt.subquery())), True
-    return max(_planned_rows(session, stmt), bounded), False
-
-
-def _planned_rows(session: Session, stmt: Select) -> int:
-    """The planner's row estimate for `stmt`, asked at most once per ESTIMATE_SECONDS
-    per process for the same statement and values: it moves only with the table's
-    statistics. Times are left out of the key (overdue's `now` changes every call;
-    a minute-old estimate of it is as good)."""
-    cache_key = stmt._generate_cache_key()  # None: a statement SQLAlchemy cannot cache
-    key = cache_key and (cache_key.key, tuple(p.effective_value for p in cache_key.bindparams
-                                              if not isinstance(p.effective_value, datetime)))
 
     def planned() -> int:
         plan = session.execute(Explain(stmt)).scalar()
         return int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
 
-    return _for_a_while("plan_rows", key, planned)
+    return max(_for_a_while("plan_rows", key, planned), bounded), False
+
+
+def _plan_key(stmt: Select) -> tuple | None:
+    """The key the planner's estimate of `stmt` is kept under: the statement and its
+    values (it moves only with the table's statistics). Times are left out (overdue's
+    `now` changes every call; a minute-old estimate of it is as good). None: a
+    statement SQLAlchemy cannot cache, never reused."""
+    cache_key = stmt._generate_cache_key()
+    return cache_key and (cache_key.key, tuple(p.effective_value for p in cache_key.bindparams
+                                               if not isinstance(p.effective_value, datetime)))
+
+
+def _recent(store: str, key, default: Any = None) -> Any:
+    """The value _for_a_while keeps under `key` in `store`, if still fresh; else `default`."""
+    hit = current_app.extensions.get(store, {}).get(key)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else default
 
 
 def _for_a_while(store: str, key, compute: Callable[[], Any]) -> Any:
     """compute(), reused for ESTIMATE_SECONDS per process under `key` in `store` (a key
     of None: not reused); at most 1,000 keys a store (distinct searches)."""
-    known = current_app.extensions.setdefault(store, {})
-    now = time.monotonic()
-    if key is not None and (hit := known.get(key)) is not None and hit[0] > now:
-        return hit[1]
+    if key is not None and (value := _recent(store, key, _MISSING)) is not _MISSING:
+        return value
     value = compute()
     if key is not None:
+        known = current_app.extensions.setdefault(store, {})
         if len(known) >= 1_000:
             known.clear()
-        known[key] = (now + ESTIMATE_SECONDS, value)
+        known[key] = (time.monotonic() + ESTIMATE_SECONDS, value)
     return value
 
 

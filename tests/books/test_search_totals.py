@@ -128,3 +128,19 @@ def test_an_estimate_is_asked_once_per_statement_and_values(client, many, redis_
         assert body["total_exact"] is False and body["total"] > 10_000, query
         explains.append(sum(s.startswith("EXPLAIN") for s in sent))
     assert explains == [1, 0, 1]
+
+
+@pytest.mark.postgres
+def test_a_large_filter_is_not_counted_again_for_a_while(client, many, redis_client, count_sql):
+    """Once a bounded count has found more than 10,000 matches, the same filter and
+    values take the estimate without counting (a walk through a large list pays its
+    count once a minute); a filter with other values counts."""
+    sent = count_sql()
+    counts = []
+    for query in ("author=writer", "author=writer&page=2", "author=writer&after=", "author=writer 1"):
+        sent.clear()
+        redis_client.flushdb()  # a cache miss each time
+        body = meta(client, query)
+        assert body["total_exact"] is (query == "author=writer 1"), (query, body)
+        counts.append(sum("count(" in s for s in sent))
+    assert counts == [1, 0, 0, 1]
