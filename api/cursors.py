@@ -4,9 +4,9 @@ by an index seek instead of an OFFSET walk (README "Cursors").
 A list can be read by cursor when its order is a total order on plain, non-null
 columns of its entity, all in one direction, ending with the primary key (books by
 title or year, loans newest first); a search by relevance is ordered by a computed
-rank and cannot. The cursor is the last row's values of those columns, with the order
-they belong to and which of the list's statements produced it (a search as typed or
-its substring fallback), as url-safe base64 JSON. It is not signed: it holds only
+rank and cannot. The cursor is the last row's values of those columns, with the list
+(endpoint) and order they belong to and which of the list's statements produced it (a
+search as typed or its substring fallback), as url-safe base64 JSON. It is not signed: it holds only
 values of the row's public fields, and any position in a list a caller may read is a
 position they may ask for.
 """
@@ -69,7 +69,7 @@ def keyset(stmt: Select, scope: str) -> Keyset | None:
     return Keyset(scope, tuple(columns), tuple(attributes), directions.pop())
 
 
-def after(stmt: Select, keys: Keyset, order: str, position: "Position | None") -> Select:
+def after(stmt: Select, keys: Keyset, order: str, position: Position | None) -> Select:
     """`stmt` limited to the rows after a decoded cursor's in its order (a row-value
     comparison, which the list's sort index serves as a range); all of it for None."""
     if position is None:
