@@ -77,6 +77,7 @@ class Read:
     total: int
     exact: bool
     more: bool  # a next page exists (by page: from the total; by cursor: a row past the page)
+    keys: cursors.Keyset | None = None  # read by cursor: the order the next cursor continues
 
 
 def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
@@ -100,8 +101,7 @@ def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
     next_cursor = None
     if cursor is not None:  # read by cursor (a page read by number stays as v1 had it)
         if read.more and read.items:
-            keys = cursors.keyset(read.stmt, request.endpoint)
-            next_cursor = cursors.encode(keys, read.source, read.items[-1])
+            next_cursor = cursors.encode(read.keys, read.source, read.items[-1])
         body_meta["next_cursor"] = next_cursor
     response = jsonify({"items": dump_rows(schema, read.items), "meta": body_meta})
     response.headers["Link"] = (link_header(page, per_page, pages) if cursor is None
@@ -145,7 +145,7 @@ def _after(sources: list[Source], cursor: str, per_page: int, deferred: bool) ->
         if read is None or rows:
             whole = position is None and len(rows) <= per_page  # from the start: no count needed
             total = (len(rows), True) if whole else count(db.session, stmt)
-            read = Read(stmt, index, meta, rows[:per_page], *total, more=len(rows) > per_page)
+            read = Read(stmt, index, meta, rows[:per_page], *total, more=len(rows) > per_page, keys=keys)
         if rows:
             break
     if read is None:  # the cursor's statement finds nothing now (its data changed)
