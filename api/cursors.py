@@ -6,9 +6,9 @@ columns of its entity, all in one direction, ending with the primary key (books 
 title or year, loans newest first); a search by relevance is ordered by a computed
 rank and cannot. The cursor is the last row's values of those columns, with the list
 (endpoint) and order they belong to and which of the list's statements produced it (a
-search as typed or its substring fallback), as url-safe base64 JSON. It is not signed: it holds only
-values of the row's public fields, and any position in a list a caller may read is a
-position they may ask for.
+search as typed or its substring fallback), as url-safe base64 JSON. It is not signed:
+it holds only values of the row's public fields, and any position in a list a caller
+may read is a position they may ask for.
 """
 
 import base64

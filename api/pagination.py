@@ -17,7 +17,7 @@ from api import cursors
 from api.docs import doc_schema
 from api.dumping import dump_rows
 from api.extensions import db
-from api.totals import EXACT_UP_TO, count  # noqa: F401  (EXACT_UP_TO: read from here too)
+from api.totals import count
 
 MAX_PER_PAGE = 100
 # Beyond this a page number is nonsense; refusing it keeps OFFSET within bigint.
@@ -68,16 +68,13 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
 
 @dataclass(frozen=True)
 class Read:
-    """A page read from one of a list's statements (`source`: its index)."""
+    """A page read from one of a list's statements."""
 
-    stmt: Select
-    source: int
     meta: dict[str, Any]
     items: Sequence[Any]
     total: int
     exact: bool
-    more: bool  # a next page exists (by page: from the total; by cursor: a row past the page)
-    keys: cursors.Keyset | None = None  # read by cursor: the order the next cursor continues
+    next_cursor: str | None = None  # read by cursor: where the next page starts (None: last page)
 
 
 def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
@@ -98,26 +95,23 @@ def paginate(stmt: Select, schema: Schema, args: dict[str, Any], *,
     page = args["page"] if cursor is None else None
     body_meta = {"page": page, "per_page": per_page, "total": read.total, "pages": pages,
                  "total_exact": read.exact, **(meta or {}), **read.meta}
-    next_cursor = None
     if cursor is not None:  # read by cursor (a page read by number stays as v1 had it)
-        if read.more and read.items:
-            next_cursor = cursors.encode(read.keys, read.source, read.items[-1])
-        body_meta["next_cursor"] = next_cursor
+        body_meta["next_cursor"] = read.next_cursor
     response = jsonify({"items": dump_rows(schema, read.items), "meta": body_meta})
     response.headers["Link"] = (link_header(page, per_page, pages) if cursor is None
-                                else cursor_links(per_page, next_cursor))
+                                else cursor_links(per_page, read.next_cursor))
     return response
 
 
 def _numbered(sources: list[Source], page: int, per_page: int, deferred: bool) -> Read:
     read = None
-    for index, source in enumerate(sources):
+    for source in sources:
         if (found := source()) is None:
             continue
         stmt, meta = found
         items, total, exact = page_and_total(db.session, stmt, page, per_page, deferred=deferred)
         if read is None or total:
-            read = Read(stmt, index, meta, items, total, exact, more=page * per_page < total)
+            read = Read(meta, items, total, exact)
         if total:
             break
     return read
@@ -145,12 +139,13 @@ def _after(sources: list[Source], cursor: str, per_page: int, deferred: bool) ->
         if read is None or rows:
             whole = position is None and len(rows) <= per_page  # from the start: no count needed
             total = (len(rows), True) if whole else count(db.session, stmt)
-            read = Read(stmt, index, meta, rows[:per_page], *total, more=len(rows) > per_page, keys=keys)
+            # per_page + 1 rows read: the extra one says a next page exists.
+            next_cursor = cursors.encode(keys, index, rows[per_page - 1]) if len(rows) > per_page else None
+            read = Read(meta, rows[:per_page], *total, next_cursor)
         if rows:
             break
     if read is None:  # the cursor's statement finds nothing now (its data changed)
-        stmt, meta = sources[0]()
-        read = Read(stmt, 0, meta, [], 0, True, more=False)
+        read = Read({}, [], 0, True)
     return read
 
 
