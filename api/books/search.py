@@ -18,6 +18,9 @@ prefix hits of "Author 12" cost ten times a page. Longer prefixes stay complete,
 
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import Select, bindparam, false, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
@@ -72,7 +75,7 @@ def match_words(session: Session, stmt: Select, groups: list[list[str]], *, rele
     """`stmt` filtered to books matching every group (a group: alternatives for one
     word), ordered by relevance if asked (the caller adds the tie-break)."""
     words_for_prefix = prefix_words(session, groups[-1][0]) if prefix_last and groups else None
-    build = _pg_query if dialect(session) == "postgresql" else _fts_query
+    build = partial(_query, _PG if dialect(session) == "postgresql" else _FTS5)
     query = build(groups, prefix_last, isbn, None)
     if not query:
         return stmt.where(false())
@@ -106,23 +109,33 @@ def prefix_words(session: Session, prefix: str) -> list[str] | None:
     return found[:PREFIX_WORDS] if len(found) > PREFIX_WORDS else None
 
 
-def _pg_query(groups, prefix_last, isbn, expanded) -> str:
+@dataclass(frozen=True)
+class _Syntax:
+    """How a word, a prefix, "or" and "and" are written in a database's query language."""
+
+    quote: Callable[[str], str]
+    prefix: str
+    any: str
+    all: str
+
+
+_PG = _Syntax(lambda w: "'" + w.replace("\\", "\\\\").replace("'", "''") + "'", ":*", " | ", " & ")
+_FTS5 = _Syntax(lambda w: '"' + w.replace('"', '""') + '"', "*", " OR ", " AND ")
+
+
+def _query(syntax: _Syntax, groups, prefix_last, isbn, expanded) -> str:
     parts = []
     for i, group in enumerate(groups):
         last = prefix_last and i == len(groups) - 1
-        alternatives = [_pg_word(w) + (":*" if last and j == 0 and expanded is None else "")
+        alternatives = [syntax.quote(w) + (syntax.prefix if last and j == 0 and expanded is None else "")
                         for j, w in enumerate(group)]
         if last and expanded is not None:
-            alternatives += [_pg_word(w) for w in expanded if w not in group]
-        parts.append("(" + " | ".join(alternatives) + ")")
-    query = " & ".join(parts)
-    if isbn:  # the ISBN is a word of the vector too
-        query = f"({query}) | '{isbn}'" if query else f"'{isbn}'"
+            alternatives += [syntax.quote(w) for w in expanded if w not in group]
+        parts.append("(" + syntax.any.join(alternatives) + ")")
+    query = syntax.all.join(parts)
+    if isbn:  # the ISBN is a word of the index too
+        query = f"({query}){syntax.any}{syntax.quote(isbn)}" if query else syntax.quote(isbn)
     return query
-
-
-def _pg_word(word: str) -> str:
-    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _pg_match(stmt, query, rank_query, lead):
@@ -138,25 +151,6 @@ def _pg_match(stmt, query, rank_query, lead):
 
 def _tsquery(name: str, query: str):
     return func.to_tsquery(literal_column("'simple'::regconfig"), bindparam(name, query))
-
-
-def _fts_phrase(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'
-
-
-def _fts_query(groups, prefix_last, isbn, expanded) -> str:
-    parts = []
-    for i, group in enumerate(groups):
-        last = prefix_last and i == len(groups) - 1
-        alternatives = [_fts_phrase(w) + ("*" if last and j == 0 and expanded is None else "")
-                        for j, w in enumerate(group)]
-        if last and expanded is not None:
-            alternatives += [_fts_phrase(w) for w in expanded if w not in group]
-        parts.append("(" + " OR ".join(alternatives) + ")")
-    query = " AND ".join(parts)
-    if isbn:
-        query = f"({query}) OR {_fts_phrase(isbn)}" if query else _fts_phrase(isbn)
-    return query
 
 
 def _sqlite_match(stmt, query, relevance):
