@@ -7,7 +7,9 @@ Memory is one batch whatever the table's size.
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from celery import shared_task
 from flask import current_app
@@ -63,36 +65,17 @@ def loans_csv(run: tracking.JobRun) -> dict:
     batch_size = current_app.config["JOB_BATCH_SIZE"]
     total = db.session.scalar(select(func.count()).select_from(Loan).where(*conditions))
     db.session.commit()
-    out = OutputWriter(run.id, filename=f"loans-{now:%Y%m%d-%H%M%S}.csv", content_type="text/csv")
-    out.write(_csv_line(LOAN_COLUMNS))
     base = (select(Loan.id, Loan.borrowed_at, Loan.due_at, Loan.returned_at, Loan.renewals,
                    Loan.user_id, User.username, User.email, Loan.book_id, Book.isbn, Book.title)
             .join(User, User.id == Loan.user_id).join(Book, Book.id == Loan.book_id)
             .where(*conditions).order_by(Loan.id).limit(batch_size))
-    written, after = 0, 0
-    run.checkpoint(0, total, {"rows": 0})
-    while True:
-        rows = db.session.execute(base.where(Loan.id > after)).all()
-        # End the read before writing (SQLite: a read-then-write transaction fails
-        # when another writer committed in between).
-        db.session.commit()
-        if not rows:
-            break
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in rows:
-            status = ("returned" if row.returned_at else "overdue" if row.due_at < now else "open")
-            writer.writerow([row.id, status, _iso(row.borrowed_at), _iso(row.due_at),
-                             _iso(row.returned_at), row.renewals, row.user_id, row.username,
-                             row.email, row.book_id, row.isbn, row.title])
-        out.write(buffer.getvalue().encode())
-        out.flush()
-        written += len(rows)
-        after = rows[-1].id
-        run.checkpoint(written, max(total, written), {"rows": written})
-    out.close()
-    db.session.commit()
-    return run.with_counts({"rows": written, "bytes": out.file.size})
+
+    def values(row) -> list:
+        status = ("returned" if row.returned_at else "overdue" if row.due_at < now else "open")
+        return [row.id, status, _iso(row.borrowed_at), _iso(row.due_at), _iso(row.returned_at),
+                row.renewals, row.user_id, row.username, row.email, row.book_id, row.isbn, row.title]
+
+    return _write_csv(run, f"loans-{now:%Y%m%d-%H%M%S}.csv", LOAN_COLUMNS, base, Loan.id, total, values)
 
 
 def account_lines_csv(run: tracking.JobRun) -> dict:
@@ -107,26 +90,37 @@ def account_lines_csv(run: tracking.JobRun) -> dict:
     batch_size = current_app.config["JOB_BATCH_SIZE"]
     total = db.session.scalar(select(func.count()).select_from(AccountLine).where(*conditions))
     db.session.commit()
-    out = OutputWriter(run.id, filename=f"account-lines-{now:%Y%m%d-%H%M%S}.csv",
-                       content_type="text/csv")
-    out.write(_csv_line(LINE_COLUMNS))
     base = (select(AccountLine.id, AccountLine.user_id, AccountLine.kind, AccountLine.amount,
                    AccountLine.loan_id, AccountLine.note, AccountLine.created_at,
                    AccountLine.created_by)
             .where(*conditions).order_by(AccountLine.id).limit(batch_size))
+
+    def values(row) -> list:
+        return [row.id, row.user_id, row.kind, row.amount, currency, _blank(row.loan_id),
+                _blank(row.note), _iso(row.created_at), _blank(row.created_by)]
+
+    return _write_csv(run, f"account-lines-{now:%Y%m%d-%H%M%S}.csv", LINE_COLUMNS, base,
+                      AccountLine.id, total, values)
+
+
+def _write_csv(run: tracking.JobRun, filename: str, columns: tuple, stmt, key, total: int,
+               values: Callable[[Any], list]) -> dict:
+    """`filename`: a header of `columns`, then `values(row)` of each of `stmt`'s rows,
+    keyset-batched by `key` (stmt orders by it and is limited to a batch): one chunk
+    per batch, progress committed with each."""
+    out = OutputWriter(run.id, filename=filename, content_type="text/csv")
+    out.write(_csv_line(columns))
     written, after = 0, 0
     run.checkpoint(0, total, {"rows": 0})
     while True:
-        rows = db.session.execute(base.where(AccountLine.id > after)).all()
-        db.session.commit()  # end the read before writing (see loans_csv)
+        rows = db.session.execute(stmt.where(key > after)).all()
+        # End the read before writing (SQLite: a read-then-write transaction fails
+        # when another writer committed in between).
+        db.session.commit()
         if not rows:
             break
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in rows:
-            writer.writerow([row.id, row.user_id, row.kind, row.amount, currency,
-                             _blank(row.loan_id), _blank(row.note), _iso(row.created_at),
-                             _blank(row.created_by)])
+        csv.writer(buffer).writerows(values(row) for row in rows)
         out.write(buffer.getvalue().encode())
         out.flush()
         written += len(rows)
