@@ -58,13 +58,7 @@ def _take_write_lock_on_sqlite(session: Session, model, row_id: int) -> None:
 # check a foreign key (a notification or loan row naming this member or book) —
 # a return making someone's hold ready would then deadlock with their borrow.
 def lock_user(session: Session, user_id: int) -> User:
-    if 0 < user_id <= MAX_ID:
-        _take_write_lock_on_sqlite(session, User, user_id)
-    user = session.scalar(select(User).where(User.id == user_id).with_for_update(key_share=True)
-                          .execution_options(populate_existing=True)) if 0 < user_id <= MAX_ID else None
-    if user is None:
-        session.rollback()
-        raise NotFound("No such user.")
+    user = _locked(session, User, user_id, "No such user.")
     if not user.is_active:
         refuse(session, "account_inactive", "This member's account is deactivated.")
     return user
@@ -73,14 +67,20 @@ def lock_user(session: Session, user_id: int) -> User:
 def lock_book(session: Session, book_id: int) -> Book:
     """The book, locked FOR UPDATE and freshly read (404 if it does not exist). Every
     change of one of its items' status happens under this lock."""
-    if 0 < book_id <= MAX_ID:
-        _take_write_lock_on_sqlite(session, Book, book_id)
-    book = session.scalar(select(Book).where(Book.id == book_id).with_for_update(key_share=True)
-                          .execution_options(populate_existing=True)) if 0 < book_id <= MAX_ID else None
-    if book is None:
+    return _locked(session, Book, book_id, "No such book.")
+
+
+def _locked(session: Session, model, row_id: int, missing: str):
+    """The `model` row, locked and freshly read; 404 `missing` (rolled back) if absent."""
+    row = None
+    if 0 < row_id <= MAX_ID:
+        _take_write_lock_on_sqlite(session, model, row_id)
+        row = session.scalar(select(model).where(model.id == row_id).with_for_update(key_share=True)
+                             .execution_options(populate_existing=True))
+    if row is None:
         session.rollback()
-        raise NotFound("No such book.")
-    return book
+        raise NotFound(missing)
+    return row
 
 
 def not_suspended(today: date) -> ColumnElement[bool]:
