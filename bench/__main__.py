@@ -8,7 +8,7 @@ import time
 from bench import report
 from bench.context import FULL, QUICK, Context
 from bench.data import seed_catalog
-from bench.harness import machine
+from bench.harness import export_tree, machine
 from bench.services import Services
 
 MODULES = ["http_health", "books_cache", "limiter", "sql_counts", "overdue", "fines", "mail", "imports"]
@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
     services = Services().start()
-    ctx = Context(services, sizes, args.quick, base=export(args.base) if args.base else None)
+    ctx = Context(services, sizes, args.quick, base=export_tree(args.base) if args.base else None)
     rows = []
     try:
         print(f"seeding {sizes.books} books, {sizes.users} members", flush=True)
@@ -54,24 +54,6 @@ def main(argv=None) -> int:
     path = report.write(text, args.output or default, ctx.raw)
     print(f"wrote {path} in {elapsed:.0f}s")
     return 0
-
-
-def export(rev: str):
-    """The tree of commit `rev` under var/bench/base (git archive: no worktree, no
-    change to the repository), to run the same benchmarks against."""
-    import shutil
-    import subprocess
-    import tarfile
-    from io import BytesIO
-
-    from bench.harness import ROOT
-
-    target = ROOT / "var" / "bench-base" / rev.replace("/", "_")
-    shutil.rmtree(target, ignore_errors=True)
-    tree = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=BytesIO(tree)) as tar:
-        tar.extractall(target, filter="data")
-    return target
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Before and after, in one run: this checkout vs an earlier commit (`python -m bench
 --base REV --only compare`), interleaved on the same routes and the same job.
 
-The earlier commit's tree is exported with `git archive` (bench/__main__.py) and
+The earlier commit's tree is exported with `git archive` (bench.harness.export_tree) and
 served from there, so both sides are shipped code: nothing is patched. Both use
 this run's database (its schema comes from this checkout's migrations, which only
 ever add to what the earlier code needs).

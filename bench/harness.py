@@ -149,6 +149,21 @@ def load(url: str, *, requests: int, concurrency: int, duration: float, warmup: 
     return result
 
 
+def export_tree(rev: str) -> Path:
+    """The tree of commit `rev` under var/bench-base (git archive: no worktree, no
+    change to the repository), to serve side by side with this checkout."""
+    import shutil
+    import tarfile
+    from io import BytesIO
+
+    target = ROOT / "var" / "bench-base" / rev.replace("/", "_")
+    shutil.rmtree(target, ignore_errors=True)
+    tree = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(tree)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
 def interleaved(rounds: int, runs: dict) -> dict[str, list]:
     """Run each callable `rounds` times, alternating the order every round
     (A B, B A, A B ...) so drift on a shared machine hits both sides alike."""

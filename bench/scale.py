@@ -17,23 +17,19 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 
 from bench import services as bench_services
-from bench.harness import Server, cold_cache, machine
+from bench.harness import Server, cold_cache, export_tree, machine
 from bench.scale_data import ADMIN_PASSWORD, seed_postgres, seed_sqlite
+from bench.scale_report import compare_table, section, write_section
 from bench.services import PG_ADMIN, ROOT, WORKDIR, Services
 
 # Its own database, one per checkout (bench_<checkout>_scale), so neither a `make bench`
 # nor a bench.scale in another checkout on this PostgreSQL drops this run's data.
 DATABASE = bench_services.BENCH_DB + "_scale"
-
-START, END = "<!-- scale:start -->", "<!-- scale:end -->"
-
 
 # (label, app path, baseline path, needs the admin token)
 PG_REQUESTS = [
@@ -100,42 +96,43 @@ def by_cursor(server: Server) -> tuple:
             f"/q/after?title={quote(last['title'])}&id={last['id']}", False)
 
 
-def measure(requests, app: Server, base: Server, redis, token: dict, rounds: int) -> list[dict]:
+def measure(requests, app: Server, base: Server, redis, token: dict, rounds: int,
+            before: Server | None = None) -> list[dict]:
+    """Each request's p50 on the app and its SQL on the baseline (and, given `before`,
+    on an earlier commit's app), interleaved: the order turns every round."""
     rows = []
     for label, app_path, base_path, admin in requests:
         headers = token if admin else {}
-        sides = {"app": (app, app_path), "sql": (base, base_path)}
-        times = {"app": [], "sql": []}
-        cpu = {"app": 0.0, "sql": 0.0}
-        for name, (server, path) in sides.items():  # warm-up: imports, plans, buffers
+        sides = {"app": (app, app_path, headers), "sql": (base, base_path, {})}
+        if before is not None:
+            sides["before"] = (before, app_path, headers)
+        for name, (server, path, sent) in list(sides.items()):  # warm-up: imports, plans, buffers
             cold_cache(redis)
-            timed_get(server, path, headers if name == "app" else {})
+            try:
+                timed_get(server, path, sent)
+            except RuntimeError as e:  # an earlier commit may not serve this row (the cursor)
+                if name != "before":
+                    raise
+                print(f"  {label}: the earlier commit: {e}", flush=True)
+                del sides[name]
+        names = list(sides)
+        times = {name: [] for name in names}
+        cpu = dict.fromkeys(names, 0.0)
         for i in range(rounds):
-            for name in (["app", "sql"] if i % 2 == 0 else ["sql", "app"]):
-                server, path = sides[name]
+            for name in names[i % len(names):] + names[:i % len(names)]:
+                server, path, sent = sides[name]
                 cold_cache(redis)  # every app request is a miss
-                before = server.cpu_seconds()
-                times[name].append(timed_get(server, path, headers if name == "app" else {}))
-                cpu[name] += server.cpu_seconds() - before
-        app_ms, sql_ms = statistics.median(times["app"]), statistics.median(times["sql"])
+                before_cpu = server.cpu_seconds()
+                times[name].append(timed_get(server, path, sent))
+                cpu[name] += server.cpu_seconds() - before_cpu
+        p50 = {name: statistics.median(values) for name, values in times.items()}
         cpu_ms = {k: v * 1000 / rounds for k, v in cpu.items()}
-        rows.append({"request": label, "app": app_ms, "sql": sql_ms, "raw": times, "cpu": cpu_ms})
-        print(f"  {label}: app {app_ms:.1f} ms, SQL {sql_ms:.1f} ms; server CPU/request "
-              f"{cpu_ms['app']:.1f} vs {cpu_ms['sql']:.1f} ms", flush=True)
+        rows.append({"request": label, "app": p50["app"], "sql": p50["sql"], "before": p50.get("before"),
+                     "raw": times, "cpu": cpu_ms})
+        print(f"  {label}: app {p50['app']:.1f} ms, SQL {p50['sql']:.1f} ms"
+              + (f", earlier commit {p50['before']:.1f} ms" if "before" in p50 else "")
+              + f"; server CPU/request {cpu_ms['app']:.1f} vs {cpu_ms['sql']:.1f} ms", flush=True)
     return rows
-
-
-def table(rows, target: float, scale: str) -> list[str]:
-    lines = [f"| request ({scale}) | app p50 | hand-written SQL p50 | ratio | target | met? "
-             "| server CPU/request, app vs SQL |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        limit = 50 if "typo" in r["request"] or r["request"].startswith("SQLite") else target
-        met = r["app"] <= limit and (r["request"].startswith("SQLite") or r["app"] <= 2 * r["sql"])
-        goal = f"≤ {limit:.0f} ms" + ("" if r["request"].startswith("SQLite") else ", ≤ 2×")
-        lines.append(f"| {r['request']} | {r['app']:.1f} ms | {r['sql']:.1f} ms | "
-                     f"{r['app'] / r['sql']:.2f}× | {goal} | {'yes' if met else '**no**'} | "
-                     f"{r['cpu']['app']:.1f} vs {r['cpu']['sql']:.1f} ms |")
-    return lines
 
 
 def sqlite_rows(services: Services, books: int, rounds: int) -> list[dict]:
@@ -154,17 +151,6 @@ def sqlite_rows(services: Services, books: int, rounds: int) -> list[dict]:
     finally:
         app.stop()
         base.stop()
-
-
-def write_section(text: str, output: Path) -> None:
-    """Replace the Scale section of `output` (between its markers), or append it."""
-    old = output.read_text() if output.exists() else ""
-    block = f"{START}\n{text.strip()}\n{END}"
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip() + "\n\n" + block + "\n"
-    output.write_text(new)
 
 
 def _fresh_database(reuse: bool = False) -> str:
@@ -191,6 +177,9 @@ def main(argv=None) -> int:
     p.add_argument("--output", default="bench/RESULTS.md")
     p.add_argument("--reuse", action="store_true",
                    help="time against the bench_scale database of an earlier run with as many books")
+    p.add_argument("--base", metavar="REV",
+                   help="also serve commit REV (git archive) and time it in the same rounds: "
+                        "prints this checkout vs REV, writes nothing to RESULTS.md, skips SQLite")
     args = p.parse_args(argv)
     started = time.monotonic()
     bench_services._fresh_database = lambda: _fresh_database(args.reuse)
@@ -211,41 +200,32 @@ def main(argv=None) -> int:
         app = Server("wsgi:app", services.app_env(), "scale-app").start()
         base = Server("bench.baselines.scale_sql:app", services.app_env(), "scale-sql").start()
         servers += [app, base]
+        before = None
+        if args.base:
+            before = Server("wsgi:app", services.app_env(), "scale-app-before",
+                            cwd=export_tree(args.base)).start()
+            servers.append(before)
         token = login(app)
         load_before = os.getloadavg()[0]
         requests = [*PG_REQUESTS[:5], by_cursor(app), *PG_REQUESTS[5:]]
-        rows = measure(requests, app, base, services.redis(), token, args.rounds)
+        rows = measure(requests, app, base, services.redis(), token, args.rounds, before)
         for server in servers:
             server.stop()
-        sqlite = sqlite_rows(services, args.sqlite_books, args.rounds) if args.sqlite_books else []
+        sqlite = (sqlite_rows(services, args.sqlite_books, args.rounds)
+                  if args.sqlite_books and not args.base else [])
         desc = machine(services)
     finally:
         for server in servers:
             server.stop()
         services.stop()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [
-        "## Scale: catalog search and lists (issue 12)", "",
-        f"Generated by `python -m bench.scale --books {args.books}` on {now} at commit `{commit}`, "
-        f"{(time.monotonic() - started) / 60:.1f} minutes ({seeded_note}). **Scale of this run: "
-        f"{args.books:,} books, {args.books:,} loans, {max(args.books // 10, 1):,} members on PostgreSQL"
-        + (f"; {args.sqlite_books:,} books on SQLite" if args.sqlite_books else "") + ".**", "",
-        f"**Machine:** {desc}. Load average (1 min) when timing began: {load_before:.1f}, when it "
-        f"ended: {os.getloadavg()[0]:.1f} (other work on the machine; 2 cores).", "",
-        "Sequential requests through gunicorn -w 2 (production config), the Redis cache flushed "
-        f"before every request, median of {args.rounds}; the baseline is the same page and total "
-        "as hand-written SQL in a bare Flask app under the same gunicorn config "
-        "(bench/baselines/scale_sql.py), interleaved with the app in this run. Targets "
-        "(issue 12) are for 1,000,000 books; at a smaller scale they are indicative only.", "",
-        *table(rows, 20, f"{args.books:,} books"), "",
-    ]
-    if sqlite:
-        lines += [*table(sqlite, 50, f"SQLite, {args.sqlite_books:,} books"), ""]
-    text = "\n".join(lines)
+    if args.base:
+        text = compare_table(rows, args.base, args.rounds)
+    else:
+        text = section(args, rows, sqlite, desc, load_before, seeded_note,
+                       (time.monotonic() - started) / 60)
     print(text)
-    write_section(text, ROOT / args.output)
+    if not args.base:
+        write_section(text, ROOT / args.output)
     raw = WORKDIR.parent / "bench-scale-raw.json"
     raw.write_text(json.dumps({"pg": rows, "sqlite": sqlite}, indent=1))
     return 0
