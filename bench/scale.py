@@ -182,6 +182,7 @@ def main(argv=None) -> int:
                         "prints this checkout vs REV, writes nothing to RESULTS.md, skips SQLite")
     args = p.parse_args(argv)
     started = time.monotonic()
+    tree = export_tree(args.base) if args.base else None  # a bad REV fails before any seeding
     bench_services._fresh_database = lambda: _fresh_database(args.reuse)
     services = Services().start()
     if not services.postgres:
@@ -201,9 +202,9 @@ def main(argv=None) -> int:
         base = Server("bench.baselines.scale_sql:app", services.app_env(), "scale-sql").start()
         servers += [app, base]
         before = None
-        if args.base:
-            before = Server("wsgi:app", services.app_env(), "scale-app-before",
-                            cwd=export_tree(args.base)).start()
+        if tree is not None:
+            before = Server("wsgi:app", services.app_env(PYTHONPATH=str(tree)), "scale-app-before",
+                            cwd=tree).start()
             servers.append(before)
         token = login(app)
         load_before = os.getloadavg()[0]
@@ -219,14 +220,14 @@ def main(argv=None) -> int:
             server.stop()
         services.stop()
     if args.base:
-        text = compare_table(rows, args.base, args.rounds)
+        print(compare_table(rows, args.base, args.rounds))
+        raw = WORKDIR.parent / "bench-scale-compare-raw.json"  # RESULTS.md's own raw stays
     else:
         text = section(args, rows, sqlite, desc, load_before, seeded_note,
                        (time.monotonic() - started) / 60)
-    print(text)
-    if not args.base:
+        print(text)
         write_section(text, ROOT / args.output)
-    raw = WORKDIR.parent / "bench-scale-raw.json"
+        raw = WORKDIR.parent / "bench-scale-raw.json"
     raw.write_text(json.dumps({"pg": rows, "sqlite": sqlite}, indent=1))
     return 0
 
