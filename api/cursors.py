@@ -27,6 +27,8 @@ from sqlalchemy.types import TypeDecorator
 from api.errors import BadRequest
 from api.fields import MAX_ID
 
+_NOT_A_CURSOR = "Not a cursor: use the next_cursor of a page of this list."
+
 
 @dataclass(frozen=True)
 class Keyset:
@@ -94,9 +96,9 @@ def decode(cursor: str) -> tuple[str, Position]:
         data = json.loads(raw)
         order, source, values = data["o"], data["s"], data["v"]
     except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
-        raise bad_cursor("Not a cursor: use the next_cursor of a page of this list.") from None
+        raise bad_cursor(_NOT_A_CURSOR) from None
     if not isinstance(order, str) or type(source) is not int or source < 0 or not isinstance(values, list):
-        raise bad_cursor("Not a cursor: use the next_cursor of a page of this list.")
+        raise bad_cursor(_NOT_A_CURSOR)
     return order, Position(source, tuple(values))
 
 
