@@ -16,7 +16,7 @@ from api.audit.service import record
 from api.circulation.common import patron_category, refuse, rule_for
 from api.circulation.items import first_available
 from api.models import Book, Hold, Item, Loan, User
-from api.rules.resolve import EffectiveRule, type_loan_limit
+from api.rules.resolve import EffectiveRule, loan_limits
 
 # SPEC "Refusals": what `override_reason` lifts. Everything else (no copy, the book
 # already on loan, an inactive account, an item not on the shelf, a returned or
@@ -63,12 +63,14 @@ def borrow_blockers(session: Session, user: User, book: Book, *, scanned: Item |
         blockers.append(("already_borrowed", "The member already has this book on loan."))
     if any(row.due_at < now for row in open_loans):
         blockers.append(("has_overdue", "The member has an overdue loan; return it before borrowing more."))
-    if len(open_loans) >= rule.max_loans:
-        blockers.append(("loan_limit", f"The member has {rule.max_loans} books on loan, the most allowed."))
-    type_limit = type_loan_limit(session, patron_category=patron_category(user), item_type=item_type)
-    if type_limit is not None and sum(row.item_type == item_type for row in open_loans) >= type_limit:
-        blockers.append(("loan_limit", f"The member has {type_limit} loans of type {item_type}, "
-                                       "the most allowed."))
+    limits = loan_limits(session, patron_category=patron_category(user), item_type=item_type)
+    if len(open_loans) >= limits.overall:
+        blockers.append(("loan_limit", f"The member has {len(open_loans)} loans, the most allowed is "
+                                       f"{limits.overall}."))
+    of_type = sum(row.item_type == item_type for row in open_loans)
+    if limits.of_type is not None and of_type >= limits.of_type:
+        blockers.append(("loan_limit", f"The member has {of_type} loans of type {item_type}, "
+                                       f"the most allowed is {limits.of_type}."))
     mine = kept is not None and item is not None and kept.item_id == item.id
     if item is None:
         blockers.append(("no_copy_available",

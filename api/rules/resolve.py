@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api.models.rule import ANY, RULE_VALUES, CirculationRule
 
 __all__ = ["RULE_VALUES", "SEED_SETTINGS", "SEED_DEFAULTS", "EffectiveRule", "seed_values",
-           "effective_rule", "type_loan_limit", "default_rule_insert"]
+           "effective_rule", "LoanLimits", "loan_limits", "default_rule_insert"]
 
 # The `*`/`*` rule is seeded from these settings (SPEC "Configuration").
 SEED_SETTINGS = {
@@ -83,15 +83,22 @@ def effective_rule(session: Session, *, patron_category: str, item_type: str) ->
     return EffectiveRule(**values, sources=sources)
 
 
-def type_loan_limit(session: Session, *, patron_category: str, item_type: str) -> int | None:
-    """`max_loans` from a row naming `item_type` ((C,T) first, then (*,T)), or None: the
-    member's open loans of items of that type are also limited by it."""
-    if item_type == ANY:
-        return None
-    rows = {r.patron_category: r.max_loans for r in session.scalars(
-        select(CirculationRule).where(CirculationRule.item_type == item_type,
-                                      CirculationRule.patron_category.in_({patron_category, ANY})))}
-    for category in (patron_category, ANY):
-        if rows.get(category) is not None:
-            return rows[category]
-    return None
+@dataclass(frozen=True)
+class LoanLimits:
+    """SPEC "Circulation rules": `max_loans` of (C,*) limits all open loans of a member
+    (a row naming a type never raises or lowers it); one set on a row naming type T also
+    limits their open loans of items of type T."""
+
+    overall: int  # from (C,*), else (*,*)
+    of_type: int | None  # from (C,T), else (*,T); None: no row naming T sets it
+
+
+def loan_limits(session: Session, *, patron_category: str, item_type: str) -> LoanLimits:
+    """The member's two loan limits for borrowing an item of `item_type` (one query)."""
+    rows = _candidates(session, patron_category, item_type)
+
+    def first(*pairs: tuple[str, str]) -> int | None:
+        return next((rows[p].max_loans for p in pairs if p in rows and rows[p].max_loans is not None), None)
+
+    of_type = None if item_type == ANY else first((patron_category, item_type), (ANY, item_type))
+    return LoanLimits(overall=first((patron_category, ANY), (ANY, ANY)), of_type=of_type)

@@ -57,10 +57,12 @@ def register_user(session: Session, username: str, email: str, password: str, *,
     with integrity_error_as(session, _duplicate()):
         session.flush()
     if welcome:
-        # The limit a new member starts with: the rule for their category and books.
-        from api.circulation.common import rule_for
+        # The limit a new member starts with: their category's limit on all open loans.
+        from api.circulation.common import patron_category
+        from api.models.rule import ANY
+        from api.rules.resolve import loan_limits
 
-        max_loans = rule_for(session, user, "book").max_loans
+        max_loans = loan_limits(session, patron_category=patron_category(user), item_type=ANY).overall
         notify(session, "welcome", recipient=user.email, dedupe_key=f"welcome:{user.id}",
                user_id=user.id, user=user, max_loans=max_loans)
     with integrity_error_as(session, _duplicate()):

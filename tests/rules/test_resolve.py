@@ -1,11 +1,11 @@
-"""effective_rule and type_loan_limit: per-value inheritance (C,T) -> (C,*) -> (*,T) -> (*,*)."""
+"""effective_rule and loan_limits: per-value inheritance (C,T) -> (C,*) -> (*,T) -> (*,*)."""
 
 import pytest
 from sqlalchemy import event, func, select
 
 from api.extensions import db
 from api.models import CirculationRule
-from api.rules.resolve import RULE_VALUES, effective_rule, seed_values, type_loan_limit
+from api.rules.resolve import RULE_VALUES, effective_rule, loan_limits, seed_values
 
 
 def add(category, item_type, **values) -> int:
@@ -53,14 +53,28 @@ def test_other_pairs_see_only_their_rows(rules, app):
     assert adult_book.max_loans == app.config["MAX_ACTIVE_LOANS"]
 
 
-def test_type_loan_limit_only_from_rows_naming_the_type(rules):
+def limits(category, item_type):
+    found = loan_limits(db.session, patron_category=category, item_type=item_type)
+    return found.overall, found.of_type
+
+
+def test_type_loan_limit_only_from_rows_naming_the_type(rules, app):
     # (child,dvd) leaves max_loans unset, so (*,dvd) answers; (child,*) never does.
-    assert type_loan_limit(db.session, patron_category="child", item_type="dvd") == 3
-    assert type_loan_limit(db.session, patron_category="child", item_type="book") is None
+    assert limits("child", "dvd") == (2, 3)
+    assert limits("child", "book") == (2, None)
     db.session.get(CirculationRule, rules["child/dvd"]).max_loans = 1
     db.session.commit()
-    assert type_loan_limit(db.session, patron_category="child", item_type="dvd") == 1
-    assert type_loan_limit(db.session, patron_category="adult", item_type="dvd") == 3
+    assert limits("child", "dvd") == (2, 1)
+    assert limits("adult", "dvd") == (app.config["MAX_ACTIVE_LOANS"], 3)
+
+
+def test_the_overall_limit_only_from_rows_for_any_type(rules, app):
+    # (*,dvd) sets max_loans 3, which wins the per-value resolution for (adult, dvd);
+    # the member's limit on all open loans is still (*,*)'s (SPEC "Circulation rules").
+    assert effective_rule(db.session, patron_category="adult", item_type="dvd").max_loans == 3
+    assert limits("adult", "dvd")[0] == app.config["MAX_ACTIVE_LOANS"]
+    assert limits("adult", "*") == (app.config["MAX_ACTIVE_LOANS"], None)
+    assert limits("child", "*") == (2, None)
 
 
 def test_a_change_applies_to_the_next_call(rules):
