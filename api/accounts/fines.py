@@ -93,12 +93,25 @@ def accrual_batch_begins(session: Session) -> None:
 def settle_fine(session: Session, loan: Loan, *, returned_at: datetime) -> int:
     """Bring the loan's `overdue` line to its final amount, counting library days up to
     the return day (a backdated return counts to its own day). Call it in the return's
-    transaction, after setting returned_at; it does not commit. Returns the fine.
+    transaction, after setting returned_at; it does not commit. Returns the fine."""
+    return _write_one(session, loan, end=library_date(returned_at))
 
-    It first takes the accrual lock shared (PostgreSQL), held to the return's commit: a
-    fines-accrual batch in flight (which may have read the loan still open) commits
+
+def reprice_fine(session: Session, loan: Loan) -> int:
+    """Bring an open loan's `overdue` line to its fine counted to today, after its due
+    date moved: a line for a due date that no longer applies is brought down (to 0 if
+    the loan is no longer overdue, which fines-accrual would never visit again) or up.
+    Call it in the change's transaction; it does not commit. Returns the fine."""
+    return _write_one(session, loan, end=library_date(utcnow()))
+
+
+def _write_one(session: Session, loan: Loan, *, end: date) -> int:
+    """One loan's line priced to library day `end`, as it stands in this transaction.
+
+    It first takes the accrual lock shared (PostgreSQL), held to the commit: a
+    fines-accrual batch in flight (which may have read the loan as it was) commits
     first and this then overwrites its line; a batch that starts later waits for this
-    commit and finds the loan returned. Either way the settled amount is the last
+    commit and sees the loan as changed. Either way the amount written here is the last
     written. The accrual takes no other lock a return holds: no deadlock."""
     if session.get_bind().dialect.name == "sqlite":
         # SQLite serialises writers: take the write lock now.
@@ -106,7 +119,6 @@ def settle_fine(session: Session, loan: Loan, *, returned_at: datetime) -> int:
                         .execution_options(synchronize_session=False))
     else:
         session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": ACCRUAL_LOCK})
-    end = library_date(returned_at)
     conditions = [Loan.id == loan.id]
     amount = session.scalar(select(priced_loans(conditions, end=end).subquery().c.amount)) or 0
     write_fines(session, conditions, end=end)

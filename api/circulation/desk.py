@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api.accounts.fines import reprice_fine
 from api.audit.service import record
 from api.circulation.common import refuse
 from api.circulation.holds import get_hold
@@ -68,6 +69,7 @@ def set_due_at(session: Session, loan: Loan, due_at: datetime, *, actor_id: int 
                            .values(due_at=due_at).execution_options(synchronize_session=False))
     if done.rowcount == 0:
         refuse(session, "loan_returned", "This loan has been returned; its due date is final.")
+    reprice_fine(session, loan)  # its fine follows the new due date now, not at the next accrual
     record(session, actor_id=actor_id, action="loan.due_date_changed", object_type="loan", object_id=loan.id,
            data={"from": before.isoformat(), "to": due_at.isoformat()})
     session.commit()

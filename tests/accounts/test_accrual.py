@@ -162,3 +162,24 @@ def test_the_readme_worked_example(app, fines, client, admin, member, add_loan):
 
 def post_money(client, admin, user_id, what, **body):
     return client.post(f"/users/{user_id}/account/{what}", json=body, headers=admin.headers)
+
+
+def test_moving_the_due_date_reprices_the_line_at_once(app, fines, member, admin, add_loan, client):
+    # SPEC: the line's amount is counted from the due day. Once staff move the due date
+    # later the loan may no longer be overdue, and fines-accrual never visits it again.
+    fines(per_day=100)
+    loan = add_loan(member.id, due_days_ago=4)
+    accrue(app)
+    assert overdue_amounts(app) == {loan: 400}
+
+    def move_due(days: int) -> None:
+        due_at = (clock.utcnow() + timedelta(days=days)).isoformat()
+        response = client.patch(f"/loans/{loan}", json={"due_at": due_at}, headers=admin.headers)
+        assert response.status_code == 200, response.get_json()
+
+    move_due(-2)
+    assert overdue_amounts(app) == {loan: 200}
+    move_due(7)
+    assert overdue_amounts(app) == {loan: 0}  # brought down, never deleted
+    assert client.get("/users/me/account", headers=member.headers).get_json()["balance"] == 0
+    assert accrue(app)["scanned"] == 0 and overdue_amounts(app) == {loan: 0}
