@@ -22,8 +22,9 @@ def json_body(schema: Schema) -> dict[str, Any]:
 
 
 def optional_json_body(schema: Schema) -> dict[str, Any]:
-    """`json_body` for an operation whose body may be left out: no body at all is {}."""
-    if not request.content_length and not request.is_json:
+    """`json_body` for an operation whose body may be left out: an empty body is {},
+    whatever its Content-Type (many clients send `application/json` on every POST)."""
+    if not request.get_data(cache=True):
         return {}
     return json_body(schema)
 

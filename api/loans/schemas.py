@@ -6,7 +6,7 @@ loaded with LoanIn, which has no `user_id`, `due_at`, `borrowed_at` or
 ignored. Admins' bodies use LoanAdminIn (and RenewAdminIn to renew).
 """
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.docs import doc_schema
 from api.fields import CleanString, DueAt, Id  # noqa: F401  (Id re-exported: holds.schemas imports it from here)
@@ -55,11 +55,24 @@ class LoanAdminIn(LoanIn):
 
 @doc_schema
 class RenewIn(Schema):
-    """A member renews their own loan: no body, or an empty object (any field is a 400)."""
+    """A member renews their own loan. v1 read no body here, so other fields are ignored
+    as they were; only `override_reason`, which no v1 client sends, is a 400: a member
+    asking to override should hear that they cannot."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @validates_schema(pass_original=True)
+    def _no_override(self, data, original, **kwargs):
+        if isinstance(original, dict) and "override_reason" in original:
+            raise ValidationError("Unknown field.", "override_reason")
 
 
 @doc_schema
 class RenewAdminIn(Schema):
+    class Meta:
+        unknown = EXCLUDE  # as v1, which read no body here
+
     override_reason = OverrideReason()
 
 
