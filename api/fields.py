@@ -6,7 +6,7 @@ it) and lone surrogates (UTF-8 encoders in argon2 and psycopg refuse them).
 `CleanString` is the same field, stripped and non-blank by default, for catalog text.
 """
 
-from datetime import UTC
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from marshmallow import fields, validate
@@ -89,7 +89,42 @@ def Id(*, strict: bool = True, **kwargs) -> fields.Integer:  # noqa: N802  (read
     return fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
 
 
-def DueAt(**kwargs) -> fields.AwareDateTime:  # noqa: N802
-    # Naive times are read as UTC (SPEC: times are UTC); "in the future" is checked
-    # against api.clock in the domain, where "now" is known.
-    return fields.AwareDateTime(default_timezone=UTC, **kwargs)
+# The times and days a request may name. Python's datetime ends at year 9999, so a
+# valid ISO value near either end overflowed when it was converted to UTC, given a
+# renewal's days or moved to the next open day (a 500); no loan, block or closed day
+# of a library lies outside these years.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+_BOUNDS = f"from {EARLIEST_DAY.year} to {LATEST_DAY.year}"
+
+
+class Time(fields.AwareDateTime):
+    """An instant, returned in UTC: naive times are read as UTC (SPEC: times are UTC);
+    years outside EARLIEST_DAY..LATEST_DAY are a 400. Whether it must lie in the
+    future is checked in the domain, against api.clock, where "now" is known."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            in_utc = parsed.astimezone(UTC)
+        except OverflowError:
+            in_utc = None
+        if in_utc is None or not EARLIEST_DAY <= in_utc.date() <= LATEST_DAY:
+            raise self.make_error("out_of_range")
+        return in_utc
+
+    default_error_messages = {"out_of_range": f"Must be a time in the years {_BOUNDS}."}
+
+
+class Day(fields.Date):
+    """A calendar date in the years EARLIEST_DAY..LATEST_DAY (else a 400)."""
+
+    default_error_messages = {"out_of_range": f"Must be a date in the years {_BOUNDS}."}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise self.make_error("out_of_range")
+        return day

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.docs import doc_schema
+from api.fields import Day
 
 LOAN_EXPORT_STATUSES = ("open", "returned", "overdue")
 
@@ -21,8 +22,8 @@ class NoParams(Schema):
 class ExportLoansParams(Schema):
     status = fields.String(validate=validate.OneOf(LOAN_EXPORT_STATUSES),
                            metadata={"description": "open, returned, or overdue (open and past due)"})
-    borrowed_from = fields.Date(metadata={"description": "borrowed on or after this day (UTC)"})
-    borrowed_to = fields.Date(metadata={"description": "borrowed on or before this day (UTC)"})
+    borrowed_from = Day(metadata={"description": "borrowed on or after this day (UTC)"})
+    borrowed_to = Day(metadata={"description": "borrowed on or before this day (UTC)"})
 
     @validates_schema
     def _order(self, data, **_kwargs):

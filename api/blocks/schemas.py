@@ -1,12 +1,12 @@
 """Schemas for /users/<id>/blocks."""
 
-from datetime import UTC
 
 from marshmallow import Schema, fields, pre_dump
 
 from api.accounts.schemas import Note
 from api.clock import utcnow
 from api.docs import doc_schema
+from api.fields import Time
 from api.pagination import PageArgs, page_schema
 
 
@@ -14,10 +14,8 @@ from api.pagination import PageArgs, page_schema
 class BlockIn(Schema):
     reason = Note(required=True, metadata={"description": "Shown to the member.",
                                            "example": "Library card reported stolen"})
-    # Naive times are read as UTC (SPEC: times are UTC).
-    expires_at = fields.AwareDateTime(default_timezone=UTC, allow_none=True,
-                                      metadata={"description": "When it ends by itself (future); "
-                                                               "null or left out: until deleted."})
+    expires_at = Time(allow_none=True, metadata={"description": "When it ends by itself (future); "
+                                                           "null or left out: until deleted."})
 
 
 @doc_schema

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from api.days.service import library_today
 from api.docs import doc_schema
+from api.fields import Day
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
@@ -54,7 +55,7 @@ class WeekdaysIn(Schema):
 
 @doc_schema
 class ClosedDateIn(Schema):
-    date = fields.Date(required=True, metadata={"description": "A library date (LIBRARY_TIMEZONE)."})
+    date = Day(required=True, metadata={"description": "A library date (LIBRARY_TIMEZONE)."})
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200),
                            metadata={"example": "Public holiday"})
 
@@ -68,8 +69,8 @@ class ClosedDateCreatedOut(ClosedDateOut):
 
 @doc_schema
 class CalendarQuery(Schema):
-    from_ = fields.Date(data_key="from", metadata={"description": "First day; default today (library time)."})
-    to = fields.Date(metadata={"description": f"Last day; default {DEFAULT_RANGE_DAYS - 1} days after "
+    from_ = Day(data_key="from", metadata={"description": "First day; default today (library time)."})
+    to = Day(metadata={"description": f"Last day; default {DEFAULT_RANGE_DAYS - 1} days after "
                                               f"`from`; at most {MAX_RANGE_DAYS} days in all."})
 
     @post_load

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from api.docs import doc_schema
+from api.fields import Day
 from api.loans.schemas import Id
 from api.models import HOLD_STATES
 from api.pagination import PageArgs, page_schema
@@ -32,7 +33,7 @@ class HoldOut(Schema):
 
 @doc_schema
 class HoldPatch(Schema):
-    suspended_until = fields.Date(required=True, allow_none=True, metadata={
+    suspended_until = Day(required=True, allow_none=True, metadata={
         "description": "Suspend until this library date (today or later; today resumes at once), "
                        "or null to resume now."})
 

@@ -9,7 +9,7 @@ ignored. Admins' bodies use LoanAdminIn (and RenewAdminIn to renew).
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.docs import doc_schema
-from api.fields import CleanString, DueAt, Id  # noqa: F401  (Id re-exported: holds.schemas imports it from here)
+from api.fields import CleanString, Id, Time  # noqa: F401  (Id re-exported: holds.schemas imports it from here)
 from api.pagination import PageArgs, page_schema
 
 LOAN_STATUSES = ("active", "overdue", "returned")
@@ -47,9 +47,9 @@ class LoanAdminIn(LoanIn):
     some refusals with a reason."""
 
     user_id = Id(metadata={"description": "Borrower (default: the admin)."})
-    due_at = DueAt(metadata={"description": "After borrowed_at, the past allowed (default: borrowed_at + "
+    due_at = Time(metadata={"description": "After borrowed_at, the past allowed (default: borrowed_at + "
                                             "the rule's loan_days, moved to an open day)."})
-    borrowed_at = DueAt(metadata={"description": "Not in the future (default: now)."})
+    borrowed_at = Time(metadata={"description": "Not in the future (default: now)."})
     override_reason = OverrideReason()
 
 
@@ -78,14 +78,14 @@ class RenewAdminIn(Schema):
 
 @doc_schema
 class LoanPatch(Schema):
-    due_at = DueAt(required=True, metadata={
+    due_at = Time(required=True, metadata={
         "description": "New due date: any time after borrowed_at, the past included."})
 
 
 @doc_schema
 class CheckinIn(Schema):
     barcode = Barcode(required=True)
-    returned_at = DueAt(metadata={"description": "When it came back (default: now); not in the future, "
+    returned_at = Time(metadata={"description": "When it came back (default: now); not in the future, "
                                                  "not before borrowed_at."})
 
 
