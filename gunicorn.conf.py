@@ -17,6 +17,9 @@ WEB_CONCURRENCY) then gets:
   `logger_class` turns it off.
 - `gc.freeze()` in each worker once the app is loaded (`post_worker_init`): the
   collector stops walking the app's long-lived objects on every older-generation pass.
+- The sync worker, answering what gunicorn refuses before the app sees it (an
+  over-long URL or header, a malformed request) with problem+json instead of its HTML
+  page (api/gunicorn_worker.py).
 """
 
 import gc
@@ -44,6 +47,7 @@ class NoAccessLineLogger(Logger):
 
 logconfig_dict = logging_config(log_format(), os.environ.get("LOG_LEVEL", "INFO"))
 logger_class = NoAccessLineLogger
+worker_class = "api.gunicorn_worker.ProblemJsonWorker"
 accesslog = None
 # The heartbeat file on tmpfs: a worker blocked on a slow disk is not killed for it.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108

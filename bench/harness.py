@@ -28,7 +28,7 @@ def cold_cache(redis) -> None:
     redis.set(VERSION_KEY, time.time_ns())
 
 
-GUNICORN_ARGS = ["-w", "2", "-k", "sync", "--threads", "1", "--backlog", "2048",
+GUNICORN_ARGS = ["-w", "2", "--threads", "1", "--backlog", "2048",
                  "--log-level", "warning", "--timeout", "60"]
 
 
