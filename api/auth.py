@@ -98,3 +98,10 @@ def admin_required(fn):
 
 def current_user() -> User:
     return g.current_user
+
+
+def staff_actor() -> int | None:
+    """The caller's id when an admin acts (the audit log's actor of a staff action on a
+    member's loan or hold), else None: a member's own acts are not staff actions."""
+    user = current_user()
+    return user.id if user.is_admin else None

@@ -100,7 +100,7 @@ def create_book():
     x-response: {201: BookOut, description: The new book., location: URL of the book.}
     x-errors: [403, 409]
     """
-    book = service.create_book(db.session, json_body(BookIn()))
+    book = service.create_book(db.session, json_body(BookIn()), actor_id=current_user().id)
     return BookOut().dump(book), 201, {"Location": url_for("books.get_book", book_id=book.id)}
 
 
@@ -136,5 +136,5 @@ def delete_book(book_id: int):
       204: {description: Deleted.}
     x-errors: [403, 404, 409]
     """
-    service.delete_book(db.session, book_id)
+    service.delete_book(db.session, book_id, actor_id=current_user().id)
     return "", 204

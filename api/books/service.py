@@ -95,7 +95,8 @@ def _ordered(stmt: Select, args: dict[str, Any], relevance: bool) -> Select:
     return stmt.order_by(column.asc(), Book.id.asc())
 
 
-def create_book(session: Session, data: dict[str, Any]) -> Book:
+def create_book(session: Session, data: dict[str, Any], *, actor_id: int | None = None) -> Book:
+    """Add a book and its `copies` items and commit, recorded as `book.created`."""
     copies = data["copies"]
     book = Book(title=data["title"], author=data["author"], isbn=data["isbn"],
                 published_year=data["published_year"], description=data.get("description"),
@@ -107,7 +108,9 @@ def create_book(session: Session, data: dict[str, Any]) -> Book:
     except IntegrityError:
         session.rollback()
         raise _duplicate() from None
-    add_items(session, book.id, copies, item_type=data.get("item_type") or "book")
+    items = add_items(session, book.id, copies, item_type=data.get("item_type") or "book")
+    record(session, actor_id=actor_id, action="book.created", object_type="book", object_id=book.id,
+           data={"isbn": book.isbn, "title": book.title, "added": [item.barcode for item in items]})
     mark_catalog_changed(session)
     _commit(session)
     session.refresh(book)
@@ -115,14 +118,18 @@ def create_book(session: Session, data: dict[str, Any]) -> Book:
 
 
 def update_book(session: Session, book_id: int, data: dict[str, Any], *, actor_id: int | None = None) -> Book:
-    """Change any subset of the fields; `copies` adds or withdraws items, recorded in
-    the audit log (`book.copies_changed`, by `actor_id`) in the same transaction."""
+    """Change any subset of the fields and commit, recorded in the audit log by
+    `actor_id` in the same transaction: the fields as [before, after] (`book.updated`);
+    `copies` adds or withdraws items (`book.copies_changed`)."""
     book = get_book(session, book_id)
     if "isbn" in data and data["isbn"] != book.isbn:
         _refuse_duplicate_isbn(session, data["isbn"])
     values: dict[str, Any] = {k: data[k] for k in
                               ("title", "author", "isbn", "published_year", "description")
                               if k in data}
+    if diff := {k: [getattr(book, k), v] for k, v in values.items() if getattr(book, k) != v}:
+        record(session, actor_id=actor_id, action="book.updated", object_type="book", object_id=book_id,
+               data=diff)
     values["updated_at"] = utcnow()
     if "copies" in data:
         changed = _set_copies(session, book_id, data["copies"])
@@ -165,7 +172,9 @@ def _set_copies(session: Session, book_id: int, total: int) -> dict[str, list[st
     return {}
 
 
-def delete_book(session: Session, book_id: int) -> None:
+def delete_book(session: Session, book_id: int, *, actor_id: int | None = None) -> None:
+    """Delete a book with none of its copies on loan (its items go with it) and commit,
+    recorded as `book.deleted`."""
     # Lock the book row first: every borrow locks it too, so no loan can be opened
     # between the check and the DELETE. (A single DELETE ... WHERE NOT EXISTS is not
     # enough on PostgreSQL: after waiting for a borrow it re-checks only the book row,
@@ -176,7 +185,11 @@ def delete_book(session: Session, book_id: int) -> None:
     if on_loan is not None:
         refuse(session, "has_active_loans", "Copies of this book are on loan; delete it once they "
                "are returned.")
-    session.execute(delete(Book).where(Book.id == book_id).execution_options(synchronize_session=False))
+    gone = session.execute(delete(Book).where(Book.id == book_id).returning(Book.isbn, Book.title)
+                           .execution_options(synchronize_session=False)).one_or_none()
+    if gone is not None:
+        record(session, actor_id=actor_id, action="book.deleted", object_type="book", object_id=book_id,
+               data={"isbn": gone.isbn, "title": gone.title})
     mark_catalog_changed(session)
     session.commit()
 

@@ -14,6 +14,7 @@ from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, with_expression
 
+from api.audit.service import record
 from api.circulation.common import (
     MAX_ID,
     lock_book,
@@ -129,10 +130,14 @@ def _close(session: Session, hold: Hold, now: datetime) -> bool:
     return _release_ready(session, hold.id, hold.book_id, "cancelled", now)
 
 
-def cancel_hold(session: Session, hold: Hold) -> None:
-    """Cancel a waiting or ready hold and commit; 409 if it is already closed."""
+def cancel_hold(session: Session, hold: Hold, *, actor_id: int | None = None) -> None:
+    """Cancel a waiting or ready hold and commit; 409 if it is already closed. Given
+    `actor_id` (staff), recorded as `hold.cancelled`."""
     if not _close(session, hold, utcnow()):
         refuse(session, "hold_closed", f"This hold is already {_status(session, hold.id)}.")
+    if actor_id is not None:
+        record(session, actor_id=actor_id, action="hold.cancelled", object_type="hold", object_id=hold.id,
+               data={"user_id": hold.user_id, "book_id": hold.book_id})
     session.commit()
 
 

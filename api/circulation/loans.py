@@ -159,14 +159,19 @@ def close_loan(session: Session, loan: Loan, returned_at: datetime,
     return item, hold
 
 
-def return_loan(session: Session, loan: Loan) -> Loan:
+def return_loan(session: Session, loan: Loan, *, actor_id: int | None = None) -> Loan:
     """Return the loan now and commit; 409 if it was already returned.
 
     The copy goes to the first waiting hold (which becomes ready and gets an email),
-    else back to the shelf; the books row is locked while choosing.
+    else back to the shelf; the books row is locked while choosing. Given `actor_id`
+    (staff), it is recorded as a check-in (`loan.checked_in`), as at the desk.
     """
     now = utcnow()
-    close_loan(session, loan, now, now)
+    item, hold = close_loan(session, loan, now, now)
+    if actor_id is not None:
+        record(session, actor_id=actor_id, action="loan.checked_in", object_type="loan", object_id=loan.id,
+               data={"item_id": item.id if item else None, "returned_at": now.isoformat(),
+                     "item_status": item.status if item else None, "hold_id": hold.id if hold else None})
     session.commit()
     session.refresh(loan)
     return loan
@@ -177,8 +182,9 @@ def renew(session: Session, loan: Loan, *, override_reason: str | None = None,
     """Extend the due date by the rule's renewal_days and commit; 409 when returned,
     overdue, out of renewals, another member has an open hold on the book, or the
     account blocks it. `override_reason` (admins) lifts renewal_limit,
-    reserved_for_other and the account's blockers (never returned or overdue) and is
-    recorded with `actor_id`.
+    reserved_for_other and the account's blockers (never returned or overdue). Given
+    `actor_id` (staff), the due-date change is recorded (`loan.renewed`), and so is
+    an override.
 
     One conditional UPDATE re-checks the rules against the row as it is when the
     write happens, so a renewal racing a return (or another renewal) cannot win
@@ -196,16 +202,18 @@ def renew(session: Session, loan: Loan, *, override_reason: str | None = None,
         others_waiting = exists().where(Hold.book_id == Loan.book_id, Hold.user_id != Loan.user_id,
                                         Hold.status.in_(("waiting", "ready")))
         unchanged += [Loan.renewals < rule.max_renewals, ~others_waiting]
+    due_at = next_open(session, loan.due_at + timedelta(days=rule.renewal_days))
     done = session.execute(
-        update(Loan).where(*unchanged)
-        .values(due_at=next_open(session, loan.due_at + timedelta(days=rule.renewal_days)),
-                renewals=loan.renewals + 1)
+        update(Loan).where(*unchanged).values(due_at=due_at, renewals=loan.renewals + 1)
         .execution_options(synchronize_session=False))
     if done.rowcount == 0:
         fresh = session.get(Loan, loan.id, populate_existing=True)
         refusal = first_refusal(renew_blockers(session, fresh, member, rule, now=now),
                                 override_reason=override_reason)
         refuse(session, *(refusal or ("loan_changed", "The loan changed while renewing; try again.")))
+    if actor_id is not None:
+        record(session, actor_id=actor_id, action="loan.renewed", object_type="loan", object_id=loan.id,
+               data={"from": loan.due_at.isoformat(), "to": due_at.isoformat()})
     if overridden:
         record_override(session, actor_id=actor_id, loan_id=loan.id, on="renew", reason=override_reason,
                         codes=overridden)

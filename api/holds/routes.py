@@ -2,7 +2,7 @@
 
 from flask import url_for
 
-from api.auth import current_user, login_required
+from api.auth import current_user, login_required, staff_actor
 from api.circulation import holds, suspension
 from api.extensions import db
 from api.holds import bp
@@ -97,9 +97,8 @@ def update_hold(hold_id: int):
     x-errors: [404, 409]
     """
     data = json_body(HoldPatch())
-    hold, user = _own(hold_id), current_user()
-    return HoldOut().dump(suspension.suspend_hold(db.session, hold, data["suspended_until"],
-                                                  actor_id=user.id if user.is_admin else None))
+    return HoldOut().dump(suspension.suspend_hold(db.session, _own(hold_id), data["suspended_until"],
+                                                  actor_id=staff_actor()))
 
 
 @bp.delete("/<int:hold_id>")
@@ -114,5 +113,5 @@ def cancel_hold(hold_id: int):
       204: {description: Cancelled.}
     x-errors: [404, 409]
     """
-    holds.cancel_hold(db.session, _own(hold_id))
+    holds.cancel_hold(db.session, _own(hold_id), actor_id=staff_actor())
     return "", 204

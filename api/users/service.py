@@ -251,8 +251,9 @@ def update_user(session: Session, user_id: int, changes: dict[str, Any], *,
     return _apply(session, user, changes)
 
 
-def delete_user(session: Session, user_id: int) -> None:
-    """Delete a user without active loans; their history cascades in the database."""
+def delete_user(session: Session, user_id: int, *, actor_id: int | None = None) -> None:
+    """Delete a user without active loans; their history cascades in the database. The
+    audit entry (`user.deleted`, by `actor_id`) names who they were, as it outlives them."""
     admins = _lock_active_admins(session)
     user = get_user(session, user_id, lock=True)
     active = session.scalar(select(func.count()).select_from(Loan).where(
@@ -264,5 +265,7 @@ def delete_user(session: Session, user_id: int) -> None:
     # Ready holds keep a copy each: release them to the next in line before the
     # holds vanish with the user.
     cancel_open_holds_for_user(session, user.id)
+    record(session, actor_id=actor_id, action="user.deleted", object_type="user", object_id=user.id,
+           data={"username": user.username, "role": user.role})
     session.delete(user)
     session.commit()

@@ -102,5 +102,5 @@ def delete_user(user_id: int):
     x-errors: [403, 404, 409]
     security: [{bearerAuth: []}]
     """
-    service.delete_user(db.session, user_id)
+    service.delete_user(db.session, user_id, actor_id=current_user().id)
     return "", 204
