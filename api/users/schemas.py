@@ -35,14 +35,19 @@ class Username(Text):
         return value.lower()
 
 
+def normalized_email(value: str) -> str:
+    """The address as it is stored: email-validator's normal form (NFC, an IDN domain
+    in Unicode), lower-cased. EmailNotValidError when it is not an address."""
+    return validate_email(value, check_deliverability=False).normalized.lower()
+
+
 class EmailAddress(Text):
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs).strip()
         try:
-            result = validate_email(value, check_deliverability=False)
+            email = normalized_email(value)
         except EmailNotValidError as e:
             raise self.make_error("invalid_email", message=str(e)) from None
-        email = result.normalized.lower()
         if len(email) > EMAIL_MAX:
             raise self.make_error("invalid_email", message="The email address is too long.")
         return email
@@ -51,11 +56,17 @@ class EmailAddress(Text):
 
 
 class LookupEmail(Text):
-    """An email used only to look an account up: no syntax check, so a malformed one
-    is simply not found (login 401, reset 202) rather than a different answer."""
+    """An email used only to look an account up, in the form it was stored in (so an
+    address typed as at registration is found however the validator rewrote it); no
+    syntax error: a malformed one is simply not found (login 401, reset 202) rather
+    than a different answer."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            return normalized_email(value)
+        except EmailNotValidError:
+            return value.lower()
 
 
 def password_field(**kw) -> fields.Field:

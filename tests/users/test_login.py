@@ -101,3 +101,15 @@ def test_login_upgrades_an_outdated_hash(app, client):
     assert post_login(client, acct.email, PASSWORD).status_code == 200
     with app.app_context():
         assert "m=1024,t=1" in db.session.get(User, acct.id).password_hash
+
+
+@pytest.mark.parametrize("typed", ["jose\u0301@example.com", "u4@xn--bcher-kva.example"])
+def test_an_address_the_validator_rewrote_logs_in_as_typed(client, typed):
+    # Registration stores email-validator's normal form (NFC, the IDN domain in
+    # Unicode); login and reset look the same form up.
+    body = {"username": "typed", "email": typed, "password": PASSWORD}
+    registered = client.post("/users/register", json=body)
+    assert registered.status_code == 201
+    assert registered.get_json()["email"] != typed
+    assert post_login(client, typed, PASSWORD).status_code == 200
+    assert post_login(client, registered.get_json()["email"], PASSWORD).status_code == 200
