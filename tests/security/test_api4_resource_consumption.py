@@ -4,6 +4,8 @@ Every input that scales work has a cap: page size, page number, body size, strin
 lengths (including the password fed to the KDF), and request rates.
 """
 
+import io
+import json
 import re
 
 import pytest
@@ -34,6 +36,29 @@ def test_body_over_max_content_length_is_413_before_parsing(app, client, admin):
     body = '{"title": "' + "x" * limit + '"}'
     response = client.post("/books", data=body, content_type="application/json", headers=admin.headers)
     assert is_problem(response, 413)
+
+
+def chunked(client, path: str, body: bytes, headers: dict):
+    """A body sent as gunicorn passes a chunked one: no Content-Length, the input
+    marked terminated by the server."""
+    headers = {**headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+    return client.post(path, input_stream=io.BytesIO(body), environ_overrides={"wsgi.input_terminated": True},
+                       headers=headers)
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_one_within_it_is_read(app, client, admin):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    book = {"title": "Dune", "author": "Frank Herbert", "isbn": "9780306406157", "published_year": 1965,
+            "copies": 1}
+    over = json.dumps({**book, "description": "x" * limit}).encode()
+    assert is_problem(chunked(client, "/books", over, admin.headers), 413)
+    exact = json.dumps({**book, "description": ""}).encode()
+    exact = exact.replace(b'"description": ""', b'"description": "' + b"x" * (limit - len(exact)) + b'"')
+    assert len(exact) == limit
+    # Within the limit (to the byte) it reaches the schema, whose description limit refuses it.
+    within = chunked(client, "/books", exact, admin.headers)
+    assert is_problem(within, 400) and "description" in within.get_json()["errors"]
+    assert chunked(client, "/books", json.dumps(book).encode(), admin.headers).status_code == 201
 
 
 @pytest.mark.parametrize("path, body", [
