@@ -18,7 +18,7 @@ RANGES = {
 }
 DESCRIPTIONS = {
     "loan_days": "Days from borrowing to the due date.",
-    "renewal_days": "Days a renewal adds, counted from the renewal.",
+    "renewal_days": "Days a renewal adds to the current due date (then moved to the next open day).",
     "max_renewals": "Renewals allowed per loan.",
     "max_loans": "Open loans allowed: of any type on a (C,*) row, of type T on a row naming T.",
     "hold_pickup_days": "Days a ready hold keeps its item.",
