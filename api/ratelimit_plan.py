@@ -19,7 +19,7 @@ from flask import current_app, g, request
 from flask_limiter import RateLimitExceeded
 from flask_limiter._extension import RequestLimit
 from flask_limiter.util import get_qualified_name
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 NO_PLAN = ()
 
@@ -199,9 +199,13 @@ class InFlight:
             return self.pending.hit_and_read(self.keys)
         try:
             answer = connection.read_response()
-        except RedisError:
+        except ResponseError:  # a lost script (NOSCRIPT): the connection itself is sound
+            answer = None
+        except RedisError:  # the connection may be broken: not reused as it is
             connection.disconnect()
-            return self.pending.hit_and_read(self.keys)
+            answer = None
         finally:
-            self.pool.release(connection)
+            self.pool.release(connection)  # first: the second try takes a connection too
+        if answer is None:
+            return self.pending.hit_and_read(self.keys)
         return self.pending.answered(answer)
