@@ -160,12 +160,15 @@ def _rate_limit_headers(response):
             return response
         amount = current.limit.amount
     # Added, not set: nothing else writes these (Flask-Limiter's own are off), and
-    # setting each scans every header first.
-    response.headers.extend((("X-RateLimit-Limit", str(amount)),
-                             ("X-RateLimit-Remaining", str(remaining)),
-                             ("X-RateLimit-Reset", str(math.ceil(reset_at)))))
+    # setting each scans every header first. SPEC names the IETF `RateLimit` fields
+    # (draft-ietf-httpapi-ratelimit-headers, reset in seconds from now); v1 clients
+    # read the X- ones (reset as a Unix time), which stay.
+    limit, left, wait = str(amount), str(remaining), math.ceil(reset_at - time.time())
+    response.headers.extend((("X-RateLimit-Limit", limit), ("X-RateLimit-Remaining", left),
+                             ("X-RateLimit-Reset", str(math.ceil(reset_at))), ("RateLimit-Limit", limit),
+                             ("RateLimit-Remaining", left), ("RateLimit-Reset", str(max(0, wait)))))
     if response.status_code == 429:
-        response.headers["Retry-After"] = str(max(1, math.ceil(reset_at - time.time())))
+        response.headers["Retry-After"] = str(max(1, wait))
     return response
 
 

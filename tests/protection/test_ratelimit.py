@@ -21,6 +21,10 @@ def test_default_limit_triggers_at_the_configured_count_and_resets(small_app):
     assert is_problem(blocked, 429)
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60
     assert int(blocked.headers["X-RateLimit-Reset"]) > 0
+    # The IETF fields SPEC names, beside v1's: the same limit, reset in seconds from now.
+    assert [r.headers["RateLimit-Remaining"] for r in responses] == ["2", "1", "0"]
+    assert responses[0].headers["RateLimit-Limit"] == "3"
+    assert int(blocked.headers["RateLimit-Reset"]) == int(blocked.headers["Retry-After"])
     with small_app.app_context():
         limiter.reset()
     assert client.get("/books").status_code == 200
