@@ -36,7 +36,7 @@ from api.extensions import db
 from api.models import AccountLine, Book, Loan, Notification, User
 from api.redis_client import get_redis
 from worker.ledger import Ledger, T, outcome, sent
-from worker.smtp import build_message, close, connect, content, send, text
+from worker.smtp import NotSent, build_message, close, connect, content, send, text
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ SECRET_KINDS = ("password_reset",)
 REDACTED_BODY = "[redacted after delivery: the message carried a one-time token]"
 OUTCOME_UNKNOWN = ("outcome unknown: the worker stopped after handing the message to SMTP "
                    "and before recording the result; not resent to avoid a duplicate")
+BROKE_IN_DATA = ("outcome unknown: the connection broke after the message was handed to SMTP; "
+                 "not resent to avoid a duplicate")
 
 
 def cfg(key: str):
@@ -133,6 +135,11 @@ def deliver(rows, claim_ts: datetime) -> dict:
                     continue  # the lease passed and another worker took it
                 try:
                     send(smtp, message)
+                except NotSent as e:
+                    # The connection was gone before this message began: retried, on a new one.
+                    stats[_failure(ledger, row, "sending", flip_ts, f"connection lost before sending: {e}",
+                                   True)] += 1
+                    smtp = close(smtp)
                 except smtplib.SMTPRecipientsRefused as e:
                     codes = [code for code, _ in e.recipients.values()]
                     stats[_failure(ledger, row, "sending", flip_ts,
@@ -146,7 +153,7 @@ def deliver(rows, claim_ts: datetime) -> dict:
                 except (OSError, smtplib.SMTPException) as e:
                     # The connection broke mid-transaction: the server may have accepted it.
                     ledger.record(outcome(row.id, flip_ts, state="failed",
-                                          last_error=f"{OUTCOME_UNKNOWN} ({e})"))
+                                          last_error=f"{BROKE_IN_DATA} ({e})"))
                     stats["failed"] += 1
                     smtp = close(smtp)
                 else:

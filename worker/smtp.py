@@ -21,8 +21,25 @@ def cfg(key: str):
     return current_app.config[key]
 
 
-def connect() -> smtplib.SMTP:
-    smtp = smtplib.SMTP(cfg("MAIL_SERVER"), cfg("MAIL_PORT"), timeout=cfg("MAIL_TIMEOUT"))
+class Connection(smtplib.SMTP):
+    """smtplib's client, noting when the message in hand reaches the DATA phase: until
+    then the server cannot have accepted it, so a connection that breaks before (a
+    server that closed an idle connection, or one after N messages, without a 421)
+    leaves the message unsent, to be sent again, not of unknown outcome."""
+
+    handed_over = False
+
+    def data(self, msg):
+        self.handed_over = True
+        return super().data(msg)
+
+
+class NotSent(Exception):
+    """The connection broke before the message was handed over: it was not delivered."""
+
+
+def connect() -> Connection:
+    smtp = Connection(cfg("MAIL_SERVER"), cfg("MAIL_PORT"), timeout=cfg("MAIL_TIMEOUT"))
     try:
         smtp.ehlo()
         if cfg("MAIL_USE_TLS"):
@@ -91,12 +108,19 @@ _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
 
 
-def send(smtp: smtplib.SMTP, msg) -> None:
-    """Hand a built message to the server (the envelope comes from its headers)."""
-    if isinstance(msg, EmailMessage):
-        smtp.send_message(msg)
-        return
-    smtp.sendmail(parseaddr(msg["From"])[1], [msg["To"]], msg.as_bytes())
+def send(smtp: Connection, msg) -> None:
+    """Hand a built message to the server (the envelope comes from its headers).
+    NotSent when the connection broke before the DATA phase."""
+    smtp.handed_over = False
+    try:
+        if isinstance(msg, EmailMessage):
+            smtp.send_message(msg)
+        else:
+            smtp.sendmail(parseaddr(msg["From"])[1], [msg["To"]], msg.as_bytes())
+    except (OSError, smtplib.SMTPServerDisconnected) as e:
+        if smtp.handed_over:
+            raise
+        raise NotSent(e) from e
 
 
 def close(smtp):

@@ -17,7 +17,7 @@ from bench.cluster import net
 from bench.cluster.stack import ADMIN, API_PORT, PG_ADMIN
 from bench.soak.client import Api, Recorder
 from bench.soak.drive import isbn13
-from worker.mail import OUTCOME_UNKNOWN
+from worker.mail import BROKE_IN_DATA, OUTCOME_UNKNOWN
 from worker.smtp import message_id
 
 APIS = ("api1", "api2")
@@ -159,7 +159,7 @@ def email_check(cluster) -> dict:
         states[state] += 1
         if state == "sent" and received[mid] != 1:
             lost.append(row_id)
-        elif state == "failed" and (last_error or "").startswith(OUTCOME_UNKNOWN):
+        elif state == "failed" and (last_error or "").startswith((OUTCOME_UNKNOWN, BROKE_IN_DATA)):
             unknown_arrived += received[mid]
         elif state != "sent":
             lost.append(row_id)

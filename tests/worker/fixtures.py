@@ -42,6 +42,9 @@ class Inbox:
         self.messages = []
         self.replies: list[str] = []  # replies to the next DATA commands, e.g. "451 ..."
         self.block_on: int | None = None  # stall when this many messages have arrived
+        # Close each connection after its message, with no 421 (a server's cap of one
+        # message per connection, or an idle timeout): the client learns it at its next command.
+        self.one_per_connection = False
         self.blocked = threading.Event()
         self.release = threading.Event()
         self.lock = threading.Lock()
@@ -52,6 +55,9 @@ class Inbox:
                 return self.replies.pop(0)
             self.messages.append(message_from_bytes(envelope.content))
             stall = self.block_on is not None and len(self.messages) == self.block_on
+        if self.one_per_connection:
+            # Runs once this reply is written: a transport flushes what it holds, then closes.
+            asyncio.get_running_loop().call_soon(server.transport.close)
         if stall:
             # The message has arrived, the worker awaits the reply: the worst moment
             # for it to die (the test kills it now).

@@ -36,6 +36,18 @@ def test_each_notice_arrives_once(worker_app, celery_worker, inbox):
     assert first["To"] == "reader0@example.com"
 
 
+def test_a_connection_the_server_closed_between_messages_loses_nothing(worker_app, celery_worker, inbox):
+    # The next message's MAIL FROM meets a closed connection: it was never handed over,
+    # so it is sent again on a new connection, not marked of unknown outcome.
+    inbox.one_per_connection = True
+    ids = add_notices(worker_app, 3)
+    wait_for(lambda: {row.state for row in outbox(worker_app).values()} == {"sent"}, message="all sent")
+    rows = outbox(worker_app)
+    expected = {message_id(i, rows[i].dedupe_key, worker_app.config["MAIL_DEFAULT_SENDER"]) for i in ids}
+    assert Counter(inbox.message_ids()) == Counter(expected)
+    assert any(row.attempts > 1 for row in rows.values())  # a retry, not a lucky reconnect
+
+
 def test_message_id_is_deterministic():
     a = message_id(7, "overdue:loan:7:2026-11-24", "Library <library@example.org>")
     assert a == message_id(7, "overdue:loan:7:2026-11-24", "Library <library@example.org>")
