@@ -18,8 +18,9 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy import func, select
 
-from api.accounts.fines import accrual_batch_begins, library_date, write_fines
+from api.accounts.fines import accrual_batch_begins, write_fines
 from api.clock import utcnow
+from api.days.service import library_date
 from api.extensions import db
 from api.models import Loan
 from worker import keyset, tracking

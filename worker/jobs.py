@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import String, cast, func, literal, select
 
 from api.clock import utcnow
+from api.days.service import library_date
 from api.extensions import db
 from api.models import Loan, Notification, User
 from api.models.types import UTCDateTime
@@ -63,7 +64,7 @@ def _window(kind: str, now: datetime):
     """(SQL conditions on open loans, the notice's dedupe key as SQL) for a notice kind."""
     loan = cast(Loan.id, String)
     if kind == "overdue":
-        day = now.date().isoformat()
+        day = library_date(now).isoformat()  # one notice per loan per library day
         return [Loan.due_at < now], literal("overdue:loan:") + loan + literal(f":{day}")
     horizon = now + timedelta(days=current_app.config["DUE_SOON_DAYS"])
     return [Loan.due_at >= now, Loan.due_at < horizon], literal("due_soon:loan:") + loan

@@ -11,16 +11,14 @@ the SQL is tested against.
 """
 
 from datetime import date, datetime
-from functools import cache
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import exists, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.accounts.pricing import priced_loans
 from api.clock import utcnow
+from api.days.service import library_date
 from api.models import AccountLine, Loan
 from api.models.types import UTCDateTime
 
@@ -31,16 +29,6 @@ def fine_amount(*, fine_per_day: int, grace_days: int, max_fine: int, chargeable
     if chargeable_days <= grace_days or fine_per_day <= 0 or max_fine <= 0:
         return 0
     return min(max_fine, fine_per_day * chargeable_days)
-
-
-@cache
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def library_date(when: datetime) -> date:
-    """The library's calendar date (LIBRARY_TIMEZONE) of an aware UTC datetime."""
-    return when.astimezone(_zone(current_app.config.get("LIBRARY_TIMEZONE", "UTC"))).date()
 
 
 def write_fines(session: Session, conditions, *, end: date, limit: int | None = None) -> tuple[int, int]:

@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from api.accounts.fines import fine_amount, library_date
-from api.days.service import open_days_between
+from api.accounts.fines import fine_amount
+from api.days.service import library_date, open_days_between
 from api.extensions import db
 from api.models import ClosedDate, ClosedWeekday
 from tests.accounts.conftest import sql_days

@@ -12,9 +12,9 @@ from sqlalchemy import delete, literal, select, update
 
 from api import clock
 from api.accounts.currency import format_amount
-from api.accounts.fines import fine_amount, library_date, settle_fine
+from api.accounts.fines import fine_amount, settle_fine
 from api.accounts.pricing import fine_sql
-from api.days.service import open_days_between
+from api.days.service import library_date, open_days_between
 from api.extensions import db
 from api.models import CirculationRule, ClosedDate, ClosedWeekday, Item, Loan, User
 from api.rules.resolve import effective_rule

@@ -1,6 +1,7 @@
 """Notices a job records without their text are rendered when sent; delivery costs
 one commit per message on one database connection per batch."""
 
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 from types import SimpleNamespace
@@ -100,3 +101,13 @@ def test_messages_carry_non_ascii_text_intact(worker_app, recipient):
     assert parsed["Subject"] == "Überfällig: Café" and parsed["To"] == recipient
     assert parsed.get_content() == "Bonjour Zoë,\n« Café » est en retard.\n"
     assert parsed["Message-ID"].startswith("<notification.7.")
+
+
+def test_one_overdue_notice_per_library_day_not_per_utc_day(worker_app, make_book, monkeypatch):
+    # 20:00 UTC and 02:00 UTC the next day are both 6 January in Los Angeles.
+    monkeypatch.setitem(worker_app.config, "LIBRARY_TIMEZONE", "America/Los_Angeles")
+    [loan_id] = add_loans(worker_app, make_book, [-2])
+    with worker_app.app_context():
+        for now in (datetime(2030, 1, 6, 20, tzinfo=UTC), datetime(2030, 1, 7, 2, tzinfo=UTC)):
+            loan_notices("no-run", kind="overdue", now=now)
+    assert [row.dedupe_key for row in outbox(worker_app).values()] == [f"overdue:loan:{loan_id}:2030-01-06"]
