@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.docs import doc_schema
-from api.fields import Day
+from api.fields import Day, Time
 
 LOAN_EXPORT_STATUSES = ("open", "returned", "overdue")
 
@@ -32,20 +32,18 @@ class ExportLoansParams(Schema):
 
 
 class DayOrTime(fields.Field):
-    """A day (`YYYY-MM-DD`, UTC) or an ISO datetime (naive = UTC); dumped as given, ISO."""
+    """A day (`YYYY-MM-DD`, UTC) or an ISO datetime (naive = UTC, kept in UTC), in the
+    years api.fields allows (a bound near year 9999 overflowed day_or_time_bounds);
+    dumped as ISO text."""
+
+    _day, _time = Day(), Time()
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value) == 10:
+            return self._day.deserialize(value).isoformat()
         if isinstance(value, str):
-            try:
-                return date.fromisoformat(value).isoformat() if len(value) == 10 else \
-                    _aware(datetime.fromisoformat(value)).isoformat()
-            except ValueError:
-                pass
+            return self._time.deserialize(value).isoformat()
         raise ValidationError("Must be a date (YYYY-MM-DD) or an ISO 8601 datetime.")
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def day_or_time_bounds(value: str) -> tuple[datetime, datetime]:

@@ -35,6 +35,10 @@ def test_parameters_are_checked(worker_app, admin, clean_broker):
     client = worker_app.test_client()
     assert is_problem(start(client, admin, "export-account-lines", {"from": "soon"}), 400)
     assert is_problem(start(client, admin, "export-account-lines", {"since": "2026-01-01"}), 400)
+    # Bounds near the ends of the calendar were a 500 or a failed run.
+    far = [{"to": "9999-12-31"}, {"to": "9999-12-31T23:59:59.999999"}, {"from": "0001-01-01T00:00:00+01:00"}]
+    for params in far:
+        assert is_problem(start(client, admin, "export-account-lines", params), 400)
     bad = start(client, admin, "export-account-lines", {"from": "2026-02-01", "to": "2026-01-01"})
     assert is_problem(bad, 400) and "to" in bad.get_json()["errors"]
     response = start(client, admin, "export-account-lines",
