@@ -38,8 +38,9 @@ def csv_records(raw) -> Iterator[tuple[int, dict | str]]:
         if missing:
             raise JobFailed(f"The CSV header lacks {', '.join(missing)} (it has: {', '.join(header)}).")
         reader.fieldnames = header
-        for row in reader:
-            ref = reader.line_num
+        # The record's number (the header is 1), not reader.line_num: a quoted field
+        # may span lines, and a spreadsheet numbers records. Blank lines are skipped.
+        for ref, row in enumerate(reader, start=2):
             if None in row:
                 yield ref, "The row has more fields than the header."
                 continue
