@@ -166,7 +166,9 @@ def list_notifications():
     """
     args = query_args(NotificationQuery())
     stmt = select(Notification).order_by(Notification.id.desc())
-    for key in ("state", "kind"):
-        if key in args:
-            stmt = stmt.where(getattr(Notification, key) == args[key])
+    if "state" in args:  # pending includes the rows a worker is sending (shown as pending)
+        states = ("pending", "sending") if args["state"] == "pending" else (args["state"],)
+        stmt = stmt.where(Notification.state.in_(states))
+    if "kind" in args:
+        stmt = stmt.where(Notification.kind == args["kind"])
     return paginate(stmt, NotificationOut(), args)

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, pre_dump, validate
 
 from api.celery_setup import INTERNAL_TASKS, JOB_TASKS
 from api.docs import doc_schema
-from api.models import MESSAGE_LEVELS, NOTIFICATION_STATES, TASK_STATES
+from api.models import MESSAGE_LEVELS, TASK_STATES
 from api.pagination import PageArgs, page_schema
 
 
@@ -103,6 +103,16 @@ class ScheduleOut(Schema):
     items = fields.List(fields.Nested(ScheduleEntryOut))
 
 
+# SPEC's outbox states; `sending` (a row handed to SMTP and not yet recorded) is the
+# worker's own, shown as the pending row it still is (README "Email").
+PUBLIC_NOTIFICATION_STATES = ("pending", "sent", "failed")
+
+
+class NotificationState(fields.String):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize("pending" if value == "sending" else value, attr, obj, **kwargs)
+
+
 @doc_schema
 class NotificationOut(Schema):
     """An outbox row. The body is left out: it can carry a password-reset token."""
@@ -112,7 +122,7 @@ class NotificationOut(Schema):
     recipient = fields.String()
     subject = fields.String(allow_none=True, metadata={
         "description": "null until sent for notices rendered at send time (overdue, due soon)"})
-    state = fields.String(metadata={"enum": list(NOTIFICATION_STATES)})
+    state = NotificationState(metadata={"enum": list(PUBLIC_NOTIFICATION_STATES)})
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
     user_id = fields.Integer(allow_none=True)
@@ -128,5 +138,5 @@ NotificationsPage = page_schema(NotificationOut)
 
 @doc_schema
 class NotificationQuery(PageArgs):
-    state = fields.String(validate=validate.OneOf(NOTIFICATION_STATES))
+    state = fields.String(validate=validate.OneOf(PUBLIC_NOTIFICATION_STATES))
     kind = fields.String(validate=validate.Length(max=32))

@@ -1,10 +1,10 @@
 """/admin task control and outbox views, against a real worker."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from api.extensions import db
-from api.models import TaskRun
+from api.models import Notification, TaskRun
 from tests.helpers import is_problem
 from tests.worker.fixtures import wait_for
 from tests.worker.helpers import add_notices
@@ -87,3 +87,16 @@ def test_notifications_filter_by_state(worker_app, admin):
     sent = client.get("/admin/notifications?state=sent", headers=admin.headers).get_json()
     assert sent["items"] == []
     assert is_problem(client.get("/admin/notifications?state=lost", headers=admin.headers), 400)
+
+
+def test_a_row_in_flight_shows_as_pending(worker_app, admin):
+    # SPEC's states are pending, sent and failed; `sending` is the worker's own.
+    first, _ = add_notices(worker_app, 2)
+    with worker_app.app_context():
+        db.session.execute(update(Notification).where(Notification.id == first).values(state="sending"))
+        db.session.commit()
+    client = worker_app.test_client()
+    pending = client.get("/admin/notifications?state=pending", headers=admin.headers).get_json()
+    assert [(item["id"], item["state"]) for item in pending["items"]][-1] == (first, "pending")
+    assert pending["meta"]["total"] == 2
+    assert is_problem(client.get("/admin/notifications?state=sending", headers=admin.headers), 400)
