@@ -52,10 +52,19 @@ def _expire_holds(run_id: str) -> dict:
     from api.circulation.holds import expire_ready_holds
     from api.circulation.suspension import resume_due_holds
 
+    handled = 0
+
+    def batch_done(count: int) -> None:  # progress kept current; a cancel stops here
+        nonlocal handled
+        handled += count
+        tracking.progress(run_id, handled, None)
+        db.session.commit()
+
     # Resumed holds first: they are back in the queue for the copies expiry frees.
-    resumed = resume_due_holds(db.session, batch_size=current_app.config["JOB_BATCH_SIZE"])
-    expired = expire_ready_holds(db.session, batch_size=current_app.config["JOB_BATCH_SIZE"])
-    tracking.progress(run_id, expired + resumed, expired + resumed)
+    size = current_app.config["JOB_BATCH_SIZE"]
+    resumed = resume_due_holds(db.session, batch_size=size, on_batch=batch_done)
+    expired = expire_ready_holds(db.session, batch_size=size, on_batch=batch_done)
+    tracking.progress(run_id, expired + resumed, expired + resumed, check_cancel=False)
     db.session.commit()
     return {"expired": expired, "resumed": resumed}
 

@@ -71,17 +71,19 @@ def cancel_requested(run_id: str) -> bool:
     return db.session.scalar(select(TaskRun.cancel_requested_at).where(TaskRun.id == run_id)) is not None
 
 
-def progress(run_id: str, current: int, total: int | None) -> None:
+def progress(run_id: str, current: int, total: int | None, *, check_cancel: bool = True) -> None:
     """Record progress in the caller's transaction (it commits with the batch).
 
     A batch boundary: if the run was cancelled, the batch is committed here and
-    `Cancelled` raised, so the job stops with every finished batch kept."""
+    `Cancelled` raised, so the job stops with every finished batch kept. The last
+    progress of a job that has done all its work passes check_cancel=False: a cancel
+    that came too late must not report the finished run as cancelled."""
     # One round trip: the progress written and the cancel flag read back with it.
     cancel = db.session.execute(
         update(TaskRun).where(TaskRun.id == run_id)
         .values(progress_current=current, progress_total=total)
         .returning(TaskRun.cancel_requested_at).execution_options(synchronize_session=False)).first()
-    if cancel is not None and cancel[0] is not None:
+    if check_cancel and cancel is not None and cancel[0] is not None:
         db.session.commit()
         raise Cancelled(run_id)
 

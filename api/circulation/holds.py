@@ -7,6 +7,7 @@ picked up in time becomes expired. A ready hold that ends without a loan passes 
 copy to the next waiting hold, else back to the shelf.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app
@@ -188,10 +189,11 @@ def promote_holds(session: Session, book_id: int) -> int:
     return promoted
 
 
-def expire_ready_holds(session: Session, *, now: datetime | None = None,
-                       batch_size: int | None = None) -> int:
+def expire_ready_holds(session: Session, *, now: datetime | None = None, batch_size: int | None = None,
+                       on_batch: Callable[[int], None] | None = None) -> int:
     """Expire ready holds past their pickup time and pass each copy on; returns how
-    many this call expired. Commits after each batch.
+    many this call expired. Commits after each batch, then calls `on_batch(expired in
+    it)` (a job's progress and cancel point).
 
     Safe to run twice or in two workers at once: each hold is expired by a
     conditional UPDATE under its book's row lock, so a hold another run (or a
@@ -207,6 +209,9 @@ def expire_ready_holds(session: Session, *, now: datetime | None = None,
         session.rollback()  # end the read snapshot; each hold is re-checked under its lock
         if not due:
             return expired
-        expired += sum(_release_ready(session, hold_id, book_id, "expired", now, due_before=now)
-                       for hold_id, book_id in due)
+        count = sum(_release_ready(session, hold_id, book_id, "expired", now, due_before=now)
+                    for hold_id, book_id in due)
         session.commit()
+        expired += count
+        if on_batch is not None:
+            on_batch(count)

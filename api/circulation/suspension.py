@@ -11,6 +11,7 @@ null or a date already reached, or by `resume_due_holds` in the hourly expire-ho
 job. So a waiting hold with suspended_until NULL never sits behind a free copy.
 """
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import current_app
@@ -61,10 +62,12 @@ def suspend_hold(session: Session, hold: Hold, suspended_until: date | None, *,
     return get_hold(session, hold.id)
 
 
-def resume_due_holds(session: Session, *, batch_size: int | None = None) -> int:
+def resume_due_holds(session: Session, *, batch_size: int | None = None,
+                     on_batch: Callable[[int], None] | None = None) -> int:
     """Clear the suspension of every waiting hold whose date has been reached and give
     each book's shelf copies to its queue; returns how many holds resumed. Commits
-    after each book.
+    after each book, and calls `on_batch(resumed in it)` after each batch of books (a
+    job's progress and cancel point).
 
     Per book under its row lock, like a return: a copy goes to one hold, in queue
     order, and the hold_ready email's dedupe key keeps a second run from sending
@@ -81,9 +84,11 @@ def resume_due_holds(session: Session, *, batch_size: int | None = None) -> int:
         session.rollback()  # end the read snapshot; each book is re-read under its lock
         if not book_ids:
             return resumed
-        for book_id in book_ids:
-            resumed += _resume_book(session, book_id, today)
+        count = sum(_resume_book(session, book_id, today) for book_id in book_ids)
+        resumed += count
         last = book_ids[-1]
+        if on_batch is not None:
+            on_batch(count)
 
 
 def _resume_book(session: Session, book_id: int, today: date) -> int:

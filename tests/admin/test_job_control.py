@@ -243,3 +243,43 @@ def test_the_overdue_check_stops_at_the_batch_after_a_cancel(worker_app, make_bo
         run = db.session.get(TaskRun, "r2")
         assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
         assert db.session.scalar(select(func.count()).select_from(Notification)) == 4
+
+
+def test_expire_holds_stops_at_the_batch_after_a_cancel(worker_app, make_book, small_batches):
+    """expire-holds keeps its progress current batch by batch and honours a cancel there
+    (it used to run to the end, then report itself cancelled with no result)."""
+    from types import SimpleNamespace
+
+    from api.models import Hold
+    from tests.helpers import create_user, take_item
+    from worker import tracking
+    from worker.jobs import _expire_holds
+
+    now = clock.utcnow()
+    member = create_user(worker_app, "holder")
+    books = [make_book() for _ in range(5)]
+    with worker_app.app_context():  # 5 expired ready holds: 3 batches of 2
+        kept = [(book_id, take_item(book_id, "on_hold_shelf")) for book_id in books]
+        db.session.add_all([Hold(user_id=member.id, book_id=book_id, status="ready", item_id=item_id,
+                                 created_at=now - timedelta(days=5), ready_at=now - timedelta(days=4),
+                                 expires_at=now - timedelta(days=1)) for book_id, item_id in kept])
+        db.session.commit()
+
+    def flag_after_first_batch(_session):
+        with worker_app.app_context():
+            run = db.session.get(TaskRun, "r3")
+            if run is not None and run.progress_current == 2 and run.cancel_requested_at is None:
+                run.cancel_requested_at = clock.utcnow()
+                db.session.commit()
+            db.session.remove()
+
+    with worker_app.app_context():
+        event.listen(Session, "after_commit", flag_after_first_batch)
+        try:
+            tracking.run_job(SimpleNamespace(request=SimpleNamespace(id="r3")), "expire-holds", _expire_holds)
+        finally:
+            event.remove(Session, "after_commit", flag_after_first_batch)
+        run = db.session.get(TaskRun, "r3")
+        assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
+        statuses = db.session.scalars(select(Hold.status)).all()
+        assert sorted(statuses) == ["expired"] * 4 + ["ready"]
