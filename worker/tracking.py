@@ -15,7 +15,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.admin.files import JobFailed
@@ -135,6 +135,9 @@ class JobRun:
     def __init__(self, run_id: str):
         self.id = run_id
         self.params: dict = db.session.scalar(select(TaskRun.params).where(TaskRun.id == run_id)) or {}
+        # A redelivered run (its worker died) starts again from the first item: the
+        # messages of the attempt that died would otherwise be listed twice.
+        db.session.execute(delete(TaskMessage).where(TaskMessage.run_id == run_id))
         db.session.commit()
         self.counts = dict.fromkeys(MESSAGE_LEVELS, 0)
         self._messages: list[dict] = []

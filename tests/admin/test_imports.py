@@ -142,3 +142,24 @@ def test_upload_refusals(worker_app, admin, member, clean_broker):
         assert db.session.scalar(select(func.count()).select_from(TaskRun)) == 0
     # Larger than MAX_CONTENT_LENGTH (the JSON limit) is fine for an upload.
     assert upload(client, admin, catalog_csv(2000)).status_code == 202
+
+
+def test_a_redelivered_import_lists_each_message_once(worker_app, admin, clean_broker):
+    # A worker that dies mid-import leaves the task to be delivered again (acks_late);
+    # the new attempt starts from the first record, and must not repeat the messages of
+    # the attempt that died. Two attempts of one run, one after the other, as then.
+    from worker import tracking
+    from worker.imports import import_catalog
+
+    client = worker_app.test_client()
+    response = upload(client, admin, sample("catalog.csv"))  # no worker: it stays queued
+    assert response.status_code == 202
+    run_id = response.get_json()["task_id"]
+    with worker_app.app_context():
+        assert tracking.begin(run_id, "catalog-import")
+        first = import_catalog(tracking.JobRun(run_id))
+        again = import_catalog(tracking.JobRun(run_id))
+    listed = messages(client, admin, run_id)["items"]
+    assert first["messages"] == again["messages"]
+    assert len(listed) == sum(again["messages"].values())
+    assert len({(m["ref"], m["code"]) for m in listed}) == len(listed)
