@@ -215,19 +215,16 @@ def test_a_cancel_flagged_before_its_worker_died_holds_on_redelivery(worker_app)
         assert ran == [] and run.state == "cancelled" and run.finished_at is not None
 
 
-def test_the_overdue_check_stops_at_the_batch_after_a_cancel(worker_app, make_book, small_batches):
-    """The scheduled jobs' own batch boundary (tracking.progress) honours the flag too."""
+def run_cancelled_after_first_batch(worker_app, run_id: str, name: str, job, **kwargs) -> TaskRun:
+    """Run `job` in this process as its worker would, the cancel flag set as soon as its
+    first batch of 2 has committed its progress; the run as it ended."""
     from types import SimpleNamespace
 
-    from tests.worker.test_jobs import add_loans
     from worker import tracking
-    from worker.jobs import loan_notices
-
-    add_loans(worker_app, make_book, [-1] * 7)  # 4 batches of 2
 
     def flag_after_first_batch(_session):
         with worker_app.app_context():
-            run = db.session.get(TaskRun, "r2")
+            run = db.session.get(TaskRun, run_id)
             if run is not None and run.progress_current == 2 and run.cancel_requested_at is None:
                 run.cancel_requested_at = clock.utcnow()
                 db.session.commit()
@@ -236,23 +233,31 @@ def test_the_overdue_check_stops_at_the_batch_after_a_cancel(worker_app, make_bo
     with worker_app.app_context():
         event.listen(Session, "after_commit", flag_after_first_batch)
         try:
-            task = SimpleNamespace(request=SimpleNamespace(id="r2"))
-            tracking.run_job(task, "overdue-check", loan_notices, kind="overdue")
+            tracking.run_job(SimpleNamespace(request=SimpleNamespace(id=run_id)), name, job, **kwargs)
         finally:
             event.remove(Session, "after_commit", flag_after_first_batch)
-        run = db.session.get(TaskRun, "r2")
-        assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
+        run = db.session.get(TaskRun, run_id)
+        db.session.expunge(run)
+        return run
+
+
+def test_the_overdue_check_stops_at_the_batch_after_a_cancel(worker_app, make_book, small_batches):
+    """The scheduled jobs' own batch boundary (tracking.progress) honours the flag too."""
+    from tests.worker.test_jobs import add_loans
+    from worker.jobs import loan_notices
+
+    add_loans(worker_app, make_book, [-1] * 7)  # 4 batches of 2
+    run = run_cancelled_after_first_batch(worker_app, "r2", "overdue-check", loan_notices, kind="overdue")
+    assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
+    with worker_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Notification)) == 4
 
 
 def test_expire_holds_stops_at_the_batch_after_a_cancel(worker_app, make_book, small_batches):
     """expire-holds keeps its progress current batch by batch and honours a cancel there
     (it used to run to the end, then report itself cancelled with no result)."""
-    from types import SimpleNamespace
-
     from api.models import Hold
     from tests.helpers import create_user, take_item
-    from worker import tracking
     from worker.jobs import _expire_holds
 
     now = clock.utcnow()
@@ -264,22 +269,7 @@ def test_expire_holds_stops_at_the_batch_after_a_cancel(worker_app, make_book, s
                                  created_at=now - timedelta(days=5), ready_at=now - timedelta(days=4),
                                  expires_at=now - timedelta(days=1)) for book_id, item_id in kept])
         db.session.commit()
-
-    def flag_after_first_batch(_session):
-        with worker_app.app_context():
-            run = db.session.get(TaskRun, "r3")
-            if run is not None and run.progress_current == 2 and run.cancel_requested_at is None:
-                run.cancel_requested_at = clock.utcnow()
-                db.session.commit()
-            db.session.remove()
-
+    run = run_cancelled_after_first_batch(worker_app, "r3", "expire-holds", _expire_holds)
+    assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
     with worker_app.app_context():
-        event.listen(Session, "after_commit", flag_after_first_batch)
-        try:
-            tracking.run_job(SimpleNamespace(request=SimpleNamespace(id="r3")), "expire-holds", _expire_holds)
-        finally:
-            event.remove(Session, "after_commit", flag_after_first_batch)
-        run = db.session.get(TaskRun, "r3")
-        assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
-        statuses = db.session.scalars(select(Hold.status)).all()
-        assert sorted(statuses) == ["expired"] * 4 + ["ready"]
+        assert sorted(db.session.scalars(select(Hold.status)).all()) == ["expired"] * 4 + ["ready"]
