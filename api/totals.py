@@ -54,8 +54,12 @@ def _plan_key(stmt: Select) -> tuple | None:
     `now` changes every call; a minute-old estimate of it is as good). None: a
     statement SQLAlchemy cannot cache, never reused."""
     cache_key = stmt._generate_cache_key()
-    return cache_key and (cache_key.key, tuple(p.effective_value for p in cache_key.bindparams
+    return cache_key and (cache_key.key, tuple(_hashable(p.effective_value) for p in cache_key.bindparams
                                                if not isinstance(p.effective_value, datetime)))
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value  # an IN list
 
 
 def _recent(store: str, key, default: Any = None) -> Any:
