@@ -102,6 +102,8 @@ class Time(fields.AwareDateTime):
     years outside EARLIEST_DAY..LATEST_DAY are a 400. Whether it must lie in the
     future is checked in the domain, against api.clock, where "now" is known."""
 
+    default_error_messages = {"out_of_range": f"Must be a time in the years {_BOUNDS}."}
+
     def __init__(self, **kwargs):
         super().__init__(default_timezone=UTC, **kwargs)
 
@@ -114,8 +116,6 @@ class Time(fields.AwareDateTime):
         if in_utc is None or not EARLIEST_DAY <= in_utc.date() <= LATEST_DAY:
             raise self.make_error("out_of_range")
         return in_utc
-
-    default_error_messages = {"out_of_range": f"Must be a time in the years {_BOUNDS}."}
 
 
 class Day(fields.Date):

@@ -1,6 +1,5 @@
 """Schemas for /users/<id>/blocks."""
 
-
 from marshmallow import Schema, fields, pre_dump
 
 from api.accounts.schemas import Note
