@@ -81,6 +81,7 @@ def reschedule_due_on(run_id: str, *, day: date) -> dict:
         if not rows:
             db.session.commit()
             break
+        tracking.cancel_point(run_id, summary["moved"], max(total, summary["moved"]))
         if len(rows) == batch_size:
             # Finish the last member here, so their one email names every moved loan.
             last = rows[-1]

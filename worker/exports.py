@@ -119,6 +119,7 @@ def _write_csv(run: tracking.JobRun, filename: str, columns: tuple, stmt, key, t
         db.session.commit()
         if not rows:
             break
+        tracking.cancel_point(run.id, written, max(total, written))
         buffer = io.StringIO()
         csv.writer(buffer).writerows(values(row) for row in rows)
         out.write(buffer.getvalue().encode())

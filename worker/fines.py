@@ -48,6 +48,7 @@ def accrue_fines(run_id: str, *, now: datetime | None = None) -> dict:
     begin = (lambda: accrual_batch_begins(session)) if postgres else None
     for batch in keyset.batches(session, (Loan.due_at, Loan.id), conditions,
                                 current_app.config["BULK_BATCH_SIZE"], begin=begin):
+        tracking.cancel_point(run_id, scanned, max(total, scanned))
         fined, written = write_fines(session, [*conditions, batch.where], end=today, limit=batch.size)
         scanned += batch.size
         charged += fined

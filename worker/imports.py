@@ -63,12 +63,13 @@ def import_catalog(run: tracking.JobRun) -> dict:
     report.write(b"ref,isbn,outcome,book_id,detail\r\n")
     run.checkpoint(0, size, counts)
     while batch := list(islice(records, batch_size)):
+        tracking.cancel_point(run.id, min(raw.consumed, size), size)
         lines = _import_batch(run, batch, counts, seen)
         report.write(lines.encode())
         report.flush()
         run.checkpoint(min(raw.consumed, size), size, counts)
     report.close()
-    run.checkpoint(size, size, counts, check_cancel=False)
+    run.checkpoint(size, size, counts)
     return run.with_counts(counts)
 
 

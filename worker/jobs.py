@@ -52,19 +52,19 @@ def _expire_holds(run_id: str) -> dict:
     from api.circulation.holds import expire_ready_holds
     from api.circulation.suspension import resume_due_holds
 
-    handled = 0
+    resumed = 0
 
-    def batch_done(count: int) -> None:  # progress kept current; a cancel stops here
-        nonlocal handled
-        handled += count
-        tracking.progress(run_id, handled, None)
+    def before_batch(done: int) -> None:
+        # A cancel stops the job here. No batch is in hand (each hold is re-read under
+        # its book's lock), so the progress commits at once and is current.
+        tracking.cancel_point(run_id, resumed + done, None)
         db.session.commit()
 
     # Resumed holds first: they are back in the queue for the copies expiry frees.
     size = current_app.config["JOB_BATCH_SIZE"]
-    resumed = resume_due_holds(db.session, batch_size=size, on_batch=batch_done)
-    expired = expire_ready_holds(db.session, batch_size=size, on_batch=batch_done)
-    tracking.progress(run_id, expired + resumed, expired + resumed, check_cancel=False)
+    resumed = resume_due_holds(db.session, batch_size=size, before_batch=before_batch)
+    expired = expire_ready_holds(db.session, batch_size=size, before_batch=before_batch)
+    tracking.progress(run_id, expired + resumed, expired + resumed)
     db.session.commit()
     return {"expired": expired, "resumed": resumed}
 
@@ -106,6 +106,7 @@ def loan_notices(run_id: str, *, kind: str, now: datetime | None = None) -> dict
     scanned = queued = 0
     for batch in keyset.batches(db.session, (Loan.due_at, Loan.id), conditions,
                                 current_app.config["BULK_BATCH_SIZE"]):
+        tracking.cancel_point(run_id, scanned, max(total, scanned))
         queued += keyset.insert_ignore_from_select(
             db.session, Notification, NOTICE_COLUMNS, notices.where(*conditions, batch.where),
             conflict=["dedupe_key"])

@@ -6,9 +6,11 @@ for each batch's last key and size (one small query over the index); the job the
 writes the whole batch with one `INSERT ... SELECT ... WHERE <batch range> ON
 CONFLICT DO NOTHING` (`insert_ignore_from_select`), so no row travels through Python. Memory is flat
 whatever the table size, and a unique dedupe key makes a re-run (or a concurrent
-run) insert nothing twice. Commit after each batch, with its progress.
+run) insert nothing twice. Commit after each batch, with its progress; a job's cancel
+point (worker/tracking.py) opens each batch, so a cancel never stops a finished run.
 
     for batch in keyset.batches(db.session, (Loan.due_at, Loan.id), conditions, size):
+        tracking.cancel_point(run_id, done, total)
         stmt = select(...).where(*conditions, batch.where)
         inserted += keyset.insert_ignore_from_select(db.session, Notification, columns, stmt,
                                                      conflict=["dedupe_key"])

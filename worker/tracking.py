@@ -7,8 +7,12 @@ message (acks_late after a crash) finds its row and runs again while it is
 
 Cancelling is a flag in the row (`cancel_requested_at`), not a Celery revoke: a
 queued run that was cancelled never starts (`begin` refuses it, on whichever worker
-and after any restart), and a running one stops at its next batch boundary, where
-`progress` / `JobRun.checkpoint` commit the batch and then raise `Cancelled`.
+and after any restart), and a running one stops at its next batch: a job calls
+`cancel_point` when it knows another batch is there to do, before doing it, and that
+raises `Cancelled` once the batches before it are committed. A cancel that comes
+while the last batch is in hand therefore finds no batch left to skip: the run
+finishes as `succeeded`, with its result, rather than `cancelled` with all its work
+done. `progress` and `JobRun.checkpoint` only record.
 """
 
 import logging
@@ -24,11 +28,12 @@ from api.extensions import db
 from api.models import MESSAGE_LEVELS, TaskMessage, TaskRun
 
 log = logging.getLogger(__name__)
-__all__ = ["Cancelled", "JobFailed", "JobRun", "begin", "insert_ignore", "progress", "run_job"]
+__all__ = ["Cancelled", "JobFailed", "JobRun", "begin", "cancel_point", "insert_ignore", "progress",
+           "run_job"]
 
 
 class Cancelled(Exception):
-    """Raised at a batch boundary after the batch committed: an admin cancelled the run."""
+    """Raised before a batch, the ones before it committed: an admin cancelled the run."""
 
 
 def insert_ignore(model, rows: list[dict], conflict_columns: list[str], returning=None):
@@ -67,23 +72,26 @@ def begin(run_id: str, name: str) -> bool:
     return started
 
 
-def cancel_requested(run_id: str) -> bool:
-    return db.session.scalar(select(TaskRun.cancel_requested_at).where(TaskRun.id == run_id)) is not None
+def progress(run_id: str, current: int, total: int | None) -> None:
+    """Record progress in the caller's transaction (it commits with the batch)."""
+    _update(run_id, progress_current=current, progress_total=total)
 
 
-def progress(run_id: str, current: int, total: int | None, *, check_cancel: bool = True) -> None:
-    """Record progress in the caller's transaction (it commits with the batch).
+def cancel_point(run_id: str, done: int, total: int | None) -> None:
+    """Before a batch that is there to do: if the run was cancelled, commit what came
+    before (its progress `done` of `total`) and raise `Cancelled`; else go on in the
+    same transaction.
 
-    A batch boundary: if the run was cancelled, the batch is committed here and
-    `Cancelled` raised, so the job stops with every finished batch kept. The last
-    progress of a job that has done all its work passes check_cancel=False: a cancel
-    that came too late must not report the finished run as cancelled."""
-    # One round trip: the progress written and the cancel flag read back with it.
+    The progress is written, and the flag read back, in one UPDATE ... RETURNING: on
+    SQLite the write takes the database's write lock before the batch reads (a read
+    first, then a write, fails with SQLITE_BUSY if another writer committed between),
+    and on PostgreSQL it holds the run's row, so a cancel waits for the batch to
+    commit rather than land in the middle of it."""
     cancel = db.session.execute(
         update(TaskRun).where(TaskRun.id == run_id)
-        .values(progress_current=current, progress_total=total)
+        .values(progress_current=done, progress_total=total)
         .returning(TaskRun.cancel_requested_at).execution_options(synchronize_session=False)).first()
-    if check_cancel and cancel is not None and cancel[0] is not None:
+    if cancel is not None and cancel[0] is not None:
         db.session.commit()
         raise Cancelled(run_id)
 
@@ -151,18 +159,14 @@ class JobRun:
     def with_counts(self, result: dict) -> dict:
         return {**result, "messages": dict(self.counts)}
 
-    def checkpoint(self, current: int, total: int | None, result: dict, *,
-                   check_cancel: bool = True) -> None:
+    def checkpoint(self, current: int, total: int | None, result: dict) -> None:
         """End a batch: its messages, progress and running result commit together
-        with the batch's own writes; then stop here if the run was cancelled."""
+        with the batch's own writes."""
         if self._messages:
             db.session.execute(TaskMessage.__table__.insert(), self._messages)
             self._messages = []
-        _update(self.id, result=self.with_counts(result))
-        if check_cancel:
-            progress(self.id, current, total)
-        else:
-            _update(self.id, progress_current=current, progress_total=total)
+        _update(self.id, result=self.with_counts(result), progress_current=current,
+                progress_total=total)
         db.session.commit()
 
 

@@ -22,9 +22,10 @@ def cancel_task(task: str):
     security: [{bearerAuth: []}]
     description: >
       A queued run becomes `cancelled` at once and never starts. A running one is
-      flagged and stops at its next batch boundary, keeping the batches it finished,
-      then shows `cancelled`. The flag is in the database, so it holds across worker
-      restarts. A finished run is 409 `task_finished`.
+      flagged and stops before its next batch, keeping the batches it finished, then
+      shows `cancelled`; flagged during its last batch, it has nothing left to skip and
+      ends `succeeded`. The flag is in the database, so it holds across worker restarts.
+      A finished run is 409 `task_finished`.
     parameters:
       - {in: path, name: task, required: true, description: The run id., schema: {type: string}}
     x-response: {202: TaskRunOut, description: 'Cancelled, or flagged to stop at its next batch.'}

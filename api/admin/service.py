@@ -59,7 +59,7 @@ def enqueue(session: Session, run: TaskRun) -> TaskRun:
 
 def cancel_run(session: Session, run_id: str, *, actor_id: int) -> TaskRun:
     """Flag the run; a queued one becomes `cancelled` at once, a running one stops
-    at its next batch boundary (the worker reads the flag there)."""
+    before its next batch (the worker reads the flag there)."""
     run = get_run(session, run_id)
     now = utcnow()
     done = session.execute(

@@ -190,10 +190,10 @@ def promote_holds(session: Session, book_id: int) -> int:
 
 
 def expire_ready_holds(session: Session, *, now: datetime | None = None, batch_size: int | None = None,
-                       on_batch: Callable[[int], None] | None = None) -> int:
+                       before_batch: Callable[[int], None] | None = None) -> int:
     """Expire ready holds past their pickup time and pass each copy on; returns how
-    many this call expired. Commits after each batch, then calls `on_batch(expired in
-    it)` (a job's progress and cancel point).
+    many this call expired. Commits after each batch; calls `before_batch(expired so
+    far)` before each one it has found to do (a job's progress and cancel point).
 
     Safe to run twice or in two workers at once: each hold is expired by a
     conditional UPDATE under its book's row lock, so a hold another run (or a
@@ -209,9 +209,8 @@ def expire_ready_holds(session: Session, *, now: datetime | None = None, batch_s
         session.rollback()  # end the read snapshot; each hold is re-checked under its lock
         if not due:
             return expired
-        count = sum(_release_ready(session, hold_id, book_id, "expired", now, due_before=now)
-                    for hold_id, book_id in due)
+        if before_batch is not None:
+            before_batch(expired)
+        expired += sum(_release_ready(session, hold_id, book_id, "expired", now, due_before=now)
+                       for hold_id, book_id in due)
         session.commit()
-        expired += count
-        if on_batch is not None:
-            on_batch(count)

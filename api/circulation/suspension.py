@@ -63,11 +63,11 @@ def suspend_hold(session: Session, hold: Hold, suspended_until: date | None, *,
 
 
 def resume_due_holds(session: Session, *, batch_size: int | None = None,
-                     on_batch: Callable[[int], None] | None = None) -> int:
+                     before_batch: Callable[[int], None] | None = None) -> int:
     """Clear the suspension of every waiting hold whose date has been reached and give
     each book's shelf copies to its queue; returns how many holds resumed. Commits
-    after each book, and calls `on_batch(resumed in it)` after each batch of books (a
-    job's progress and cancel point).
+    after each book, and calls `before_batch(resumed so far)` before each batch of
+    books it has found to do (a job's progress and cancel point).
 
     Per book under its row lock, like a return: a copy goes to one hold, in queue
     order, and the hold_ready email's dedupe key keeps a second run from sending
@@ -84,11 +84,10 @@ def resume_due_holds(session: Session, *, batch_size: int | None = None,
         session.rollback()  # end the read snapshot; each book is re-read under its lock
         if not book_ids:
             return resumed
-        count = sum(_resume_book(session, book_id, today) for book_id in book_ids)
-        resumed += count
+        if before_batch is not None:
+            before_batch(resumed)
+        resumed += sum(_resume_book(session, book_id, today) for book_id in book_ids)
         last = book_ids[-1]
-        if on_batch is not None:
-            on_batch(count)
 
 
 def _resume_book(session: Session, book_id: int, today: date) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api import clock
 from api.extensions import db
 from api.models import AuditEntry, Book, Notification, TaskFile, TaskRun
-from tests.admin.jobs import catalog_csv, messages, status, upload, wait_finished
+from tests.admin.jobs import catalog_csv, messages, ready_holds, status, upload, wait_finished
 from tests.helpers import is_problem
 from tests.worker.fixtures import run_worker
 from worker.files import remove_expired_files
@@ -114,12 +114,12 @@ def test_a_running_import_stops_at_the_next_batch_keeping_finished_ones(
     finally:
         event.remove(Session, "after_commit", hook)
     assert run["state"] == "cancelled", run
-    # Batches of 5 records: the cancel arrived after batch 1; batch 2 finished and
-    # committed at its boundary, where the job stopped; batches 3-8 never ran.
-    assert run["result"]["records"] == 10 and run["result"]["created"] == 10
+    # Batches of 5 records: the cancel arrived after batch 1 committed; the job stopped
+    # before batch 2, keeping batch 1; batches 2-8 never ran.
+    assert run["result"]["records"] == 5 and run["result"]["created"] == 5
     assert run["finished_at"] is not None and run["cancel_requested_at"] is not None
     with worker_app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Book)) == 10
+        assert db.session.scalar(select(func.count()).select_from(Book)) == 5
 
 
 def test_retry_runs_failed_and_cancelled_runs_again_with_the_same_params(
@@ -242,34 +242,26 @@ def run_cancelled_after_first_batch(worker_app, run_id: str, name: str, job, **k
 
 
 def test_the_overdue_check_stops_at_the_batch_after_a_cancel(worker_app, make_book, small_batches):
-    """The scheduled jobs' own batch boundary (tracking.progress) honours the flag too."""
+    """The scheduled jobs' own batch boundary (tracking.cancel_point) honours the flag too."""
     from tests.worker.test_jobs import add_loans
     from worker.jobs import loan_notices
 
     add_loans(worker_app, make_book, [-1] * 7)  # 4 batches of 2
     run = run_cancelled_after_first_batch(worker_app, "r2", "overdue-check", loan_notices, kind="overdue")
-    assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
+    assert run.state == "cancelled" and run.progress_current == 2  # batch 1 kept, 2-4 not run
     with worker_app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Notification)) == 4
+        assert db.session.scalar(select(func.count()).select_from(Notification)) == 2
 
 
 def test_expire_holds_stops_at_the_batch_after_a_cancel(worker_app, make_book, small_batches):
     """expire-holds keeps its progress current batch by batch and honours a cancel there
     (it used to run to the end, then report itself cancelled with no result)."""
     from api.models import Hold
-    from tests.helpers import create_user, take_item
     from worker.jobs import _expire_holds
 
-    now = clock.utcnow()
-    member = create_user(worker_app, "holder")
-    books = [make_book() for _ in range(5)]
-    with worker_app.app_context():  # 5 expired ready holds: 3 batches of 2
-        kept = [(book_id, take_item(book_id, "on_hold_shelf")) for book_id in books]
-        db.session.add_all([Hold(user_id=member.id, book_id=book_id, status="ready", item_id=item_id,
-                                 created_at=now - timedelta(days=5), ready_at=now - timedelta(days=4),
-                                 expires_at=now - timedelta(days=1)) for book_id, item_id in kept])
-        db.session.commit()
+    ready_holds(worker_app, make_book)  # 5 expired ready holds: 3 batches of 2
     run = run_cancelled_after_first_batch(worker_app, "r3", "expire-holds", _expire_holds)
+    # Its progress commits as each batch begins: the flag came with batch 2 in hand.
     assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
     with worker_app.app_context():
         assert sorted(db.session.scalars(select(Hold.status)).all()) == ["expired"] * 4 + ["ready"]
