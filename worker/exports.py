@@ -3,15 +3,19 @@
 Keyset-batched by id: each batch is one query, its CSV lines are one chunk of the
 output file written in the batch's transaction, and progress commits with it.
 Memory is one batch whatever the table's size.
+
+The CSV is written by defusedcsv: a text cell that a spreadsheet would run as a
+formula (it starts with = + - @ | or %) is prefixed with ', since titles, notes and
+email addresses come from outside; numbers (amounts) are left as they are.
 """
 
-import csv
 import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from celery import shared_task
+from defusedcsv import csv
 from flask import current_app
 from sqlalchemy import func, select
 

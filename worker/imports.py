@@ -12,18 +12,19 @@ a real run's. Barcodes and copies become items in the batch's transaction
 
 The run's output is a report, one CSV line per record: its ref, ISBN, outcome
 (`created`, `matched`, `invalid`; `new` in a dry run) and book id, written with the
-batch it belongs to.
+batch it belongs to. Its cells quote the uploaded file, so a formula in it is
+defused as the exports' are (worker/exports.py).
 
 Progress is in bytes of the upload read (`total` is the file size): the number of
 records is not known until the file has been read, and reading it twice would
 double the work.
 """
 
-import csv
 import io
 from itertools import islice
 
 from celery import shared_task
+from defusedcsv import csv
 from flask import current_app
 from sqlalchemy import select
 
