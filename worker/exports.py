@@ -112,6 +112,7 @@ def _write_csv(run: tracking.JobRun, filename: str, columns: tuple, stmt, key, t
     """`filename`: a header of `columns`, then `values(row)` of each of `stmt`'s rows,
     keyset-batched by `key` (stmt orders by it and is limited to a batch): one chunk
     per batch, progress committed with each."""
+    run.start()  # from the first row again after a redelivery: the file is rewritten
     out = OutputWriter(run.id, filename=filename, content_type="text/csv")
     out.write(_csv_line(columns))
     written, after = 0, 0

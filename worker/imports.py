@@ -5,7 +5,10 @@ one record at a time (worker/import_formats.py); every IMPORT_BATCH_SIZE records
 one transaction: the new books (one INSERT ... ON CONFLICT (isbn) DO NOTHING, so a
 book is matched by ISBN and never duplicated, even against a concurrent import), the
 batch's messages, and the run's progress. Cancelling stops at a batch boundary with
-the finished batches kept. A dry run reads the same way and writes nothing but its
+the finished batches kept. A real run redelivered after its worker died goes on
+after the last batch the dead attempt committed (its counts, messages and report are
+in that transaction), so each record is counted and reported once, as if nothing had
+happened. A dry run reads the same way and writes nothing but its
 report; it remembers the ISBNs and barcodes it would have added so its counts match
 a real run's. Barcodes and copies become items in the batch's transaction
 (worker/import_items.py).
@@ -21,6 +24,7 @@ double the work.
 """
 
 import io
+from collections import deque
 from itertools import islice
 
 from celery import shared_task
@@ -52,17 +56,24 @@ def import_catalog(run: tracking.JobRun) -> dict:
     db.session.commit()
     counts = {"format": params["format"], "dry_run": params["dry_run"], "records": 0, "created": 0,
               "matched": 0, "invalid": 0, "copies_added": 0, "barcodes": 0, "barcodes_skipped": 0}
+    # Redelivered after its worker died, a real run goes on after the last batch that
+    # attempt committed (counts, messages and report kept); a dry run, whose memory of
+    # what it would have added died with it, starts again.
+    left = run.start(resume=not params["dry_run"])
+    counts.update((key, left[key]) for key in counts if key in left)
     raw = ChunkReader(params["file_id"])
     records = READERS[params["format"]](raw)
+    deque(islice(records, counts["records"]), maxlen=0)  # read past the records imported
     # A dry run remembers the ISBNs and barcodes it would have added (the only memory
     # that grows with the file), so its counts match a real run's.
     seen: dict[str, set[str]] | None = {"isbns": set(), "barcodes": set()} if params["dry_run"] else None
     batch_size = current_app.config["IMPORT_BATCH_SIZE"]
     stem = params["filename"].rsplit(".", 1)[0][:80] or "import"
     report = OutputWriter(run.id, filename=f"{stem}-report{'-dry-run' if seen is not None else ''}.csv",
-                          content_type="text/csv")
-    report.write(b"ref,isbn,outcome,book_id,detail\r\n")
-    run.checkpoint(0, size, counts)
+                          content_type="text/csv", resume=bool(left))
+    if report.file.size == 0:
+        report.write(b"ref,isbn,outcome,book_id,detail\r\n")
+    run.checkpoint(min(raw.consumed, size), size, counts)
     while batch := list(islice(records, batch_size)):
         tracking.cancel_point(run.id, min(raw.consumed, size), size)
         lines = _import_batch(run, batch, counts, seen)

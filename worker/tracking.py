@@ -142,13 +142,24 @@ class JobRun:
 
     def __init__(self, run_id: str):
         self.id = run_id
-        self.params: dict = db.session.scalar(select(TaskRun.params).where(TaskRun.id == run_id)) or {}
-        # A redelivered run (its worker died) starts again from the first item: the
-        # messages of the attempt that died would otherwise be listed twice.
-        db.session.execute(delete(TaskMessage).where(TaskMessage.run_id == run_id))
-        db.session.commit()
+        params, self._left = db.session.execute(
+            select(TaskRun.params, TaskRun.result).where(TaskRun.id == run_id)).one()
+        self.params: dict = params or {}
         self.counts = dict.fromkeys(MESSAGE_LEVELS, 0)
         self._messages: list[dict] = []
+
+    def start(self, *, resume: bool = False) -> dict:
+        """Where this attempt begins. A message redelivered after its worker died finds
+        the running result that attempt committed with its last batch: with `resume`,
+        that result is returned (its messages kept, counted on from theirs) for the job
+        to go on after it; otherwise the attempt's messages, which would be listed twice,
+        are cleared and {} returned, the job starting again from its first item."""
+        if resume and self._left:
+            self.counts.update(self._left.get("messages") or {})
+            return self._left
+        db.session.execute(delete(TaskMessage).where(TaskMessage.run_id == self.id))
+        db.session.commit()
+        return {}
 
     def message(self, ref, level: str, code: str, detail: str) -> None:
         """A per-item message; written with the current batch."""

@@ -9,7 +9,7 @@ import io
 from collections.abc import Iterator
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from api.extensions import db
 from api.models import TaskFile, TaskFileChunk
@@ -77,13 +77,23 @@ class OutputWriter:
     """Appends a run's output file; each `flush` writes one chunk in the current
     transaction, so a batch's rows and its part of the file commit together."""
 
-    def __init__(self, run_id: str, *, filename: str, content_type: str):
-        db.session.query(TaskFile).filter_by(run_id=run_id, kind="output").delete()
-        self.file = TaskFile(run_id=run_id, kind="output", filename=filename,
-                             content_type=content_type, size=0, complete=False)
-        db.session.add(self.file)
-        db.session.flush()
-        self._seq = 0
+    def __init__(self, run_id: str, *, filename: str, content_type: str, resume: bool = False):
+        """A new output file in place of any the run had; with `resume`, the run's file
+        if it has one, appended to (a redelivered job going on where the attempt that
+        died stopped)."""
+        found = None
+        if resume:
+            found = db.session.scalar(select(TaskFile).filter_by(run_id=run_id, kind="output"))
+        if found is None:
+            db.session.execute(delete(TaskFile).where(TaskFile.run_id == run_id, TaskFile.kind == "output"))
+            found = TaskFile(run_id=run_id, kind="output", filename=filename, content_type=content_type,
+                             size=0, complete=False)
+            db.session.add(found)
+            db.session.flush()
+        self.file = found
+        # Chunks are numbered from 0 without gaps: the next is their count.
+        self._seq = db.session.scalar(select(func.count()).select_from(TaskFileChunk)
+                                      .where(TaskFileChunk.file_id == found.id)) if resume else 0
         self._buffer = io.BytesIO()
         self._limit = current_app.config["TASK_OUTPUT_MAX_BYTES"]
 

@@ -163,3 +163,43 @@ def test_a_redelivered_import_lists_each_message_once(worker_app, admin, clean_b
     assert first["messages"] == again["messages"]
     assert len(listed) == sum(again["messages"].values())
     assert len({(m["ref"], m["code"]) for m in listed}) == len(listed)
+
+
+class WorkerDied(BaseException):
+    """The worker process ending mid-batch (SIGKILL): nothing of the batch commits."""
+
+
+def test_a_redelivered_import_goes_on_after_the_batches_its_dead_attempt_committed(
+        worker_app, admin, clean_broker, monkeypatch):
+    from worker import tracking
+    from worker.imports import import_catalog
+
+    monkeypatch.setitem(worker_app.config, "IMPORT_BATCH_SIZE", 2)  # 7 records: 2, 2, 2, 1
+    client = worker_app.test_client()
+    run_id = upload(client, admin, sample("catalog.csv")).get_json()["task_id"]  # no worker: queued
+    cancel_point, calls = tracking.cancel_point, []
+
+    def dies_in_batch_3(*args):
+        calls.append(args)
+        if len(calls) == 3:
+            raise WorkerDied
+        cancel_point(*args)
+
+    with worker_app.app_context():
+        assert tracking.begin(run_id, "catalog-import")
+        monkeypatch.setattr(tracking, "cancel_point", dies_in_batch_3)
+        with pytest.raises(WorkerDied):
+            import_catalog(tracking.JobRun(run_id))
+        db.session.rollback()
+        assert db.session.get(TaskRun, run_id).result["records"] == 4  # batches 1 and 2
+        monkeypatch.setattr(tracking, "cancel_point", cancel_point)
+        result = import_catalog(tracking.JobRun(run_id))
+    # As one uninterrupted run: books the dead attempt created are not `matched` now.
+    assert counts(result) == CSV_COUNTS and result["messages"] == {"info": 0, "warning": 0, "error": 3}
+    assert len(messages(client, admin, run_id)["items"]) == 3
+    body = client.get(f"/admin/tasks/{run_id}/output", headers=admin.headers).get_data(as_text=True)
+    lines = list(csv.DictReader(io.StringIO(body)))
+    assert [(r["ref"], r["outcome"]) for r in lines] == [
+        ("2", "created"), ("3", "matched"), ("4", "created"), ("5", "created"),
+        ("6", "invalid"), ("7", "invalid"), ("8", "invalid")]
+    assert books(worker_app).keys() == {"9780441478125", "9780807083055", "9780156453806"}
