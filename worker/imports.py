@@ -73,13 +73,15 @@ def import_catalog(run: tracking.JobRun) -> dict:
                           content_type="text/csv", resume=bool(left))
     if report.file.size == 0:
         report.write(b"ref,isbn,outcome,book_id,detail\r\n")
-    run.checkpoint(min(raw.consumed, size), size, counts)
+    done = min(raw.consumed, size)
+    run.checkpoint(done, size, counts)
     while batch := list(islice(records, batch_size)):
-        tracking.cancel_point(run.id, min(raw.consumed, size), size)
+        tracking.cancel_point(run.id, done, size)  # `done`: the batch in hand is read, not imported
         lines = _import_batch(run, batch, counts, seen)
         report.write(lines.encode())
         report.flush()
-        run.checkpoint(min(raw.consumed, size), size, counts)
+        done = min(raw.consumed, size)
+        run.checkpoint(done, size, counts)
     report.close()
     run.checkpoint(size, size, counts)
     return run.with_counts(counts)

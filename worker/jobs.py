@@ -58,6 +58,7 @@ def _expire_holds(run_id: str) -> dict:
         # A cancel stops the job here. No batch is in hand (each hold is re-read under
         # its book's lock), so the progress commits at once and is current.
         tracking.cancel_point(run_id, resumed + done, None)
+        tracking.progress(run_id, resumed + done, None)
         db.session.commit()
 
     # Resumed holds first: they are back in the queue for the copies expiry frees.

@@ -82,16 +82,23 @@ def cancel_point(run_id: str, done: int, total: int | None) -> None:
     before (its progress `done` of `total`) and raise `Cancelled`; else go on in the
     same transaction.
 
-    The progress is written, and the flag read back, in one UPDATE ... RETURNING: on
-    SQLite the write takes the database's write lock before the batch reads (a read
-    first, then a write, fails with SQLITE_BUSY if another writer committed between),
-    and on PostgreSQL it holds the run's row, so a cancel waits for the batch to
-    commit rather than land in the middle of it."""
-    cancel = db.session.execute(
-        update(TaskRun).where(TaskRun.id == run_id)
-        .values(progress_current=done, progress_total=total)
-        .returning(TaskRun.cancel_requested_at).execution_options(synchronize_session=False)).first()
-    if cancel is not None and cancel[0] is not None:
+    On SQLite the progress is written and the flag read back in one UPDATE ...
+    RETURNING: the write takes the database's write lock before the batch reads (a
+    read first, then a write, fails with SQLITE_BUSY if another writer committed in
+    between). PostgreSQL only reads the flag: a write would hold the run's row until
+    the batch commits, and an admin's cancel would wait on it (a batch stuck on a lock
+    would hang the request). A cancel that lands during a batch is seen before the
+    next one; during the last, there is none and the run succeeds."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        flag = db.session.scalar(
+            update(TaskRun).where(TaskRun.id == run_id)
+            .values(progress_current=done, progress_total=total)
+            .returning(TaskRun.cancel_requested_at).execution_options(synchronize_session=False))
+    else:
+        flag = db.session.scalar(select(TaskRun.cancel_requested_at).where(TaskRun.id == run_id))
+        if flag is not None:
+            progress(run_id, done, total)
+    if flag is not None:
         db.session.commit()
         raise Cancelled(run_id)
 

@@ -144,15 +144,17 @@ def test_upload_refusals(worker_app, admin, member, clean_broker):
     assert upload(client, admin, catalog_csv(2000)).status_code == 202
 
 
-def test_a_redelivered_import_lists_each_message_once(worker_app, admin, clean_broker):
-    # A worker that dies mid-import leaves the task to be delivered again (acks_late);
-    # the new attempt starts from the first record, and must not repeat the messages of
-    # the attempt that died. Two attempts of one run, one after the other, as then.
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_redelivered_import_lists_each_message_once(worker_app, admin, clean_broker, dry_run):
+    # A worker that dies mid-import leaves the task to be delivered again (acks_late).
+    # A dry run starts again from the first record and must not repeat the messages of
+    # the attempt that died; a real run goes on after it (its messages kept, not
+    # repeated either). Two attempts of one run, one after the other, as then.
     from worker import tracking
     from worker.imports import import_catalog
 
     client = worker_app.test_client()
-    response = upload(client, admin, sample("catalog.csv"))  # no worker: it stays queued
+    response = upload(client, admin, sample("catalog.csv"), dry_run=dry_run)  # no worker: queued
     assert response.status_code == 202
     run_id = response.get_json()["task_id"]
     with worker_app.app_context():
@@ -160,9 +162,9 @@ def test_a_redelivered_import_lists_each_message_once(worker_app, admin, clean_b
         first = import_catalog(tracking.JobRun(run_id))
         again = import_catalog(tracking.JobRun(run_id))
     listed = messages(client, admin, run_id)["items"]
-    assert first["messages"] == again["messages"]
-    assert len(listed) == sum(again["messages"].values())
-    assert len({(m["ref"], m["code"]) for m in listed}) == len(listed)
+    assert first["messages"] == again["messages"] == {"info": 0, "warning": 0, "error": 3}
+    assert counts(first) == counts(again) == CSV_COUNTS
+    assert len({(m["ref"], m["code"]) for m in listed}) == len(listed) == 3
 
 
 class WorkerDied(BaseException):
@@ -171,29 +173,30 @@ class WorkerDied(BaseException):
 
 def test_a_redelivered_import_goes_on_after_the_batches_its_dead_attempt_committed(
         worker_app, admin, clean_broker, monkeypatch):
-    from worker import tracking
-    from worker.imports import import_catalog
+    from worker import imports, tracking
 
     monkeypatch.setitem(worker_app.config, "IMPORT_BATCH_SIZE", 2)  # 7 records: 2, 2, 2, 1
     client = worker_app.test_client()
     run_id = upload(client, admin, sample("catalog.csv")).get_json()["task_id"]  # no worker: queued
-    cancel_point, calls = tracking.cancel_point, []
+    write_items, calls = imports.write_items, []
 
-    def dies_in_batch_3(*args):
-        calls.append(args)
-        if len(calls) == 3:
+    def dies_in_batch_2(*args, **kwargs):  # its new books written, its items not yet
+        calls.append(1)
+        if len(calls) == 2:
             raise WorkerDied
-        cancel_point(*args)
+        return write_items(*args, **kwargs)
 
     with worker_app.app_context():
         assert tracking.begin(run_id, "catalog-import")
-        monkeypatch.setattr(tracking, "cancel_point", dies_in_batch_3)
+        monkeypatch.setattr(imports, "write_items", dies_in_batch_2)
         with pytest.raises(WorkerDied):
-            import_catalog(tracking.JobRun(run_id))
+            imports.import_catalog(tracking.JobRun(run_id))
         db.session.rollback()
-        assert db.session.get(TaskRun, run_id).result["records"] == 4  # batches 1 and 2
-        monkeypatch.setattr(tracking, "cancel_point", cancel_point)
-        result = import_catalog(tracking.JobRun(run_id))
+        assert db.session.get(TaskRun, run_id).result["records"] == 2  # batch 1 only
+        monkeypatch.setattr(imports, "write_items", write_items)
+    assert books(worker_app).keys() == {"9780441478125"}  # batch 2's books rolled back
+    with worker_app.app_context():
+        result = imports.import_catalog(tracking.JobRun(run_id))
     # As one uninterrupted run: books the dead attempt created are not `matched` now.
     assert counts(result) == CSV_COUNTS and result["messages"] == {"info": 0, "warning": 0, "error": 3}
     assert len(messages(client, admin, run_id)["items"]) == 3

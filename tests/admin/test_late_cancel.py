@@ -3,10 +3,9 @@ run stops before the next one, and if there is no next one the run has done all 
 work and ends `succeeded`, with its result (it used to end `cancelled`, result lost).
 
 Each job runs in this process as its worker would, in batches of 2 over 5 items, and
-the cancel is written just after the cancel point of the batch chosen (the one the
-test names) let it pass, in the job's own transaction: where a cancel made then lands,
-since the cancel point holds the run's row (SQLite: the write lock) until the batch
-commits."""
+the cancel is written just after the cancel point of the batch the test names let it
+pass, in the job's own transaction: seen from the job, a cancel that any session
+commits while that batch is in hand (on SQLite it waits for the batch's write lock)."""
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
