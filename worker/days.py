@@ -69,12 +69,14 @@ def reschedule_due_on(run_id: str, *, day: date) -> dict:
                    Loan.__table__.c.returned_at.is_(None))
             .values(due_at=bindparam("new")))
     batch_size = current_app.config["JOB_BATCH_SIZE"]
-    after = None
+    after, sqlite = None, db.session.get_bind().dialect.name == "sqlite"
     while True:
-        # Writing first takes SQLite's single write lock (it has no row locks), so the
-        # batch read below stays true until commit, as FOR NO KEY UPDATE makes it on
-        # PostgreSQL, and two runs at once queue instead of failing.
-        tracking.progress(run_id, summary["moved"], max(total, summary["moved"]))
+        if sqlite:
+            # Writing first takes SQLite's single write lock (it has no row locks), so
+            # the batch read below stays true until commit, as FOR NO KEY UPDATE makes it
+            # on PostgreSQL, and two runs at once queue instead of failing. (On PostgreSQL
+            # the write would hold the run's row for the batch, and a cancel wait on it.)
+            tracking.progress(run_id, summary["moved"], max(total, summary["moved"]))
         stmt = base if after is None else base.where(
             or_(Loan.user_id > after[0], and_(Loan.user_id == after[0], Loan.id > after[1])))
         rows = db.session.execute(stmt.limit(batch_size)).all()
