@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, pre_dump, validate
 
 from api.celery_setup import INTERNAL_TASKS, JOB_TASKS
 from api.docs import doc_schema
+from api.fields import Text
 from api.models import MESSAGE_LEVELS, TASK_STATES
 from api.pagination import PageArgs, page_schema
 
@@ -139,4 +140,4 @@ NotificationsPage = page_schema(NotificationOut)
 @doc_schema
 class NotificationQuery(PageArgs):
     state = fields.String(validate=validate.OneOf(PUBLIC_NOTIFICATION_STATES))
-    kind = fields.String(validate=validate.Length(max=32))
+    kind = Text(max_length=32)

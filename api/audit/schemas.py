@@ -1,7 +1,7 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from api.docs import doc_schema
-from api.fields import Id
+from api.fields import Id, Text
 from api.pagination import PageArgs, page_schema
 
 
@@ -21,6 +21,6 @@ AuditsPage = page_schema(AuditOut)
 
 @doc_schema
 class AuditQuery(PageArgs):
-    object_type = fields.String(validate=validate.Length(min=1, max=32))
-    object_id = fields.String(validate=validate.Length(min=1, max=64))
+    object_type = Text(allow_blank=False, max_length=32)
+    object_id = Text(allow_blank=False, max_length=64)
     actor_id = Id(strict=False)

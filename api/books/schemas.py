@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from api.books.isbn import normalise_isbn
 from api.clock import utcnow
 from api.docs import doc_schema
-from api.fields import CleanString
+from api.fields import CleanString, Code
 from api.pagination import PageArgs, page_schema
 
 TITLE_MAX, AUTHOR_MAX, DESCRIPTION_MAX, QUERY_MAX = 300, 200, 5000, 200
@@ -34,10 +34,9 @@ class Isbn(CleanString):
 
 
 def ItemType(**kwargs) -> fields.String:  # noqa: N802
-    # Lower-case words: rules name item types, and "*" there means "any type".
+    # A code as rules name it ("*", which there means any type, is not one).
     kwargs.setdefault("metadata", {}).setdefault("example", "book")
-    return fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,31}$", error=(
-        "1-32 lower-case letters, digits, '-' or '_'.")), **kwargs)
+    return Code(**kwargs)
 
 
 def _year_ok(year: int) -> None:

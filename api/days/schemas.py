@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from api.days.service import library_today
 from api.docs import doc_schema
-from api.fields import Day
+from api.fields import CleanString, Day
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
@@ -56,8 +56,8 @@ class WeekdaysIn(Schema):
 @doc_schema
 class ClosedDateIn(Schema):
     date = Day(required=True, metadata={"description": "A library date (LIBRARY_TIMEZONE)."})
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200),
-                           metadata={"example": "Public holiday"})
+    reason = CleanString(max_length=200, load_default=None, allow_none=True,
+                         metadata={"example": "Public holiday"})
 
 
 @doc_schema

@@ -55,7 +55,7 @@ def start_import():
         raise BadRequest("Send exactly one file, in the field `file`.", errors={"file": ["Required."]})
     form = ImportForm().load(_single(request.form))
     params = {"format": form["format"], "dry_run": form["dry_run"], "file_id": 0,
-              "filename": (upload.filename or "upload")[:255]}
+              "filename": _filename(upload.filename)}
     run = service.new_run(db.session, "catalog-import", params, requested_by=current_user().id)
     db.session.flush()
     file = store_upload(db.session, run.id, upload.stream, filename=params["filename"],
@@ -65,6 +65,12 @@ def start_import():
         raise RequestEntityTooLarge(f"The upload is larger than IMPORT_MAX_BYTES ({limit} bytes).")
     run.params = {**params, "file_id": file.id}
     return accepted(service.enqueue(db.session, run))
+
+
+def _filename(name: str | None) -> str:
+    # Only printable characters: the name is stored and sent back in a header, and a
+    # NUL or a lone surrogate in it would make PostgreSQL or the encoder fail (a 500).
+    return "".join(ch for ch in name or "" if ch.isprintable())[:255] or "upload"
 
 
 def _single(form) -> dict:

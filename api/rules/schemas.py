@@ -3,10 +3,10 @@
 from marshmallow import Schema, fields, validate
 
 from api.docs import doc_schema
+from api.fields import Code
 from api.models.rule import RULE_VALUES
 from api.pagination import PageArgs, page_schema
 
-CODE_PATTERN = r"^([a-z0-9_-]{1,32}|\*)$"
 CODE_DESCRIPTION = "A code (a-z 0-9 _ -, 1-32 characters) or `*` for any."
 MAX_COUNT = 10_000
 MAX_MONEY = 10**9
@@ -30,9 +30,7 @@ DESCRIPTIONS = {
 
 
 def code_field(**kw) -> fields.Field:
-    return fields.String(validate=validate.Regexp(CODE_PATTERN, error="A code (a-z 0-9 _ -, 1-32) or *."),
-                         metadata={"description": CODE_DESCRIPTION, "pattern": CODE_PATTERN,
-                                   "example": "child"}, **kw)
+    return Code(wildcard=True, metadata={"description": CODE_DESCRIPTION, "example": "child"}, **kw)
 
 
 def value_field(name: str) -> fields.Field:

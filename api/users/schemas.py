@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from marshmallow import Schema, fields, pre_dump, validate
 
 from api.docs import doc_schema
-from api.fields import StrictBoolean, Text
+from api.fields import Code, StrictBoolean, Text
 from api.models import ROLES
 from api.pagination import PageArgs, page_schema
 
@@ -159,10 +159,7 @@ class AdminUserUpdateIn(Schema):
     email = email_field()
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = StrictBoolean(metadata={"description": "false revokes every token of the user."})
-    category = fields.String(validate=validate.Regexp(r"^[a-z0-9_-]{1,32}$",
-                                                      error="A code: a-z 0-9 _ -, 1-32."),
-                             metadata={"description": "Patron category code (circulation rules).",
-                                       "pattern": "^[a-z0-9_-]{1,32}$", "example": "child"})
+    category = Code(metadata={"description": "Patron category code (circulation rules).", "example": "child"})
 
 
 @doc_schema
