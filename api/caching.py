@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from api import ratelimit_plan
 from api.after_response import after_response
+from api.errors import problem
 from api.extensions import cache
 
 log = logging.getLogger(__name__)
@@ -231,5 +232,8 @@ def _conditional(entry: dict) -> Response:
     response = Response(entry["body"], status=200, mimetype="application/json", headers=headers)
     environ = request.environ
     if any(name in environ for name in _CONDITIONAL):
-        return response.make_conditional(request)
+        response = response.make_conditional(request)
+        if response.status_code == 412:  # an error like any other, not the page with a 412
+            return problem(412, "The resource does not match If-Match or If-Unmodified-Since.",
+                           headers={"ETag": response.headers["ETag"]})
     return response

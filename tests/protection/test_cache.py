@@ -5,6 +5,7 @@ from sqlalchemy import update
 from api.caching import JSONSerializer, mark_catalog_changed
 from api.extensions import db
 from api.models import Book
+from tests.helpers import is_problem
 
 
 def test_a_hit_runs_no_sql(client, make_book, count_sql):
@@ -79,6 +80,17 @@ def test_etag_and_304(client, make_book, admin):
     assert changed.get_json()["title"] == "Renamed"
     listing = client.get("/books")
     assert client.get("/books", headers={"If-None-Match": listing.headers["ETag"]}).status_code == 304
+
+
+def test_a_failed_precondition_is_a_problem_not_the_page(client, make_book):
+    book_id = make_book()
+    etag = client.get(f"/books/{book_id}").headers["ETag"]
+    for url in (f"/books/{book_id}", "/books?available=true"):
+        for _ in range(2):  # built, then from the cache
+            failed = client.get(url, headers={"If-Match": '"other"'})
+            assert is_problem(failed, 412) and "isbn" not in failed.get_data(as_text=True)
+            assert failed.headers["ETag"]
+    assert client.get(f"/books/{book_id}", headers={"If-Match": etag}).status_code == 200
 
 
 def test_every_catalog_write_is_visible_on_the_next_read(client, admin, make_book):
