@@ -85,6 +85,7 @@ REFUSAL_CODES = {
     "duplicate": "Something with that name, email, ISBN, barcode or pair already exists.",
     "last_admin": "The change would leave no active admin.",
     "has_active_loans": "Loans are still open.",
+    "balance_outstanding": "The member owes money: collect or waive it before deleting them.",
     "payment_exceeds_balance": "The payment is more than the balance.",
     "waiver_exceeds_balance": "The waiver is more than the balance.",
     "default_rule": "The */* rule cannot be deleted.",

@@ -11,6 +11,8 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from api import tokens
+from api.accounts.currency import format_amount
+from api.accounts.service import balance, currency
 from api.audit.service import record
 from api.auth import user_for_claims
 from api.circulation.holds import cancel_open_holds_for_user
@@ -233,7 +235,9 @@ def _refuse_last_admin(user: User, admins: list[int]) -> None:
                        code="last_admin")
 
 
-AUDITED_FIELDS = ("role", "is_active", "category")
+# Every field an admin can change on an account (SPEC: every staff action is recorded):
+# an email changed by staff is where the next password reset goes.
+AUDITED_FIELDS = ("role", "is_active", "category", "username", "email")
 
 
 def update_user(session: Session, user_id: int, changes: dict[str, Any], *,
@@ -261,11 +265,16 @@ def delete_user(session: Session, user_id: int, *, actor_id: int | None = None) 
     if active:
         raise Conflict(f"The user has {active} active loan(s); they must be returned first.",
                        code="has_active_loans")
+    # Their account lines go with them: a debt would vanish without a trace.
+    owed = balance(session, user.id)
+    if owed > 0:
+        raise Conflict(f"The user owes {format_amount(owed, currency())}; collect or waive it first.",
+                       code="balance_outstanding")
     _refuse_last_admin(user, admins)
     # Ready holds keep a copy each: release them to the next in line before the
     # holds vanish with the user.
     cancel_open_holds_for_user(session, user.id)
     record(session, actor_id=actor_id, action="user.deleted", object_type="user", object_id=user.id,
-           data={"username": user.username, "role": user.role})
+           data={"username": user.username, "role": user.role, "balance": owed})
     session.delete(user)
     session.commit()

@@ -95,7 +95,8 @@ def delete_user(user_id: int):
     ---
     tags: [users]
     description: >
-      409 while the user has active loans, or when they are the last active admin.
+      409 while the user has active loans (`has_active_loans`) or owes money
+      (`balance_outstanding`), or when they are the last active admin.
       Their open holds are cancelled first, so kept copies pass to the next in line.
     responses:
       204: {description: Deleted.}

@@ -51,5 +51,5 @@ def test_catalog_and_account_deletion_are_recorded(app, client, admin):
                                    "added": [f"{created['id']}-1", f"{created['id']}-2"]}),
         ("book.updated", book_id, {"title": ["Dune", "Dune Messiah"]}),
         ("book.deleted", book_id, {"isbn": BOOK["isbn"], "title": "Dune Messiah"}),
-        ("user.deleted", str(gone), {"username": "leaving", "role": "user"}),
+        ("user.deleted", str(gone), {"username": "leaving", "role": "user", "balance": 0}),
     ]

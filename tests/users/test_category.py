@@ -25,13 +25,15 @@ def test_admin_sets_category_and_it_is_audited(client, admin, member):
     assert audit(client, admin, member.id) == [("user.updated", {"category": ["adult", "child"]}, admin.id)]
 
 
-def test_role_and_active_changes_are_audited_not_username(client, admin, app):
+def test_every_account_change_by_an_admin_is_audited(client, admin, app):
     other = create_user(app, "dana")
     client.patch(f"/users/{other.id}", headers=admin.headers, json={"role": "admin", "username": "dana2"})
     client.patch(f"/users/{other.id}", headers=admin.headers, json={"is_active": False})
+    client.patch(f"/users/{other.id}", headers=admin.headers, json={"email": "Dana@Elsewhere.example"})
     assert audit(client, admin, other.id) == [
+        ("user.updated", {"email": ["dana@example.com", "dana@elsewhere.example"]}, admin.id),
         ("user.updated", {"is_active": [True, False]}, admin.id),
-        ("user.updated", {"role": ["user", "admin"]}, admin.id)]
+        ("user.updated", {"role": ["user", "admin"], "username": ["dana", "dana2"]}, admin.id)]
 
 
 def test_refused_change_leaves_no_audit_entry(client, admin):

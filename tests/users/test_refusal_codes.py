@@ -37,3 +37,17 @@ def test_duplicate_isbn(client, admin, make_book):
     make_book(isbn="9780306406157")
     body = {"title": "T", "author": "A", "isbn": "0-306-40615-2", "published_year": 2000, "copies": 1}
     assert _code(client.post("/books", json=body, headers=admin.headers)) == "duplicate"
+
+
+def test_a_member_who_owes_money_is_not_deleted(client, admin, member):
+    account = f"/users/{member.id}/account"
+    assert client.post(f"{account}/charges", json={"amount": 500, "note": "lost book"},
+                       headers=admin.headers).status_code == 201
+    assert _code(client.delete(f"/users/{member.id}", headers=admin.headers)) == "balance_outstanding"
+    assert client.get(account, headers=admin.headers).get_json()["balance"] == 500  # nothing went
+    assert client.post(f"{account}/waivers", json={"amount": 500, "note": "goodwill"},
+                       headers=admin.headers).status_code == 201
+    assert client.delete(f"/users/{member.id}", headers=admin.headers).status_code == 204
+    [entry] = client.get(f"/admin/audit?object_type=user&object_id={member.id}",
+                         headers=admin.headers).get_json()["items"]
+    assert entry["action"] == "user.deleted" and entry["data"]["balance"] == 0
