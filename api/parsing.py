@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
@@ -13,34 +13,44 @@ def json_body(schema: Schema) -> dict[str, Any]:
     """Load the JSON body: 415 when it is not JSON, 400 when malformed or invalid."""
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as application/json.")
-    data = load_json_or_none()
-    if data is None:
+    data = parsed_json()
+    if data is MALFORMED:
         raise BadRequest("The body is not valid JSON.")
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     return schema.load(data)
 
 
-def optional_json_body(schema: Schema) -> dict[str, Any]:
-    """`json_body` for an operation whose body may be left out: an empty body is {},
-    whatever its Content-Type (many clients send `application/json` on every POST)."""
-    if not whole_body():
-        return {}
-    return json_body(schema)
+def json_object_if_sent(schema: Schema) -> dict[str, Any]:
+    """For an operation whose body v1 never read (renew): a JSON object is loaded; any
+    other body (none, another content type, JSON that is not an object) is {}, as v1
+    took it. Only a body sent as JSON that does not parse is a 400: it cannot be told
+    from an object the client meant."""
+    data = parsed_json()
+    if data is MALFORMED and whole_body():
+        raise BadRequest("The body is not valid JSON.")
+    return schema.load(data) if isinstance(data, dict) else {}
 
 
-def load_json_or_none() -> Any:
-    """The parsed JSON body, or None when it cannot be parsed.
+MALFORMED = object()
 
-    `get_json(silent=True)` only absorbs ValueError, but the json module recurses per
-    nesting level: `[[[[...]]]]` 30,000 deep fits in MAX_CONTENT_LENGTH and raises
-    RecursionError, which would otherwise be a 500.
+
+def parsed_json() -> Any:
+    """The body parsed as JSON; None when it is not sent as JSON, MALFORMED when it does
+    not parse.
+
+    Parsed here rather than by `get_json(silent=True)`, which answers None for a
+    malformed body and for `null` alike, and only absorbs ValueError, while the json
+    module recurses per nesting level: `[[[[...]]]]` 30,000 deep fits in
+    MAX_CONTENT_LENGTH and raises RecursionError, which would otherwise be a 500.
     """
-    whole_body()  # read (and kept) first: a body over the limit is a 413, not "not JSON"
-    try:
-        return request.get_json(silent=True)
-    except RecursionError:
+    body = whole_body()  # read first: a body over the limit is a 413, not "not JSON"
+    if not request.is_json:
         return None
+    try:
+        return current_app.json.loads(body)
+    except (ValueError, RecursionError):
+        return MALFORMED
 
 
 def whole_body() -> bytes:

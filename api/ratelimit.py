@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 
 from api import ratelimit_plan
 from api.errors import Unauthorized
-from api.parsing import load_json_or_none
+from api.parsing import parsed_json
 from api.ratelimit_window import STRICT_SCOPE, OneTripFixedWindow
 
 EXEMPT_PATHS = ("/health", "/apidocs", "/apispec.json", "/flasgger_static")
@@ -126,7 +126,7 @@ def admin_tasks_limit() -> str:
 def login_key() -> str:
     """Login attempts are counted per (address, email): one attacked account does not
     lock out everyone behind the same address."""
-    body = load_json_or_none()
+    body = parsed_json()
     email = body.get("email") if isinstance(body, dict) else None
     email = email.strip().lower() if isinstance(email, str) else ""
     # Hashed so that a 64 KB "email" cannot become a 64 KB Redis key.

@@ -23,7 +23,7 @@ from api.loans.schemas import (
 )
 from api.models import User
 from api.pagination import paginate
-from api.parsing import json_body, optional_json_body, query_args
+from api.parsing import json_body, json_object_if_sent, query_args
 from api.ratelimit_plan import first_trip_counts_limits
 from api.transaction import reads_only
 
@@ -178,17 +178,22 @@ def renew_loan(loan_id: int):
       an admin's `override_reason` lifts `renewal_limit`, `reserved_for_other`,
       `balance_limit` and `patron_blocked` (never `loan_returned` or `loan_overdue`)
       and is recorded in the audit log (`loan.override`); from a member it is a 400.
-      Other fields are ignored, as v1 did. An admin's renewal is recorded (`loan.renewed`).
+      Other fields, and a body that is not a JSON object, are ignored, as v1 did (it
+      read no body); JSON that does not parse is a 400. An admin's renewal is recorded
+      (`loan.renewed`).
     requestBody:
       required: false
       content:
         application/json:
-          schema: {$ref: '#/components/schemas/RenewAdminIn'}
+          schema:
+            anyOf:
+              - {$ref: '#/components/schemas/RenewAdminIn'}
+              - {not: {type: object}, description: 'Not an object: ignored, as v1 did.'}
     x-response: {200: LoanOut, description: The renewed loan.}
     x-errors: [404, 409]
     """
     caller = current_user()
-    data = optional_json_body(RenewAdminIn() if caller.is_admin else RenewIn())
+    data = json_object_if_sent(RenewAdminIn() if caller.is_admin else RenewIn())
     loan = loans.renew(db.session, _own(loan_id), override_reason=data.get("override_reason"),
                        actor_id=staff_actor())
     return LoanOut().dump(loan)
