@@ -119,16 +119,24 @@ def _release_ready(session: Session, hold_id: int, book_id: int, new_status: str
 
 
 def _close(session: Session, hold: Hold, now: datetime) -> bool:
-    """Cancel an open hold (a ready one passes its copy on). Does not commit."""
+    """Cancel an open hold (a ready one passes its copy on). Does not commit.
+
+    Its status may have moved since it was read: a waiting hold made ready by a return,
+    a ready one put back in the queue by an override that lent its copy. Each move
+    happens under the book's lock, which _release_ready takes, so the second try
+    sees where it is."""
     if hold.status == "ready":
-        return _release_ready(session, hold.id, hold.book_id, "cancelled", now)
-    done = session.execute(update(Hold).where(Hold.id == hold.id, Hold.status == "waiting")
+        return (_release_ready(session, hold.id, hold.book_id, "cancelled", now)
+                or _cancel_waiting(session, hold.id, now))
+    return (_cancel_waiting(session, hold.id, now)
+            or _release_ready(session, hold.id, hold.book_id, "cancelled", now))
+
+
+def _cancel_waiting(session: Session, hold_id: int, now: datetime) -> bool:
+    done = session.execute(update(Hold).where(Hold.id == hold_id, Hold.status == "waiting")
                            .values(status="cancelled", closed_at=now)
                            .execution_options(synchronize_session=False))
-    if done.rowcount:
-        return True
-    # It became ready after we read it: release it as a ready hold.
-    return _release_ready(session, hold.id, hold.book_id, "cancelled", now)
+    return done.rowcount == 1
 
 
 def cancel_hold(session: Session, hold: Hold, *, actor_id: int | None = None) -> None:

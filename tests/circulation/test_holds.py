@@ -90,6 +90,23 @@ def test_cancelling_a_ready_hold_passes_the_copy_on(app_ctx, lent, outbox):
         cancel_hold(db.session, get_hold(db.session, second.id))
 
 
+@pytest.mark.parametrize("read_as,now", [("ready", "waiting"), ("waiting", "ready")])
+def test_a_hold_is_cancelled_wherever_it_moved_since_it_was_read(app_ctx, lent, read_as, now):
+    # An override can lend a ready hold's copy and put it back in the queue; a return
+    # can make a waiting hold ready. A cancel that read it before the move still cancels.
+    loan, (bob, _, _) = lent
+    hold = place_hold(db.session, bob, loan.book_id)
+    if now == "ready":
+        return_loan(db.session, loan)
+    stale = get_hold(db.session, hold.id)
+    db.session.expunge(stale)
+    stale.status = read_as
+    assert hold_status(hold.id) == now
+    cancel_hold(db.session, stale)
+    assert hold_status(hold.id) == "cancelled"
+    check_invariant(loan.book_id)
+
+
 def test_expiry_passes_the_copy_on_and_is_idempotent(app_ctx, lent, outbox):
     loan, (bob, carol, _) = lent
     first, second = place_hold(db.session, bob, loan.book_id), place_hold(db.session, carol, loan.book_id)
