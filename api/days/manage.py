@@ -7,7 +7,7 @@ from datetime import date
 from flask import current_app
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, false, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ def set_closed_weekdays(session: Session, weekdays: list[int], *, actor_id: int)
     wanted = set(weekdays)
     if len(wanted) == 7:
         raise Conflict("The library must be open on at least one weekday.", code="calendar_all_closed")
+    lock_weekdays(session)
     current = closed_weekdays(session)
     if wanted != current:
         session.execute(delete(ClosedWeekday).where(ClosedWeekday.weekday.not_in(wanted)))
@@ -47,6 +48,20 @@ def set_closed_weekdays(session: Session, weekdays: list[int], *, actor_id: int)
                object_id="weekdays", data={"from": sorted(current), "to": sorted(wanted)})
     session.commit()
     return calendar_view(session)
+
+
+# The PostgreSQL advisory lock (transaction-scoped) that takes weekday changes one at
+# a time: each reads the set it replaces, and two admins saving [1,2,3] and [4,5,6,7]
+# at once would otherwise each keep the other's rows and close all seven days.
+WEEKDAYS_LOCK = 0x7765656B  # "week"
+
+
+def lock_weekdays(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WEEKDAYS_LOCK})
+    else:
+        # SQLite: a write that changes nothing takes the database's single write lock.
+        session.execute(delete(ClosedWeekday).where(false()))
 
 
 def get_closed_date(session: Session, day: date) -> ClosedDate:

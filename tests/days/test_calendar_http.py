@@ -107,3 +107,46 @@ def test_public_calendar_range_defaults_and_limits(client, app, monkeypatch):
         assert is_problem(client.get(f"/calendar?{query}"), 400), query
     span = datetime.fromisoformat(days[-1]["date"]) - datetime.fromisoformat(days[0]["date"])
     assert span == timedelta(days=29)
+
+
+@pytest.mark.postgres
+def test_two_weekday_changes_at_once_never_close_every_day(client, app, admin):
+    # Another admin's change, uncommitted: it holds the weekdays lock and has written
+    # [4, 5, 6, 7]. Ours must wait for it and then replace what it committed; read
+    # before that commit, it would keep those four rows and add its three: all seven.
+    import threading
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from api.days.manage import lock_weekdays
+    from api.extensions import db
+    from tests.worker.fixtures import wait_for
+
+    with app.app_context():
+        engine = db.engine
+    other = Session(engine)
+    lock_weekdays(other)
+    other.execute(text("INSERT INTO closed_weekdays (weekday) VALUES (4), (5), (6), (7)"))
+    answers = []
+    ours = threading.Thread(target=lambda: answers.append(client.put(
+        "/admin/calendar/weekdays", headers=admin.headers, json={"closed_weekdays": [1, 2, 3]})))
+    ours.start()
+    try:
+        with engine.connect() as probe:
+            wait_for(lambda: waiting_on_the_lock(probe), message="our change to wait for the other's")
+    finally:
+        other.commit()
+        other.close()
+        ours.join()
+    assert answers[0].status_code == 200, answers[0].get_json()
+    assert client.get("/admin/calendar", headers=admin.headers).get_json()["closed_weekdays"] == [1, 2, 3]
+
+
+def waiting_on_the_lock(probe) -> bool:
+    from sqlalchemy import text
+
+    count = probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                               " AND wait_event = 'advisory'")).scalar()
+    probe.rollback()  # pg_stat_activity is read once per transaction: a new one each time
+    return count == 1
