@@ -10,7 +10,7 @@ from sqlalchemy import Select, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from api.audit.service import record
-from api.celery_setup import JOB_TASKS
+from api.celery_setup import INTERNAL_TASKS, JOB_TASKS
 from api.clock import utcnow
 from api.errors import Conflict, NotFound, ServiceUnavailable
 from api.models import FINISHED_STATES, AuditEntry, Notification, TaskFile, TaskMessage, TaskRun
@@ -43,8 +43,11 @@ def enqueue(session: Session, run: TaskRun) -> TaskRun:
     # Committed before queueing: a fast worker must find the row it reports progress to.
     session.commit()
     try:
-        current_app.extensions["celery"].send_task(JOB_TASKS[run.name], task_id=run.id, retry=False,
-                                                   ignore_result=True)
+        # Jobs read their params from the run; an internal job takes them as arguments.
+        internal = run.name in INTERNAL_TASKS
+        current_app.extensions["celery"].send_task(
+            INTERNAL_TASKS[run.name] if internal else JOB_TASKS[run.name], task_id=run.id,
+            kwargs=run.params if internal else None, retry=False, ignore_result=True)
     except (KombuError, RedisError, OSError) as e:
         log.warning("Broker unavailable, task %s not queued: %s", run.name, e)
         session.rollback()
@@ -84,8 +87,10 @@ def retry_run(session: Session, run_id: str, *, actor_id: int) -> TaskRun:
     if run.state not in ("failed", "cancelled"):
         raise Conflict(f"Only failed or cancelled runs can be retried; this one is {run.state}.",
                        code="task_not_retryable")
-    if run.name not in JOB_TASKS:
-        raise Conflict("This job no longer exists.", code="task_not_retryable")
+    if run.name not in JOB_TASKS and not (run.name in INTERNAL_TASKS and run.params):
+        # An internal job runs on its params: a run recorded before it kept them cannot.
+        raise Conflict("This job no longer exists, or the run has no parameters to run again with.",
+                       code="task_not_retryable")
     retry = new_run(session, run.name, run.params or {}, requested_by=actor_id, retry_of=run.id)
     return enqueue(session, retry)
 

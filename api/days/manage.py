@@ -87,7 +87,9 @@ def close_date(session: Session, day: date, reason: str | None, *,
         Loan.returned_at.is_(None), Loan.due_at >= start, Loan.due_at < end)))
     run = None
     if due_that_day:
-        run = TaskRun(id=str(uuid.uuid4()), name=RESCHEDULE_JOB, state="queued", requested_by=actor_id)
+        # The day is the run's params too: a failed or cancelled run can be retried.
+        run = TaskRun(id=str(uuid.uuid4()), name=RESCHEDULE_JOB, state="queued", requested_by=actor_id,
+                      params={"day": day.isoformat()})
         session.add(run)
     _commit_or_duplicate(session, day)
     if run is not None:

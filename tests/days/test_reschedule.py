@@ -140,3 +140,30 @@ def test_broker_down_keeps_nothing(dead_broker_app, app, admin, make_book):
     with app.app_context():
         for model in (ClosedDate, TaskRun, AuditEntry):
             assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
+
+
+def test_a_cancelled_reschedule_can_be_retried(worker_app, clean_broker, inbox, library, admin, make_book):
+    from api.models import TaskRun
+    from tests.worker.fixtures import run_worker
+
+    dee = create_user(worker_app, "dee")
+    loan_id = add_loan(worker_app, make_book, dee.id, local(2026, 12, 24, 10))
+    client = worker_app.test_client()
+    closed = client.post("/admin/calendar/closed-dates", headers=admin.headers, json={"date": "2026-12-24"})
+    run_id = closed.get_json()["task_id"]  # no worker yet: it stays queued
+    cancelled = client.post(f"/admin/tasks/{run_id}/cancel", headers=admin.headers)
+    assert cancelled.get_json()["state"] == "cancelled"
+    retry = client.post(f"/admin/tasks/{run_id}/retry", headers=admin.headers)
+    assert retry.status_code == 202, retry.get_json()
+    retry_id = retry.get_json()["task_id"]
+    with run_worker(worker_app, pool="solo"):
+        done = wait_for(lambda: (r := task_run(worker_app, retry_id)) and r.state in ("succeeded", "failed")
+                        and r, message="the retried reschedule")
+    assert done.state == "succeeded", done.error
+    assert (done.params, done.retry_of, done.result["moved"]) == ({"day": "2026-12-24"}, run_id, 1)
+    assert due_dates(worker_app)[loan_id] == local(2026, 12, 25, 10)
+    with worker_app.app_context():  # a run recorded before runs kept their day cannot be
+        db.session.add(TaskRun(id="old", name="calendar-reschedule", state="failed"))
+        db.session.commit()
+    old = client.post("/admin/tasks/old/retry", headers=admin.headers)
+    assert is_problem(old, 409) and old.get_json()["code"] == "task_not_retryable"
