@@ -162,16 +162,25 @@ def _sqlite_match(stmt, query, relevance):
     return stmt.order_by(hits.c.rank) if relevance else stmt
 
 
-def substring(stmt: Select, q: str) -> Select | None:
+def substring(session: Session, stmt: Select, q: str) -> Select | None:
     """Stage 2: q as a literal substring (LIKE wildcards escaped), or None if q is plain words."""
     if not (_PUNCTUATION.search(q) or _DIGITS.search(q)):
         return None
-    pattern = f"%{escape_like(q)}%"
-    matches = [Book.title.ilike(pattern, escape="\\"), Book.author.ilike(pattern, escape="\\")]
+    matches = [contains_text(session, Book.title, q), contains_text(session, Book.author, q)]
     digits = "".join(c for c in q if c.isdigit())
     if len(digits) >= 4 and set(q) <= set("0123456789-Xx "):
         matches.append(Book.isbn.contains(digits, autoescape=True))
     return stmt.where(or_(*matches))
+
+
+def contains_text(session: Session, column, value: str):
+    """`column` contains `value`, letter case aside, in any script: ILIKE (trigram-indexed
+    on PostgreSQL). SQLite's lower() and LIKE fold ASCII letters only, so there a value
+    that is not ASCII is compared with both sides lower-cased by Python ("émile" finds
+    "ÉMILE"); an ASCII one keeps the built-in, C-speed path."""
+    if dialect(session) == "sqlite" and not value.isascii():
+        return func.lib_lower(column).like(f"%{escape_like(value.lower())}%", escape="\\")
+    return column.ilike(f"%{escape_like(value)}%", escape="\\")
 
 
 def escape_like(value: str) -> str:

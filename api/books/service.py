@@ -41,7 +41,7 @@ def get_book(session: Session, book_id: int) -> Book:
 def search_stmt(session: Session, args: dict[str, Any]) -> Select:
     """The catalog query for GET /books: filters, q's words (stage 1 of api.books.search),
     then a total order (ties by id)."""
-    stmt, relevance = _filtered(args), _by_relevance(args)
+    stmt, relevance = _filtered(session, args), _by_relevance(args)
     if q := args.get("q"):
         groups = [[w] for w in search.words(q)]
         stmt = search.match_words(session, stmt, groups, relevance=relevance, isbn=search.whole_isbn(q))
@@ -57,7 +57,7 @@ def search_fallbacks(session: Session, args: dict[str, Any]) -> list[Callable[[]
     relevance = _by_relevance(args)
 
     def as_substring() -> Fallback:
-        stmt = search.substring(_filtered(args), q)
+        stmt = search.substring(session, _filtered(session, args), q)
         return None if stmt is None else (_ordered(stmt, args, False), {})
 
     def close_spellings() -> Fallback:
@@ -66,7 +66,7 @@ def search_fallbacks(session: Session, args: dict[str, Any]) -> list[Callable[[]
         if not close:
             return None
         groups = [[t, *close.get(t, [])] for t in terms]
-        stmt = search.match_words(session, _filtered(args), groups, relevance=relevance)
+        stmt = search.match_words(session, _filtered(session, args), groups, relevance=relevance)
         return _ordered(stmt, args, relevance), {"fuzzy": True}
 
     return [as_substring, close_spellings]
@@ -76,10 +76,10 @@ def _by_relevance(args: dict[str, Any]) -> bool:
     return bool(args.get("q")) and args.get("sort") in (None, "relevance")
 
 
-def _filtered(args: dict[str, Any]) -> Select:
+def _filtered(session: Session, args: dict[str, Any]) -> Select:
     stmt = select(Book)
     if author := args.get("author"):
-        stmt = stmt.where(Book.author.ilike(f"%{search.escape_like(author)}%", escape="\\"))
+        stmt = stmt.where(search.contains_text(session, Book.author, author))
     if (available := args.get("available")) is not None:
         stmt = stmt.where(Book.copies_available > 0 if available else Book.copies_available == 0)
     return stmt

@@ -188,3 +188,9 @@ def _sqlite_functions(dbapi_conn, record):
         from api.books.search import edit_distance
 
         dbapi_conn.create_function("lib_edit_distance", 2, edit_distance, deterministic=True)
+        # Unicode-aware lower() for api.books.search.contains_text (SQLite's folds ASCII only).
+        dbapi_conn.create_function("lib_lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()

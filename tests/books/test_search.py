@@ -38,6 +38,15 @@ def test_author_and_available_filters(client, shelf):
     assert is_problem(client.get("/books?available=maybe"), 400)
 
 
+def test_letter_case_is_ignored_in_every_script(client, make_book):
+    # PostgreSQL's ILIKE folds any letter; SQLite's LIKE only ASCII ones, unless told.
+    make_book(title="Les Misérables", author="VICTOR HUGO, ÉMILE ZOLA", published_year=1862)
+    make_book(title="Преступление и наказание", author="Фёдор Достоевский", published_year=1866)
+    for author in ("émile", "Émile", "ÉMILE", "фёдор", "ФЁДОР"):
+        assert len(titles(client.get("/books", query_string={"author": author}))) == 1, author
+    assert titles(client.get("/books", query_string={"q": "MISÉRABLES, "})) == ["Les Misérables"]
+
+
 def test_sort_orders_with_id_tiebreak(client, make_book):
     ids = [make_book(title="Same", published_year=2000) for _ in range(3)]
     assert [b["id"] for b in client.get("/books?sort=title").get_json()["items"]] == ids
