@@ -5,10 +5,24 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent
-load_dotenv(BASE_DIR / ".env")
+
+
+def _load_dotenv(path: Path = BASE_DIR / ".env") -> None:
+    """A .env file is for development (SPEC "Configuration"): production takes its
+    settings, secrets above all, from the environment alone. A .env that asks for
+    production is refused rather than ignored, which would start in development."""
+    if os.environ.get("APP_CONFIG") == "production":
+        return
+    if dotenv_values(path).get("APP_CONFIG") == "production":
+        raise RuntimeError(f"{path} sets APP_CONFIG=production, but production reads no .env file: "
+                           "set APP_CONFIG and the other settings in the environment")
+    load_dotenv(path)
+
+
+_load_dotenv()
 
 DEV_SECRET = "dev-secret-not-for-production-use-a-real-one"
 # Values that must never sign production tokens.

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def get_run(session: Session, run_id: str) -> TaskRun:
-    run = session.get(TaskRun, run_id) if len(run_id) <= 64 else None
+    # Ids are uuids: a NUL, which PostgreSQL refuses in text (a 500), is simply not one.
+    run = session.get(TaskRun, run_id) if len(run_id) <= 64 and "\x00" not in run_id else None
     if run is None:
         raise NotFound("No such task.")
     return run

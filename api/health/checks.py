@@ -1,9 +1,12 @@
-"""Readiness checks. Each blocking client call runs in a thread via asyncio.to_thread;
-asyncio.wait_for bounds it (a timed-out thread is abandoned, not killed: the clients'
-own socket timeouts end it soon after)."""
+"""Readiness checks. Each blocking client call runs in a thread of this module's own
+pool; asyncio.wait_for bounds it (a timed-out thread is abandoned, not killed: the
+clients' own socket timeouts end it later). Not asyncio's default executor: the event
+loop that runs the async view waits for that one's threads when it closes, so a hung
+check held the answer long past its timeout."""
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 from sqlalchemy import text
@@ -28,13 +31,16 @@ def _worker(app: Flask) -> None:
 
 
 CHECKS = {"database": _database, "redis": _redis, "worker": _worker}
+# Room for a few probes' worth of hung checks; past that a check waits for a thread and
+# times out, which is the right answer for a dependency that hangs.
+_POOL = ThreadPoolExecutor(max_workers=4 * len(CHECKS), thread_name_prefix="health-check")
 
 
 async def _timed(app: Flask, check, timeout: float) -> dict:
     started = time.perf_counter()
     error = None
     try:
-        await asyncio.wait_for(asyncio.to_thread(check, app), timeout)
+        await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(_POOL, check, app), timeout)
     except TimeoutError:
         error = f"timed out after {timeout:g}s"
     except Exception as e:  # noqa: BLE001 - a failed check is reported, not raised

@@ -32,3 +32,24 @@ def test_unknown_config_name_is_refused():
 
 def test_max_content_length_is_set(app):
     assert 0 < app.config["MAX_CONTENT_LENGTH"] <= 1024 * 1024
+
+
+def test_a_dotenv_file_is_read_in_development_only(monkeypatch, tmp_path):
+    import os
+
+    from config import _load_dotenv
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("LIBRARY_TEST_FROM_DOTENV=yes\n")
+    monkeypatch.delenv("LIBRARY_TEST_FROM_DOTENV", raising=False)
+    monkeypatch.setenv("APP_CONFIG", "production")
+    _load_dotenv(dotenv)
+    assert "LIBRARY_TEST_FROM_DOTENV" not in os.environ  # production: the environment alone
+    monkeypatch.setenv("APP_CONFIG", "development")
+    _load_dotenv(dotenv)
+    assert os.environ["LIBRARY_TEST_FROM_DOTENV"] == "yes"
+    monkeypatch.delenv("LIBRARY_TEST_FROM_DOTENV")
+    monkeypatch.delenv("APP_CONFIG")
+    dotenv.write_text("APP_CONFIG=production\nSECRET_KEY=from-a-file\n")
+    with pytest.raises(RuntimeError, match="production reads no .env"):
+        _load_dotenv(dotenv)

@@ -52,3 +52,9 @@ def test_an_upload_name_keeps_only_printable_characters(client, admin, clean_bro
     assert response.status_code == 202, response.get_json()
     run = client.get(response.get_json()["status_url"], headers=admin.headers).get_json()
     assert run["params"]["filename"] == "ab.csv"
+
+
+def test_a_task_id_with_a_nul_is_not_a_task(client, admin):
+    for suffix in ("", "/messages", "/output"):
+        assert is_problem(client.get(f"/admin/tasks/a%00b{suffix}", headers=admin.headers), 404)
+    assert is_problem(client.post("/admin/tasks/a%00b/cancel", headers=admin.headers), 404)

@@ -56,3 +56,27 @@ def test_not_ready_when_redis_and_broker_are_down(app, redis_url, database_url):
     body = broken.test_client().get("/health/ready").get_json()
     assert body["checks"]["redis"]["ok"] is False and body["checks"]["worker"]["ok"] is False
     assert body["checks"]["database"]["ok"] is True
+
+
+def test_a_hung_check_does_not_hold_the_answer(client, app, monkeypatch):
+    # The database check hangs until the test releases it, which it does only once the
+    # answer is in: an answer that waited for the check would wait for ever (here: until
+    # the check gives up on its own and reports that nobody released it).
+    import threading
+
+    from api.health import checks
+
+    release, finished, released = threading.Event(), threading.Event(), []
+
+    def hung(_app):
+        released.append(release.wait(timeout=60))
+        finished.set()
+
+    monkeypatch.setitem(checks.CHECKS, "database", hung)
+    monkeypatch.setitem(app.config, "HEALTH_CHECK_TIMEOUT", 0.5)
+    body = client.get("/health/ready").get_json()
+    release.set()
+    assert finished.wait(timeout=60)
+    assert released == [True], "the answer waited for the hung check"
+    assert body["checks"]["database"] == {**body["checks"]["database"], "ok": False,
+                                          "error": "timed out after 0.5s"}
