@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from marshmallow import ValidationError
 from pymarc import MARCReader
+from pymarc.exceptions import FatalReaderError
 from pymarc.marcxml import XmlHandler
 
 from api.admin.files import JobFailed
@@ -22,6 +23,10 @@ from api.books.isbn import normalise_isbn
 from api.books.schemas import DESCRIPTION_MAX, MAX_COPIES, YEAR_MIN
 from api.clock import utcnow
 from api.items.schemas import ItemIn
+
+# A field may be as long as the upload (IMPORT_MAX_BYTES): the csv module's default
+# limit (128 KiB) failed the whole import on one long field; clean() refuses it instead.
+csv.field_size_limit(64 * 1024 * 1024)
 
 REQUIRED = ("title", "author", "isbn", "published_year")
 OPTIONAL = ("description", "barcode", "item_type", "copies")
@@ -77,6 +82,13 @@ def _marc_fields(record) -> dict:
 def marc_records(raw) -> Iterator[tuple[int, dict | str]]:
     reader = MARCReader(raw, to_unicode=True, force_utf8=True, utf8_handling="replace", permissive=True)
     for number, record in enumerate(reader, start=1):
+        if record is None and isinstance(reader.current_exception, FatalReaderError):
+            # A bad length or a cut-off record: where the next record starts is lost, and
+            # pymarc stops here. Said so, rather than a success that never read the rest.
+            error = type(reader.current_exception).__name__
+            raise JobFailed(f"MARC record {number} cannot be read ({error}): the file is cut off or"
+                            " corrupt from there. The records counted in the result were imported;"
+                            " import the mended file again (what is there is matched).")
         if record is None:
             yield number, f"Unreadable MARC record: {reader.current_exception}"
         else:
@@ -137,6 +149,8 @@ def clean(fields: dict) -> tuple[dict | None, list[tuple[str, str]]]:
             problems.append(("missing_field", f"{name} is empty."))
         elif len(values[name]) > limit:
             problems.append(("too_long", f"{name} is longer than {limit} characters."))
+        elif "\x00" in values[name]:  # as api.fields.Text: PostgreSQL stores no NUL
+            problems.append(("bad_chars", f"{name} contains a NUL character."))
     try:
         values["isbn"] = normalise_isbn(values["isbn"])
     except ValueError as e:
@@ -149,6 +163,8 @@ def clean(fields: dict) -> tuple[dict | None, list[tuple[str, str]]]:
     description = (fields.get("description") or "").strip()
     if len(description) > DESCRIPTION_MAX:
         problems.append(("too_long", f"description is longer than {DESCRIPTION_MAX} characters."))
+    elif "\x00" in description:
+        problems.append(("bad_chars", "description contains a NUL character."))
     values["description"] = description or None
     item_type = (fields.get("item_type") or "").strip().lower() or "book"
     items = fields.get("items")

@@ -170,8 +170,9 @@ class JobRun:
 
     def message(self, ref, level: str, code: str, detail: str) -> None:
         """A per-item message; written with the current batch."""
+        # A detail may quote the file, and PostgreSQL stores no NUL in text.
         self._messages.append({"run_id": self.id, "ref": str(ref)[:64], "level": level,
-                               "code": code[:64], "detail": detail[:2000]})
+                               "code": code[:64], "detail": detail.replace("\x00", "\\x00")[:2000]})
         self.counts[level] += 1
 
     def with_counts(self, result: dict) -> dict:

@@ -120,6 +120,30 @@ def test_malformed_marc_fails_the_run_with_a_reason(worker_app, admin, celery_wo
     assert binary["result"]["invalid"] == 1 and binary["result"]["records"] == 1
 
 
+def test_a_bad_row_is_a_message_whatever_is_wrong_with_it(worker_app, admin, celery_worker):
+    # A field longer than the csv module's default limit, and NULs (which PostgreSQL
+    # stores nowhere): each fails its row, never the import.
+    client = worker_app.test_client()
+    rows = [b"title,author,isbn,published_year",
+            b"Long," + b"x" * 200_000 + b",9780306406157,2001",
+            b"Nul\x00title,Someone,9780441478125,2001",
+            b"Fine,Someone,97808070\x0083055,2001",
+            b"Kindred,Octavia E. Butler,9780807083055,1979"]
+    run = import_file(client, admin, b"\n".join(rows) + b"\n")
+    assert run["state"] == "succeeded", run
+    assert (run["result"]["records"], run["result"]["invalid"], run["result"]["created"]) == (4, 3, 1)
+    codes = {m["ref"]: m["code"] for m in messages(client, admin, run["task_id"])["items"]}
+    assert codes == {"2": "too_long", "3": "bad_chars", "4": "invalid_isbn"}
+
+
+def test_a_marc_file_corrupt_midway_fails_saying_where(worker_app, admin, celery_worker):
+    data = bytearray(sample("catalog.mrc"))
+    second = data.index(b"\x1d") + 1  # record 2 starts after record 1's terminator
+    data[second:second + 5] = b"0x123"  # its length: not a number
+    run = import_file(worker_app.test_client(), admin, bytes(data), "marc")
+    assert run["state"] == "failed" and "MARC record 2 cannot be read" in run["error"], run
+
+
 def test_upload_refusals(worker_app, admin, member, clean_broker):
     client = worker_app.test_client()
     assert is_problem(upload(client, admin, b"x", "pdf"), 400)
