@@ -10,7 +10,7 @@ is missing.
 import logging
 
 import redis
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 from sqlalchemy import func, select
 
 from api.clock import utcnow
@@ -60,8 +60,10 @@ class LibraryCollector:
                                 "Age of the oldest pending outbox row (0 when none).", value=age)
 
     def _jobs(self):
-        runs = CounterMetricFamily("library_job_runs", "Job runs recorded, by job and state.",
-                                   labels=["name", "state"])
+        # A gauge: the runs in each state now. A run leaves `queued` and `running` when it
+        # moves on, and a counter that goes down reads as a reset to Prometheus' rate().
+        runs = GaugeMetricFamily("library_job_runs", "Job runs recorded, by job and current state.",
+                                 labels=["name", "state"])
         for name, state, count in db.session.execute(
                 select(TaskRun.name, TaskRun.state, func.count()).group_by(TaskRun.name, TaskRun.state)):
             runs.add_metric([name, state], count)

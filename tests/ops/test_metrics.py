@@ -105,9 +105,12 @@ def test_job_runs_by_name_and_state_with_durations(app, client, metrics_token):
         ])
         db.session.commit()
     result = scrape(client)
-    assert value(result, "library_job_runs_total", name="overdue-check", state="succeeded") == 2
-    assert value(result, "library_job_runs_total", name="expire-holds", state="failed") == 1
-    assert value(result, "library_job_runs_total", name="expire-holds", state="queued") == 1
+    assert value(result, "library_job_runs", name="overdue-check", state="succeeded") == 2
+    assert value(result, "library_job_runs", name="expire-holds", state="failed") == 1
+    assert value(result, "library_job_runs", name="expire-holds", state="queued") == 1
+    # A gauge: `queued` goes down when the run starts, which a counter must never do.
+    text = client.get("/metrics", headers=bearer(TOKEN)).get_data(as_text=True)
+    assert "# TYPE library_job_runs gauge" in text
     assert value(result, "library_job_duration_seconds_count", name="overdue-check", state="succeeded") == 2
     assert value(result, "library_job_duration_seconds_sum", name="overdue-check",
                  state="succeeded") == pytest.approx(10, abs=0.01)
