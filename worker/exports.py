@@ -50,12 +50,10 @@ def _day_start(value: str) -> datetime:
 def _loan_conditions(params: dict, now: datetime) -> list:
     conditions = []
     status = params.get("status")
-    if status == "open":
+    if status == "open":  # not returned: active and overdue
         conditions.append(Loan.returned_at.is_(None))
-    elif status == "returned":
-        conditions.append(Loan.returned_at.is_not(None))
-    elif status == "overdue":
-        conditions += [Loan.returned_at.is_(None), Loan.due_at < now]
+    elif status is not None:
+        conditions.append(Loan.status_is(status, now))
     if "borrowed_from" in params:
         conditions.append(Loan.borrowed_at >= _day_start(params["borrowed_from"]))
     if "borrowed_to" in params:
@@ -75,7 +73,8 @@ def loans_csv(run: tracking.JobRun) -> dict:
             .where(*conditions).order_by(Loan.id).limit(batch_size))
 
     def values(row) -> list:
-        status = ("returned" if row.returned_at else "overdue" if row.due_at < now else "open")
+        # GET /loans' words (SPEC: active|overdue|returned), at the export's `now`.
+        status = ("returned" if row.returned_at else "overdue" if row.due_at < now else "active")
         return [row.id, status, _iso(row.borrowed_at), _iso(row.due_at), _iso(row.returned_at),
                 row.renewals, row.user_id, row.username, row.email, row.book_id, row.isbn, row.title]
 

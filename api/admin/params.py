@@ -11,7 +11,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from api.docs import doc_schema
 from api.fields import Day, Time
 
-LOAN_EXPORT_STATUSES = ("open", "returned", "overdue")
+# GET /loans' statuses, and `open`: every loan not returned (active and overdue).
+LOAN_EXPORT_STATUSES = ("open", "active", "overdue", "returned")
 
 
 class NoParams(Schema):
@@ -21,7 +22,8 @@ class NoParams(Schema):
 @doc_schema
 class ExportLoansParams(Schema):
     status = fields.String(validate=validate.OneOf(LOAN_EXPORT_STATUSES),
-                           metadata={"description": "open, returned, or overdue (open and past due)"})
+                           metadata={"description": "active, overdue or returned, as GET /loans; "
+                                                    "open: not returned (active and overdue)"})
     borrowed_from = Day(metadata={"description": "borrowed on or after this day (UTC)"})
     borrowed_to = Day(metadata={"description": "borrowed on or before this day (UTC)"})
 

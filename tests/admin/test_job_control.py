@@ -174,13 +174,16 @@ def test_export_loans_makes_a_csv_output_served_with_its_name(
     assert response.headers["Content-Disposition"].startswith("attachment; filename=loans-")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [int(r["loan_id"]) for r in rows] == loan_ids[2:]
-    assert [r["status"] for r in rows] == ["open", "overdue", "open"]
+    assert [r["status"] for r in rows] == ["active", "overdue", "active"]  # GET /loans' words
     assert is_problem(client.get(f"/admin/tasks/{run_id}/output"), 401)
+    active = wait_finished(client, admin, start(client, admin, "export-loans", {"status": "active"})
+                           .get_json()["task_id"])
+    assert active["result"]["rows"] == 2
 
     # Retention: the file goes after TASK_FILE_RETENTION_DAYS, the run stays.
     clock.advance(timedelta(days=worker_app.config["TASK_FILE_RETENTION_DAYS"] + 1))
     with worker_app.app_context():
-        assert remove_expired_files() == {"removed": 1}
+        assert remove_expired_files() == {"removed": 2}  # both exports' files
         assert db.session.scalar(select(func.count()).select_from(TaskFile)) == 0
     clock.reset()  # back to when the admin's token is valid
     assert status(client, admin, run_id)["output_url"] is None
