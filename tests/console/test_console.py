@@ -94,6 +94,6 @@ def test_an_admin_imports_watches_progress_reads_messages_downloads_and_retries(
     expect(row(page, export).locator("td[data-col=params]")).to_contain_text('"status":"open"')
     page.fill("#job-params", '{"status": "lost"}')
     page.click("#start-button")
-    expect(page.locator("#notice")).to_contain_text("Must be one of: open, returned, overdue.")
+    expect(page.locator("#notice")).to_contain_text("Must be one of: open, active, overdue, returned.")
     page.screenshot(path=str(screenshots / "console-runs.png"), full_page=True)
     assert errors == []
