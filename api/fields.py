@@ -74,12 +74,11 @@ class CleanString(Text):
         super().__init__(strip=True, allow_blank=allow_blank, max_length=max_length, **kwargs)
 
 
-# SPEC: member categories and item types are codes. `\Z`, not `$`, ends the check:
-# `$` also matches before a final newline, and "child\n" would be a code no rule names.
-
-
 def Code(*, wildcard: bool = False, **kwargs) -> fields.String:  # noqa: N802  (reads like a field class)
-    """A category or item-type code; with `wildcard`, also `*` (any), as rules take."""
+    r"""A category or item-type code (SPEC); with `wildcard`, also `*` (any), as rules take.
+
+    `\Z`, not `$`, ends the check: `$` also matches before a final newline, and
+    "child\n" would be a code no rule names."""
     body = "([a-z0-9_-]{1,32}|\\*)" if wildcard else "[a-z0-9_-]{1,32}"
     error = "A code (a-z 0-9 _ -, 1-32 characters)" + (" or *." if wildcard else ".")
     kwargs["metadata"] = {"pattern": f"^{body}$", **kwargs.get("metadata", {})}

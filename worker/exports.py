@@ -73,8 +73,7 @@ def loans_csv(run: tracking.JobRun) -> dict:
             .where(*conditions).order_by(Loan.id).limit(batch_size))
 
     def values(row) -> list:
-        # GET /loans' words (SPEC: active|overdue|returned), at the export's `now`.
-        status = ("returned" if row.returned_at else "overdue" if row.due_at < now else "active")
+        status = Loan.status_of(row.returned_at, row.due_at, now)  # GET /loans' words, at `now`
         return [row.id, status, _iso(row.borrowed_at), _iso(row.due_at), _iso(row.returned_at),
                 row.renewals, row.user_id, row.username, row.email, row.book_id, row.isbn, row.title]
 

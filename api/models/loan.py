@@ -67,9 +67,14 @@ class Loan(db.Model):
     @property
     def status(self) -> str:
         """active | overdue | returned; `status_is` is the same rule in SQL."""
-        if self.returned_at is not None:
+        return self.status_of(self.returned_at, self.due_at, utcnow())
+
+    @staticmethod
+    def status_of(returned_at: datetime | None, due_at: datetime, now: datetime) -> str:
+        """The status rule for a loan's columns read without the entity (exports)."""
+        if returned_at is not None:
             return "returned"
-        return "overdue" if self.due_at < utcnow() else "active"
+        return "overdue" if due_at < now else "active"
 
     @classmethod
     def status_is(cls, status: str, now: datetime) -> ColumnElement[bool]:
