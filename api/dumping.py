@@ -6,6 +6,14 @@ page of 20 books, a tenth of an uncached catalog read's own CPU. For a flat sche
 (plain fields, no hooks, no only/exclude) the same dicts come from each field's own
 _serialize applied to the attribute: the formatting stays the field's, so the output
 is identical (tests/books/test_dumping.py). Anything else goes to marshmallow.
+
+A value that is None, or already of the type the field would return (an int for an
+Integer, a str for a String: what the database hands back), is the field's output
+as it is, so _serialize is called only for what it would change; an ISO DateTime
+calls its format function directly. A mapped column's loaded value is read from the
+instance's __dict__, where SQLAlchemy keeps it and where its attribute would read it
+from (an unloaded one, and anything else, goes through getattr). Together that took
+the dump of 20 books from ~125 to ~45 µs (bench/findings.md).
 """
 
 from collections.abc import Callable, Iterable
@@ -14,12 +22,14 @@ from typing import Any
 
 from marshmallow import Schema, fields
 from marshmallow.utils import missing
+from sqlalchemy import inspect
 
 # Fields whose _serialize needs the value alone (not the object, not a context).
 _PLAIN = {cls._serialize for cls in (fields.Integer, fields.Float, fields.String, fields.Boolean,
                                      fields.DateTime)}
 _Dumper = Callable[[Any], dict] | None
 _dumpers: dict[type[Schema], _Dumper] = {}
+_columns: dict[type, frozenset[str]] = {}  # per class: its mapped columns' attribute names
 
 
 def dump_rows(schema: Schema, rows: Iterable[Any]) -> list[dict]:
@@ -41,9 +51,37 @@ def _flat_dumper(schema: Schema) -> _Dumper:
         if type(field)._serialize not in _PLAIN or field.dump_default is not missing:
             return None
         attr = field.attribute or name
-        plan.append((field.data_key or name, attrgetter(attr), attr, field._serialize))
+        plan.append((field.data_key or name, attr, attrgetter(attr), *_shortcut(field)))
 
     def dump(row: Any) -> dict:
-        return {key: serialize(get(row), attr, row) for key, get, attr, serialize in plan}
+        cls = type(row)
+        if (columns := _columns.get(cls)) is None:
+            columns = _columns[cls] = _column_names(cls)
+        loaded = row.__dict__ if columns else {}
+        out = {}
+        for key, attr, get, kept, serialize in plan:
+            value = loaded[attr] if attr in columns and attr in loaded else get(row)
+            out[key] = value if value is None or type(value) in kept else serialize(value)
+        return out
 
     return dump
+
+
+def _column_names(cls: type) -> frozenset[str]:
+    mapper = inspect(cls, raiseerr=False)
+    return frozenset(mapper.column_attrs.keys()) if mapper is not None else frozenset()
+
+
+def _shortcut(field: fields.Field) -> tuple[tuple[type, ...], Callable[[Any], Any]]:
+    """(the value types `field` returns unchanged, what it does to any other value)."""
+    serialize = field._serialize
+    if isinstance(field, fields.DateTime):
+        data_format = field.format or field.DEFAULT_FORMAT
+        if (format_func := field.SERIALIZATION_FUNCS.get(data_format)) is not None:
+            return (), format_func
+        return (), lambda value: value.strftime(data_format)
+    if isinstance(field, fields.Number) and not field.as_string:
+        return (field.num_type,), lambda value: serialize(value, None, None)
+    if isinstance(field, fields.String):
+        return (str,), lambda value: serialize(value, None, None)
+    return (), lambda value: serialize(value, None, None)

@@ -46,3 +46,36 @@ def test_a_schema_with_hooks_or_only_goes_to_marshmallow(app, make_book):
         books = db.session.scalars(select(Book)).all()
         assert dump_rows(Hooked(), books) == [{"id": books[0].id, "tagged": True}]
         assert dump_rows(BookOut(only=("id",)), books) == [{"id": books[0].id}]
+
+
+class Formats(Schema):
+    """Each field's own formatting, on values of other types than it returns."""
+
+    id = fields.Integer(as_string=True)
+    copies_total = fields.Float()
+    published_year = fields.String()  # an int attribute, dumped as text
+    author = fields.String(attribute="description")  # None stays None
+    created_at = fields.DateTime(format="rfc")
+    updated_at = fields.DateTime(format="%Y-%m")
+    copies_available = fields.Boolean()
+
+
+def test_fields_that_change_a_value_still_format_it_as_marshmallow_does(app, make_book):
+    make_book(copies=2, published_year=1999)
+    with app.app_context():
+        books = db.session.scalars(select(Book)).all()
+        dumped = dump_rows(Formats(), books)
+        assert dumped == Formats().dump(books, many=True)
+        assert dumped[0]["id"] == str(books[0].id) and dumped[0]["published_year"] == "1999"
+        assert dumped[0]["copies_total"] == 2.0 and type(dumped[0]["copies_total"]) is float
+
+
+def test_an_unloaded_column_is_loaded_not_skipped(app, make_book):
+    make_book(title="Expired then read")
+    with app.app_context():
+        book = db.session.scalars(select(Book)).one()
+        db.session.expire(book, ["title", "updated_at"])
+        assert "title" not in book.__dict__
+        dumped = dump_rows(BookOut(), [book])
+        assert dumped[0]["title"] == "Expired then read"
+        assert dumped == BookOut().dump([book], many=True)
