@@ -22,7 +22,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 from marshmallow.utils import missing
-from sqlalchemy import inspect
+from sqlalchemy import Column, Row, inspect
 
 # Fields whose _serialize needs the value alone (not the object, not a context).
 _PLAIN = {cls._serialize for cls in (fields.Integer, fields.Float, fields.String, fields.Boolean,
@@ -30,17 +30,39 @@ _PLAIN = {cls._serialize for cls in (fields.Integer, fields.Float, fields.String
 _Dumper = Callable[[Any], dict] | None
 _dumpers: dict[type[Schema], _Dumper] = {}
 _columns: dict[type, frozenset[str]] = {}  # per class: its mapped columns' attribute names
+_column_schemas: dict[tuple[type[Schema], type], bool] = {}
 
 
 def dump_rows(schema: Schema, rows: Iterable[Any]) -> list[dict]:
-    """`schema.dump(rows, many=True)` for ORM objects, faster for a flat schema."""
+    """`schema.dump(rows, many=True)` for ORM objects (or plain rows, when
+    columns_only), faster for a flat schema."""
+    dump = _dumper(schema)
+    if dump is None or schema.only is not None or schema.exclude:
+        return schema.dump(rows, many=True)
+    if rows and isinstance(rows[0], Row):  # one result's rows: one set of names
+        names = rows[0]._fields
+        return [dump(row, dict(zip(names, row, strict=True))) for row in rows]
+    return [dump(row) for row in rows]
+
+
+def columns_only(schema: Schema, entity: type) -> bool:
+    """Whether dump_rows(schema, ...) reads nothing but `entity`'s table columns, each
+    named as its attribute (so a plain row of `select(entity)` has every value)."""
+    key = (type(schema), entity)
+    if key not in _column_schemas:
+        mapper = inspect(entity, raiseerr=False)
+        named = {p.key for p in mapper.column_attrs
+                 if isinstance(p.columns[0], Column) and p.columns[0].name == p.key} if mapper else set()
+        _column_schemas[key] = _dumper(schema) is not None and {f.attribute or n for n, f in
+                                                     schema.dump_fields.items()} <= named
+    return _column_schemas[key] and schema.only is None and not schema.exclude
+
+
+def _dumper(schema: Schema) -> _Dumper:
     kind = type(schema)
     if kind not in _dumpers:
         _dumpers[kind] = _flat_dumper(schema)
-    dump = _dumpers[kind]
-    if dump is None or schema.only is not None or schema.exclude:
-        return schema.dump(rows, many=True)
-    return [dump(row) for row in rows]
+    return _dumpers[kind]
 
 
 def _flat_dumper(schema: Schema) -> _Dumper:
@@ -53,11 +75,14 @@ def _flat_dumper(schema: Schema) -> _Dumper:
         attr = field.attribute or name
         plan.append((field.data_key or name, attr, attrgetter(attr), *_shortcut(field)))
 
-    def dump(row: Any) -> dict:
-        cls = type(row)
-        if (columns := _columns.get(cls)) is None:
-            columns = _columns[cls] = _column_names(cls)
-        loaded = row.__dict__ if columns else {}
+    def dump(row: Any, loaded: dict | None = None) -> dict:
+        if loaded is not None:  # a plain row's values, by name
+            columns = loaded
+        else:
+            cls = type(row)
+            if (columns := _columns.get(cls)) is None:
+                columns = _columns[cls] = _column_names(cls)
+            loaded = row.__dict__ if columns else {}
         out = {}
         for key, attr, get, kept, serialize in plan:
             value = loaded[attr] if attr in columns and attr in loaded else get(row)

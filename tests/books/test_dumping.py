@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from api.books.schemas import BookOut
 from api.clock import utcnow
-from api.dumping import dump_rows
+from api.dumping import columns_only, dump_rows
 from api.extensions import db
 from api.loans.schemas import LoanOut
 from api.models import Book, Loan
@@ -79,3 +79,20 @@ def test_an_unloaded_column_is_loaded_not_skipped(app, make_book):
         dumped = dump_rows(BookOut(), [book])
         assert dumped[0]["title"] == "Expired then read"
         assert dumped == BookOut().dump([book], many=True)
+
+
+def test_plain_rows_dump_as_the_entities_do(app, make_book):
+    make_book(copies=2, description=None)
+    make_book(copies=1, title="Ünïcode title", description="A description.")
+    with app.app_context():
+        stmt = select(Book).order_by(Book.id)
+        books = db.session.scalars(stmt).all()
+        rows = db.session.connection().execute(stmt).all()
+        assert columns_only(BookOut(), Book)
+        assert dump_rows(BookOut(), rows) == BookOut().dump(books, many=True)
+
+
+def test_only_a_schema_of_table_columns_is_read_as_rows():
+    assert not columns_only(LoanOut(), Loan)  # status is a property, barcode a subquery
+    assert not columns_only(Hooked(), Book)  # marshmallow's own dump
+    assert not columns_only(BookOut(only=("id",)), Book)
