@@ -4,18 +4,14 @@ Keyset-batched by id: each batch is one query, its CSV lines are one chunk of th
 output file written in the batch's transaction, and progress commits with it.
 Memory is one batch whatever the table's size.
 
-The CSV is written by defusedcsv: a text cell that a spreadsheet would run as a
-formula (it starts with = + - @ | or %) is prefixed with ', since titles, notes and
-email addresses come from outside; numbers (amounts) are left as they are.
+Cells that a spreadsheet would run as a formula are defused (worker/csv_text.py).
 """
 
-import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from celery import shared_task
-from defusedcsv import csv
 from flask import current_app
 from sqlalchemy import func, select
 
@@ -25,6 +21,7 @@ from api.clock import utcnow
 from api.extensions import db
 from api.models import AccountLine, Book, Loan, User
 from worker import tracking
+from worker.csv_text import csv_text
 
 LOAN_COLUMNS = ("loan_id", "status", "borrowed_at", "due_at", "returned_at", "renewals",
                 "user_id", "username", "email", "book_id", "isbn", "title")
@@ -123,9 +120,7 @@ def _write_csv(run: tracking.JobRun, filename: str, columns: tuple, stmt, key, t
         if not rows:
             break
         tracking.cancel_point(run.id, written, max(total, written))
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(values(row) for row in rows)
-        out.write(buffer.getvalue().encode())
+        out.write(csv_text(values(row) for row in rows).encode())
         out.flush()
         written += len(rows)
         after = rows[-1].id
@@ -144,6 +139,4 @@ def _iso(value: datetime | None) -> str:
 
 
 def _csv_line(values) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
-    return buffer.getvalue().encode()
+    return csv_text([values]).encode()

