@@ -112,7 +112,9 @@ class Config:
     CELERY: dict = {}
     TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 1800)
     HEALTH_CHECK_TIMEOUT = float(os.environ.get("HEALTH_CHECK_TIMEOUT", "2"))
-    HEALTH_WORKER_TIMEOUT = float(os.environ.get("HEALTH_WORKER_TIMEOUT", "1"))
+    # How often each worker records the queues it consumes (api/worker_heartbeat.py);
+    # readiness fails for a queue three intervals after its last worker went quiet.
+    WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
 
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "300 per minute")

@@ -27,6 +27,8 @@ from celery.signals import worker_process_init
 from flask import Flask
 from kombu import Exchange, Queue
 
+from api.worker_heartbeat import heartbeat_step
+
 SEND_TASK = "worker.mail.send_pending"
 JOB_TASKS = {
     "overdue-check": "worker.jobs.overdue_check",
@@ -115,6 +117,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(settings)
     celery_app.set_default()
+    celery_app.steps["consumer"].add(heartbeat_step(app))
     app.extensions["celery"] = celery_app
     app.extensions["outbox_kick"] = lambda: kick_outbox(celery_app)
 

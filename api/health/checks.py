@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 from sqlalchemy import text
 
+from api.celery_setup import JOBS_QUEUE, MAIL_QUEUE
 from api.extensions import db
+from api.worker_heartbeat import STALE_AFTER_BEATS, unserved
 
 
 def _database(app: Flask) -> None:
@@ -24,10 +26,10 @@ def _redis(app: Flask) -> None:
 
 
 def _worker(app: Flask) -> None:
-    # limit=1 returns on the first reply; with no worker it waits the whole timeout.
-    replies = app.extensions["celery"].control.ping(timeout=app.config["HEALTH_WORKER_TIMEOUT"], limit=1)
-    if not replies:
-        raise RuntimeError("no Celery worker answered a ping")
+    interval = float(app.config["WORKER_HEARTBEAT_SECONDS"])
+    if missing := unserved(app.extensions["redis"], (MAIL_QUEUE, JOBS_QUEUE), interval):
+        raise RuntimeError(f"no worker consumes {' or '.join(missing)}: none has said so in the "
+                           f"last {STALE_AFTER_BEATS * interval:g}s (api/worker_heartbeat.py)")
 
 
 CHECKS = {"database": _database, "redis": _redis, "worker": _worker}

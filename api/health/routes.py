@@ -30,14 +30,14 @@ def liveness():
 
 @bp.get("/ready")
 async def readiness():
-    """Readiness probe: database, Redis and a Celery worker, checked concurrently.
+    """Readiness probe: database, Redis and a worker for each queue, checked concurrently.
     ---
     tags: [health]
     description: >
       Each check runs in a thread (the clients block) under HEALTH_CHECK_TIMEOUT,
       all at once, so the probe takes as long as the slowest check, not their sum.
-      The worker check is a Celery control ping through the broker: it passes only
-      when some worker is consuming and answers within HEALTH_WORKER_TIMEOUT.
+      The worker check passes when each queue (mail, jobs) has a worker that recorded
+      itself on it in the last three WORKER_HEARTBEAT_SECONDS (README "Health").
     responses:
       503:
         description: At least one check failed (same body; see each check's `error`).

@@ -49,7 +49,7 @@ def wait_ready(cluster: Cluster, load: Load, timeout: float = 120) -> None:
             if proc.poll() is not None:
                 raise SystemExit(f"{name} exited; see {cluster.workdir / (name + '.log')}")
         for which in [p for p in pending if p.startswith("api")]:
-            # Ready: database, Redis and a worker answer through this host.
+            # Ready: database, Redis and a worker for each queue, seen through this host.
             url = f"http://{net.NODES[which]}:{API_PORT}/health/ready"
             try:
                 # A generous timeout: a request given up on may still be served (and counted).

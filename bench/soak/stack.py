@@ -106,7 +106,7 @@ class Stack:
             raise RuntimeError(f"flask {args[0]} failed: {out.stderr[-800:]}")
 
     def _wait_ready(self, timeout: float) -> None:
-        """/health/ready answers 200 only once the worker replies to a control ping."""
+        """/health/ready answers 200 only once a worker has recorded itself on both queues."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.worker.poll() is not None:
@@ -116,7 +116,7 @@ class Stack:
                     return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.5)  # polling a booting worker
-        raise RuntimeError(f"not ready in {timeout:.0f}s (worker never answered a ping)")
+        raise RuntimeError(f"not ready in {timeout:.0f}s (no worker recorded itself on both queues)")
 
     def stop(self, keep_logs: bool) -> None:
         """Each step guarded: one failure must not leave the next process running."""

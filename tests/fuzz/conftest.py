@@ -20,7 +20,7 @@ from tests.helpers import bearer, create_user
 def fuzz_app(app, redis_url, database_url):
     # Depends on `app` so the tables exist and the per-test cleanup covers this app too.
     fuzz = create_app("testing", REDIS_URL=redis_url, SQLALCHEMY_DATABASE_URI=database_url,
-                      RATELIMIT_ENABLED=False, HEALTH_WORKER_TIMEOUT=0.1)
+                      RATELIMIT_ENABLED=False)
     yield fuzz
     with fuzz.app_context():
         db.session.remove()

@@ -87,7 +87,7 @@ def worker_app(app, redis_url, database_url, broker_url):
         CELERY={"broker_url": broker_url, "result_backend": broker_url,
                 "broker_transport_options": transport},
         MAIL_RETRY_BASE_SECONDS=0.05, MAIL_RETRY_MAX_SECONDS=0.2, MAIL_MAX_ATTEMPTS=3,
-        MAIL_TIMEOUT=10.0, HEALTH_WORKER_TIMEOUT=1.0, RATELIMIT_ENABLED=False,
+        MAIL_TIMEOUT=10.0, RATELIMIT_ENABLED=False,
     )
     yield worker_app
     with worker_app.app_context():
