@@ -133,6 +133,11 @@ def _apply(session: Session, user: User, changes: dict[str, Any]) -> User:
             # A deactivated member cannot borrow, so a copy kept for them would sit
             # idle: their holds end and kept copies pass to the next in line.
             cancel_open_holds_for_user(session, user.id)
+    if {"email", "password"} & changes.keys() or not user.is_active:
+        # A reset link mailed before is void: it went to an address the account may no
+        # longer have (a member leaving a compromised mailbox), or for a password
+        # already replaced, or to an account that is closed.
+        _void_reset_tokens(session, user.id)
     with integrity_error_as(session, _duplicate()):
         session.commit()
     return user
@@ -170,17 +175,20 @@ def confirm_password_reset(session: Session, token: str, password: str) -> User:
                                                errors={"token": ["Invalid, used or expired."]}))
     user_id = session.scalar(select(PasswordResetToken.user_id)
                                 .where(PasswordResetToken.token_hash == digest))
-    # Other outstanding reset tokens of this user die with this one.
-    session.execute(
-        update(PasswordResetToken)
-        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False))
+    _void_reset_tokens(session, user_id)  # the user's other outstanding ones die with it
     user = session.get(User, user_id)
     user.password_hash = hash_password(password)
     user.token_version += 1
     session.commit()
     return user
+
+
+def _void_reset_tokens(session: Session, user_id: int) -> None:
+    session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False))
 
 
 def _digest(token: str) -> str:

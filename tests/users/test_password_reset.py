@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from api import clock
@@ -91,6 +92,31 @@ def test_using_one_token_voids_the_others(app, client, outbox):
     assert first != second
     assert confirm(client, second).status_code == 204
     assert is_problem(confirm(client, first), 400)
+
+
+@pytest.mark.parametrize("change", [{"email": "moved@example.com"}, {"password": "changed in between"}])
+def test_a_link_mailed_before_an_email_or_password_change_is_void(app, client, member, outbox, change):
+    # A member leaving a compromised mailbox: what it received must not open the account.
+    request_reset(client, member.email)
+    token = token_from(outbox("password_reset")[0])
+    patched = client.patch("/users/me", headers=member.headers, json={**change, "current_password": PASSWORD})
+    assert patched.status_code == 200, patched.get_json()
+    assert is_problem(confirm(client, token), 400)
+
+
+def test_a_link_mailed_before_an_admin_moves_or_deactivates_is_void(app, client, member, admin, outbox):
+    for change in ({"email": "desk-moved@example.com"}, {"is_active": False}):
+        request_reset(client, member.email if "email" in change else "desk-moved@example.com")
+        token = token_from(outbox("password_reset")[-1])
+        assert client.patch(f"/users/{member.id}", headers=admin.headers, json=change).status_code == 200
+        assert is_problem(confirm(client, token), 400)
+
+
+def test_a_change_of_username_keeps_the_link(app, client, member, outbox):
+    request_reset(client, member.email)
+    token = token_from(outbox("password_reset")[0])
+    assert client.patch("/users/me", headers=member.headers, json={"username": "renamed"}).status_code == 200
+    assert confirm(client, token).status_code == 204
 
 
 def test_unknown_token_is_400(client):
