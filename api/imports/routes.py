@@ -51,7 +51,8 @@ def start_import():
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send the file as multipart/form-data (fields file, format, dry_run).")
     upload = request.files.get("file")
-    if upload is None or len(request.files) != 1:
+    # Every uploaded part, not every field name: two parts named `file` are two files.
+    if upload is None or len(list(request.files.items(multi=True))) != 1:
         raise BadRequest("Send exactly one file, in the field `file`.", errors={"file": ["Required."]})
     form = ImportForm().load(_single(request.form))
     params = {"format": form["format"], "dry_run": form["dry_run"], "file_id": 0,

@@ -153,6 +153,10 @@ def test_upload_refusals(worker_app, admin, member, clean_broker):
     extra = client.post("/admin/imports", headers=admin.headers, content_type="multipart/form-data",
                         data={"file": (io.BytesIO(b"x"), "a.csv"), "format": "csv", "colour": "red"})
     assert is_problem(extra, 400)
+    files = [(io.BytesIO(b"x"), "a.csv"), (io.BytesIO(b"y"), "b.csv")]
+    two = client.post("/admin/imports", headers=admin.headers, content_type="multipart/form-data",
+                      data={"format": "csv", "file": files})
+    assert is_problem(two, 400) and "exactly one file" in two.get_json()["detail"]
     assert is_problem(client.post("/admin/imports", headers=admin.headers, json={"format": "csv"}), 415)
     assert is_problem(upload(client, member, b"x"), 403)
     saved = worker_app.config["IMPORT_MAX_BYTES"]
