@@ -89,6 +89,8 @@ def renew_blockers(session: Session, loan: Loan, member: User, rule: EffectiveRu
     if loan.returned_at is not None:
         return [("loan_returned", "This loan has been returned.")]
     blockers = []
+    if not member.is_active:  # as for a borrow: no admin override lifts it (SPEC)
+        blockers.append(("account_inactive", "This member's account is deactivated."))
     if loan.due_at < now:
         blockers.append(("loan_overdue", "This loan is overdue; return it instead."))
     if loan.renewals >= rule.max_renewals:

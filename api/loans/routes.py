@@ -174,7 +174,8 @@ def renew_loan(loan_id: int):
       The rule is the effective rule of the member's category and the item's type.
       409 with `code`: `loan_returned`, `loan_overdue`, `renewal_limit` (renewed
       max_renewals times), `reserved_for_other` (another member has a waiting (suspended
-      included) or ready hold on the book), `balance_limit`, `patron_blocked`. The body is optional;
+      included) or ready hold on the book), `balance_limit`, `patron_blocked`,
+      `account_inactive` (the member is deactivated; no override lifts it). The body is optional;
       an admin's `override_reason` lifts `renewal_limit`, `reserved_for_other`,
       `balance_limit` and `patron_blocked` (never `loan_returned` or `loan_overdue`)
       and is recorded in the audit log (`loan.override`); from a member it is a 400.

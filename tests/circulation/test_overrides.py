@@ -130,6 +130,17 @@ def test_a_reason_never_renews_a_returned_or_overdue_loan(t, travel):
     assert overrides(t, None) == []
 
 
+def test_an_admin_never_renews_for_a_deactivated_member(t):
+    loan = lend(t, t.member.id, book_id=t.make_book(copies=1))
+    assert t.client.patch(f"/users/{t.member.id}", json={"is_active": False},
+                          headers=t.admin.headers).status_code == 200
+    for body in ({}, {"override_reason": REASON}):
+        refused = t.client.post(f"/loans/{loan['id']}/renew", json=body, headers=t.admin.headers)
+        assert is_problem(refused, 409) and refused.get_json()["code"] == "account_inactive"
+    assert overrides(t, None) == []
+    assert t.client.get(f"/loans/{loan['id']}", headers=t.admin.headers).get_json()["renewals"] == 0
+
+
 def test_override_reason_is_documented(client):
     schemas = client.get("/apispec.json").get_json()["components"]["schemas"]
     assert "override_reason" in schemas["LoanAdminIn"]["properties"]
