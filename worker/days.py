@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 @shared_task(name="worker.days.reschedule_closed_date", bind=True)
 def reschedule_closed_date(self, day: str) -> dict:
     result = run_job(self, RESCHEDULE_JOB, reschedule_due_on, day=date.fromisoformat(day))
-    if result["notified"]:
+    if result and result["notified"]:  # None: the run was cancelled, failed or already done
         kick = current_app.extensions.get("outbox_kick")
         try:
             if kick is not None:

@@ -167,3 +167,21 @@ def test_a_cancelled_reschedule_can_be_retried(worker_app, clean_broker, inbox, 
         db.session.commit()
     old = client.post("/admin/tasks/old/retry", headers=admin.headers)
     assert is_problem(old, 409) and old.get_json()["code"] == "task_not_retryable"
+
+
+def test_a_cancelled_reschedule_delivered_late_ends_quietly(worker_app, clean_broker, library, admin,
+                                                            make_book):
+    from worker.days import reschedule_closed_date
+
+    dee = create_user(worker_app, "dee")
+    add_loan(worker_app, make_book, dee.id, local(2026, 12, 24, 10))
+    client = worker_app.test_client()
+    run_id = client.post("/admin/calendar/closed-dates", headers=admin.headers,
+                         json={"date": "2026-12-24"}).get_json()["task_id"]
+    cancelled = client.post(f"/admin/tasks/{run_id}/cancel", headers=admin.headers)
+    assert cancelled.get_json()["state"] == "cancelled"
+    # Its message reaching a worker after all: the run is not started, and the task ends
+    # without an error (it raised TypeError on the missing result).
+    late = reschedule_closed_date.apply(args=["2026-12-24"], task_id=run_id)
+    assert late.successful(), late.traceback
+    assert late.result is None and task_run(worker_app, run_id).state == "cancelled"
