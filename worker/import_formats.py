@@ -32,6 +32,7 @@ REQUIRED = ("title", "author", "isbn", "published_year")
 OPTIONAL = ("description", "barcode", "item_type", "copies")
 _YEAR = re.compile(r"\d{4}")
 _ITEM = ItemIn()
+QUOTED_CHARS = 60
 
 
 def csv_records(raw) -> Iterator[tuple[int, dict | str]]:
@@ -140,6 +141,15 @@ def _int(value: str | None, default: int | None = None) -> int | None:
     return int(value) if re.fullmatch(r"\d{1,9}", value) else -1
 
 
+def _quoted(value, *, raw: bool = False) -> str:
+    """A field's value as a message quotes it: its first QUOTED_CHARS characters, so one
+    huge bad field (a CSV field may be 64 MB) cannot make the report line, and with it
+    the run's output, huge. repr() unless `raw`."""
+    cut = value[:QUOTED_CHARS] if isinstance(value, str) else value
+    shown = cut if raw else repr(cut)
+    return shown + "…" if isinstance(value, str) and len(value) > QUOTED_CHARS else shown
+
+
 def clean(fields: dict) -> tuple[dict | None, list[tuple[str, str]]]:
     """Book values and items from raw fields, or None and the problems found."""
     problems = []
@@ -154,10 +164,10 @@ def clean(fields: dict) -> tuple[dict | None, list[tuple[str, str]]]:
     try:
         values["isbn"] = normalise_isbn(values["isbn"])
     except ValueError as e:
-        problems.append(("invalid_isbn", f"{values['isbn'] or '(empty)'}: {e}"))
+        problems.append(("invalid_isbn", f"{_quoted(values['isbn'], raw=True) or '(empty)'}: {e}"))
     year = _int(fields.get("published_year"))
     if year is None or not YEAR_MIN <= year <= utcnow().year + 1:
-        problems.append(("invalid_year", f"published_year {fields.get('published_year')!r} is not a "
+        problems.append(("invalid_year", f"published_year {_quoted(fields.get('published_year'))} is not a "
                                          f"year between {YEAR_MIN} and next year."))
     values["published_year"] = year
     description = (fields.get("description") or "").strip()
@@ -176,13 +186,13 @@ def clean(fields: dict) -> tuple[dict | None, list[tuple[str, str]]]:
         try:  # the rules of POST /books/<id>/items; item types as codes (Koha's "BK" is "bk")
             item = _ITEM.load({"barcode": barcode, "item_type": (kind or "book").strip().lower()})
         except ValidationError as e:
-            problems.append(("invalid_item", f"item {barcode!r}: " + "; ".join(
+            problems.append(("invalid_item", f"item {_quoted(barcode)}: " + "; ".join(
                 f"{name}: {' '.join(msgs)}" for name, msgs in e.messages.items())))
         else:
             values["items"].append((item["barcode"], item["item_type"]))
     values["item_type"] = values["items"][0][1] if values["items"] else item_type
     copies = _int(fields.get("copies"), default=max(len(items), 1))
     if not 1 <= copies <= MAX_COPIES:
-        problems.append(("invalid_copies", f"copies {fields.get('copies')!r} is not 1-{MAX_COPIES}."))
+        problems.append(("invalid_copies", f"copies {_quoted(fields.get('copies'))} is not 1-{MAX_COPIES}."))
     values["copies"] = copies
     return (None, problems) if problems else (values, [])

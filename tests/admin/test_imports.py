@@ -136,6 +136,24 @@ def test_a_bad_row_is_a_message_whatever_is_wrong_with_it(worker_app, admin, cel
     assert codes == {"2": "too_long", "3": "bad_chars", "4": "invalid_isbn"}
 
 
+def test_a_huge_bad_field_is_quoted_short(worker_app, admin, celery_worker, monkeypatch):
+    # Quoted whole (as repr, four characters a control byte), it made the report line
+    # larger than the run's output may be, and the import failed with its good rows.
+    monkeypatch.setitem(worker_app.config, "TASK_OUTPUT_MAX_BYTES", 1_000_000)
+    client = worker_app.test_client()
+    rows = [b"title,author,isbn,published_year,copies",
+            b"Kindred,Octavia E. Butler,9780807083055,1979,1",
+            b"Bad,Someone,9780306406157," + b"\x01" * 1_000_000 + b",1",
+            b"Bad copies,Someone,9780441478125,2001," + b"9" * 1_000_000]
+    run = import_file(client, admin, b"\n".join(rows) + b"\n")
+    assert run["state"] == "succeeded", run
+    assert (run["result"]["created"], run["result"]["invalid"]) == (1, 2)
+    details = [m["detail"] for m in messages(client, admin, run["task_id"])["items"]]
+    assert details and all(len(d) < 400 for d in details), [d[:100] for d in details]
+    report = client.get(run["output_url"], headers=admin.headers).get_data()
+    assert len(report) < 2000
+
+
 def test_a_marc_file_corrupt_midway_fails_saying_where(worker_app, admin, celery_worker):
     data = bytearray(sample("catalog.mrc"))
     second = data.index(b"\x1d") + 1  # record 2 starts after record 1's terminator
