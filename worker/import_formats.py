@@ -80,8 +80,31 @@ def _marc_fields(record) -> dict:
     }
 
 
+class _BetweenRecords:
+    """The upload as pymarc reads it, without the line breaks, blanks and ^Z (0x1A, a
+    DOS end of file) some systems put between records or at the end: pymarc takes such
+    a byte for the start of a record length and gives up on the rest of the file.
+    pymarc reads 5 bytes (the length) at the start of each record and never otherwise
+    (a record is at least 25 bytes), so only those reads skip them."""
+
+    _SKIPPED = b"\r\n\x1a \t"
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        if size != 5:
+            return self.raw.read(size)
+        head = self.raw.read(5)
+        while head[:1] and head[0] in self._SKIPPED:
+            head = head.lstrip(self._SKIPPED)
+            head += self.raw.read(5 - len(head))
+        return head
+
+
 def marc_records(raw) -> Iterator[tuple[int, dict | str]]:
-    reader = MARCReader(raw, to_unicode=True, force_utf8=True, utf8_handling="replace", permissive=True)
+    reader = MARCReader(_BetweenRecords(raw), to_unicode=True, force_utf8=True, utf8_handling="replace",
+                        permissive=True)
     for number, record in enumerate(reader, start=1):
         if record is None and isinstance(reader.current_exception, FatalReaderError):
             # A bad length or a cut-off record: where the next record starts is lost, and

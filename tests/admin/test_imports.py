@@ -162,6 +162,19 @@ def test_a_marc_file_corrupt_midway_fails_saying_where(worker_app, admin, celery
     assert run["state"] == "failed" and "MARC record 2 cannot be read" in run["error"], run
 
 
+def test_marc_records_with_line_breaks_or_a_dos_end_between_them_all_import(worker_app, admin, celery_worker):
+    data = sample("catalog.mrc")
+    records = [r + b"\x1d" for r in data.split(b"\x1d")[:-1]]
+    client = worker_app.test_client()
+    plain = counts(import_file(client, admin, data, "marc", dry_run=True)["result"])
+    assert plain["records"] == len(records) == 4
+    for variant in (data + b"\n", data + b"\r\n", data + b"\x1a", b"\n".join(records) + b"\n",
+                    b"\r\n".join(records)):
+        run = import_file(client, admin, variant, "marc", dry_run=True)
+        assert run["state"] == "succeeded", (variant[-3:], run)
+        assert counts(run["result"]) == plain
+
+
 def test_upload_refusals(worker_app, admin, member, clean_broker):
     client = worker_app.test_client()
     assert is_problem(upload(client, admin, b"x", "pdf"), 400)
