@@ -16,8 +16,11 @@ a later next_attempt_at after a transient failure.
   between handing the message over and recording the outcome. It may have been
   delivered, so it is never resent: it becomes failed with "outcome unknown" for an
   admin to judge (GET /admin/notifications?state=failed).
-- Transient failures (cannot connect, 4xx) retry with exponential backoff and
-  jitter; 5xx, or MAIL_MAX_ATTEMPTS attempts, end as failed with last_error.
+- Transient failures (4xx, a connection lost before the message began) retry with
+  exponential backoff and jitter; 5xx, or MAIL_MAX_ATTEMPTS attempts, end as failed
+  with last_error. A server that cannot be reached at all is an outage, not a verdict
+  on the message: the rows stay pending, their attempts unchanged, and are tried again
+  after the backoff for the attempts they had (so an outage of any length loses none).
 """
 
 import logging
@@ -119,9 +122,10 @@ def deliver(rows, claim_ts: datetime) -> dict:
                     try:
                         smtp = connect()
                     except (OSError, smtplib.SMTPException) as e:
+                        log.warning("SMTP server unreachable, %s message(s) kept pending: %s",
+                                    len(rows) - index, e)
                         for left in rows[index:]:
-                            stats[_failure(ledger, left, "pending", claim_ts, f"SMTP connect: {e}",
-                                           True)] += 1
+                            stats[_unreached(ledger, left, claim_ts, f"SMTP connect: {e}")] += 1
                         return stats
                 try:
                     subject, body = content(row)
@@ -193,6 +197,14 @@ def _failure(ledger: Ledger, row, from_state: str, token: datetime, error: str,
     ledger.record((update(T).where(T.c.id == row.id, T.c.state == from_state, T.c.claimed_at == token)
                    .values(attempts=T.c.attempts + 1, last_error=error[:2000], **values), None))
     return outcome
+
+
+def _unreached(ledger: Ledger, row, token: datetime, error: str) -> str:
+    """The server was not reached, so the message was not tried: pending again."""
+    ledger.record((update(T).where(T.c.id == row.id, T.c.state == "pending", T.c.claimed_at == token)
+                   .values(next_attempt_at=utcnow() + backoff(row.attempts + 1), claimed_at=None,
+                           last_error=error[:2000]), None))
+    return "retrying"
 
 
 def _reap_stale(now: datetime) -> int:
