@@ -18,6 +18,7 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
+from api.accounts.fines import reprice_moved
 from api.celery_setup import RESCHEDULE_JOB
 from api.clock import utcnow
 from api.days.service import MAX_SEARCH_DAYS, closures, day_bounds, same_time_on
@@ -47,7 +48,8 @@ def reschedule_due_on(run_id: str, *, day: date) -> dict:
     start, end = day_bounds(day)
     calendar = closures(db.session, day, date.fromordinal(day.toordinal() + MAX_SEARCH_DAYS))
     target = None if calendar.is_open(day) else calendar.next_open_date(day)
-    summary = {"date": day.isoformat(), "moved_to": target and target.isoformat(), "moved": 0, "notified": 0}
+    summary = {"date": day.isoformat(), "moved_to": target and target.isoformat(), "moved": 0, "notified": 0,
+               "repriced": 0}
     if target is None:
         # Reopened before the job ran (or no open day in reach): nothing to move.
         db.session.commit()
@@ -90,6 +92,8 @@ def reschedule_due_on(run_id: str, *, day: date) -> dict:
             rows += db.session.execute(base.where(Loan.user_id == last.user_id, Loan.id > last.id)).all()
         moves = [{"loan_id": r.id, "old": r.due_at, "new": same_time_on(r.due_at, target)} for r in rows]
         db.session.execute(move, moves)
+        # A past day closed after fines-accrual charged it: those fines follow the new dates.
+        summary["repriced"] += reprice_moved(db.session, [(r.id, r.user_id) for r in rows])
         summary["notified"] += _notify(rows, moves, day, reason)
         summary["moved"] += len(rows)
         after = (rows[-1].user_id, rows[-1].id)

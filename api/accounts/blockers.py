@@ -2,8 +2,9 @@
 
 Circulation (borrow, renew, holds, GET /loans/check) calls `account_blockers` with the
 effective rule it resolved; it reads without locking, so call it after lock_user when
-the answer guards a write (a payment takes the same lock, so the balance cannot move
-under the check).
+the answer guards a write (a payment and every one-loan fine write take the same lock,
+so the balance cannot move under the check; the nightly fines-accrual batches do not,
+and can only bring a fine to its formula's amount for the day).
 """
 
 from sqlalchemy.orm import Session

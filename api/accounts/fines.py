@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.accounts.pricing import priced_loans
+from api.accounts.service import lock_account
 from api.clock import utcnow
 from api.days.service import library_date
 from api.models import AccountLine, Loan
@@ -82,7 +83,7 @@ def settle_fine(session: Session, loan: Loan, *, returned_at: datetime) -> int:
     """Bring the loan's `overdue` line to its final amount, counting library days up to
     the return day (a backdated return counts to its own day). Call it in the return's
     transaction, after setting returned_at; it does not commit. Returns the fine."""
-    return _write_one(session, loan, end=library_date(returned_at))
+    return _write_one(session, loan.id, loan.user_id, end=library_date(returned_at))
 
 
 def reprice_fine(session: Session, loan: Loan) -> int:
@@ -90,24 +91,41 @@ def reprice_fine(session: Session, loan: Loan) -> int:
     date moved: a line for a due date that no longer applies is brought down (to 0 if
     the loan is no longer overdue, which fines-accrual would never visit again) or up.
     Call it in the change's transaction; it does not commit. Returns the fine."""
-    return _write_one(session, loan, end=library_date(utcnow()))
+    return _write_one(session, loan.id, loan.user_id, end=library_date(utcnow()))
 
 
-def _write_one(session: Session, loan: Loan, *, end: date) -> int:
+def reprice_moved(session: Session, loans: list[tuple[int, int]]) -> int:
+    """reprice_fine for those of `loans` ((id, user_id), due dates just moved in this
+    transaction, in user order) that have an `overdue` line: a closed date in the past
+    can take a charged loan out of being overdue. Returns how many were repriced."""
+    charged = set(session.scalars(select(AccountLine.loan_id).where(
+        AccountLine.kind == "overdue", AccountLine.loan_id.in_([loan_id for loan_id, _ in loans]))))
+    today = library_date(utcnow())
+    for loan_id, user_id in loans:
+        if loan_id in charged:
+            _write_one(session, loan_id, user_id, end=today)
+    return len(charged)
+
+
+def _write_one(session: Session, loan_id: int, user_id: int, *, end: date) -> int:
     """One loan's line priced to library day `end`, as it stands in this transaction.
 
     It first takes the accrual lock shared (PostgreSQL), held to the commit: a
     fines-accrual batch in flight (which may have read the loan as it was) commits
     first and this then overwrites its line; a batch that starts later waits for this
     commit and sees the loan as changed. Either way the amount written here is the last
-    written. The accrual takes no other lock a return holds: no deadlock."""
+    written. The accrual takes no other lock a return holds: no deadlock. Then the
+    member's row, as a payment does (lock_account): a payment checks the balance under
+    it, so it cannot accept more than the balance this write leaves (a backdated
+    check-in bringing a fine down while an admin takes payment of the old amount)."""
     if session.get_bind().dialect.name == "sqlite":
         # SQLite serialises writers: take the write lock now.
-        session.execute(update(Loan).where(Loan.id == loan.id).values(id=Loan.id)
+        session.execute(update(Loan).where(Loan.id == loan_id).values(id=Loan.id)
                         .execution_options(synchronize_session=False))
     else:
         session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": ACCRUAL_LOCK})
-    conditions = [Loan.id == loan.id]
+    lock_account(session, user_id)
+    conditions = [Loan.id == loan_id]
     amount = session.scalar(select(priced_loans(conditions, end=end).subquery().c.amount)) or 0
     write_fines(session, conditions, end=end)
     return amount

@@ -10,8 +10,9 @@ from api import clock
 from api.accounts import service
 from api.accounts.fines import settle_fine
 from api.celery_setup import JOB_TASKS, SCHEDULE
+from api.days.service import library_date
 from api.extensions import db
-from api.models import AccountLine, Loan
+from api.models import AccountLine, ClosedDate, Loan
 from tests.accounts.conftest import overdue_amounts
 from tests.helpers import create_user
 from tests.worker.fixtures import wait_for
@@ -183,3 +184,25 @@ def test_moving_the_due_date_reprices_the_line_at_once(app, fines, member, admin
     assert overdue_amounts(app) == {loan: 0}  # brought down, never deleted
     assert client.get("/users/me/account", headers=member.headers).get_json()["balance"] == 0
     assert accrue(app)["scanned"] == 0 and overdue_amounts(app) == {loan: 0}
+
+
+def test_closing_a_charged_past_day_reprices_its_loans(app, fines, member, add_loan, client):
+    # A snow day recorded the next morning: the loan due on it moves to today, so it is
+    # no longer overdue, and its fine (charged by the night's accrual) must go with it —
+    # fines-accrual never visits a loan that is not overdue.
+    from worker.days import reschedule_due_on
+
+    fines(per_day=10)
+    loan, other = add_loan(member.id, due_days_ago=1), add_loan(member.id, due_days_ago=3)
+    accrue(app)
+    assert overdue_amounts(app) == {loan: 10, other: 30}
+    with app.app_context():
+        yesterday = library_date(clock.utcnow()) - timedelta(days=1)
+        db.session.add(ClosedDate(date=yesterday, reason="Snow"))
+        db.session.commit()
+        result = reschedule_due_on(str(uuid.uuid4()), day=yesterday)
+    assert (result["moved"], result["repriced"]) == (1, 1)
+    assert overdue_amounts(app) == {loan: 0, other: 30}
+    assert client.get("/users/me/account", headers=member.headers).get_json()["balance"] == 30
+    accrue(app)  # the loan not moved loses the closed day from its count the next night
+    assert overdue_amounts(app) == {loan: 0, other: 20}

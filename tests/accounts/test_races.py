@@ -99,3 +99,22 @@ def test_a_run_that_comes_second_skips_the_returned_loan(app, fines, member, add
                               lambda: accrue_fines(str(uuid.uuid4())))
     assert ret_out == 20 and run_out["scanned"] == 0
     assert overdue_amounts(app) == {loan_id: 20}
+
+
+def test_a_payment_waits_for_a_fine_being_brought_down(app, fines, admin, member, add_loan):
+    fines(per_day=10)
+    loan_id = add_loan(member.id, due_days_ago=10)
+    with app.app_context():
+        accrue_fines(str(uuid.uuid4()))
+    assert balance(app, member.id) == 100
+
+    def pay_it_all():
+        return service.pay(db.session, user_id=member.id, amount=100, actor_id=admin.id).id
+
+    # A book-drop check-in backdated to two days late (the fine comes down to 20) holds
+    # the member's row while it writes; a payment of the old 100 waits for it, then
+    # sees 20. Before, the payment read the balance unlocked by the fine write: -80.
+    ret_out, pay_out = pinned(app, lambda: _return_backdated(loan_id, 8), pay_it_all)
+    assert ret_out == 20
+    assert isinstance(pay_out, Conflict) and pay_out.code == "payment_exceeds_balance", pay_out
+    assert balance(app, member.id) == 20

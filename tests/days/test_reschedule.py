@@ -69,7 +69,8 @@ def test_closing_a_date_moves_its_loans_and_emails_each_member_once(
     done = wait_for(lambda: (r := task_run(worker_app, run_id)) and r.state in ("succeeded", "failed") and r,
                     message="the reschedule run")
     assert done.state == "succeeded", done.error
-    assert done.result == {"date": "2026-12-24", "moved_to": "2026-12-26", "moved": 4, "notified": 2}
+    assert done.result == {"date": "2026-12-24", "moved_to": "2026-12-26", "moved": 4, "notified": 2,
+                           "repriced": 0}
     assert (done.name, done.requested_by, done.progress_current) == ("calendar-reschedule", admin.id, 4)
 
     after = due_dates(worker_app)
@@ -127,7 +128,7 @@ def test_reopened_before_the_job_runs_moves_nothing(worker_app, library, make_bo
     loan_id = add_loan(worker_app, make_book, user.id, local(2026, 12, 24, 10))
     with worker_app.app_context():
         result = reschedule_due_on("no-run", day=date(2026, 12, 24))
-    assert result == {"date": "2026-12-24", "moved_to": None, "moved": 0, "notified": 0}
+    assert result == {"date": "2026-12-24", "moved_to": None, "moved": 0, "notified": 0, "repriced": 0}
     assert due_dates(worker_app)[loan_id] == local(2026, 12, 24, 10)
 
 
