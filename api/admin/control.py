@@ -25,7 +25,9 @@ def cancel_task(task: str):
       flagged and stops before its next batch, keeping the batches it finished, then
       shows `cancelled`; flagged during its last batch, it has nothing left to skip and
       ends `succeeded`. The flag is in the database, so it holds across worker restarts.
-      A finished run is 409 `task_finished`.
+      A run running for longer than TASK_TIME_LIMIT has lost its worker: it is
+      `cancelled` at once (see its `error`) and can be retried. A finished run is 409
+      `task_finished`.
     parameters:
       - {in: path, name: task, required: true, description: The run id., schema: {type: string}}
     x-response: {202: TaskRunOut, description: 'Cancelled, or flagged to stop at its next batch.'}

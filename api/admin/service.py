@@ -2,11 +2,12 @@
 
 import logging
 import uuid
+from datetime import timedelta
 
 from flask import current_app
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
-from sqlalchemy import Select, case, delete, func, select, update
+from sqlalchemy import Select, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.audit.service import record
@@ -16,6 +17,9 @@ from api.errors import Conflict, NotFound, ServiceUnavailable
 from api.models import FINISHED_STATES, AuditEntry, Notification, TaskFile, TaskMessage, TaskRun
 
 log = logging.getLogger(__name__)
+LOST_AFTER_LIMIT_SECONDS = 60
+LOST = ("Its worker was lost: the run had been running for longer than TASK_TIME_LIMIT, past "
+        "which no task runs. Cancelled; retry it to run it again.")
 
 
 def get_run(session: Session, run_id: str) -> TaskRun:
@@ -63,14 +67,21 @@ def enqueue(session: Session, run: TaskRun) -> TaskRun:
 
 def cancel_run(session: Session, run_id: str, *, actor_id: int) -> TaskRun:
     """Flag the run; a queued one becomes `cancelled` at once, a running one stops
-    before its next batch (the worker reads the flag there)."""
+    before its next batch (the worker reads the flag there). A run `running` for longer
+    than TASK_TIME_LIMIT (and a minute) has no worker any more: the hard time limit kills
+    a task by then, and Celery acknowledges its message, so nothing would ever finish it.
+    It becomes `cancelled` at once too, saying so, and can be retried."""
     run = get_run(session, run_id)
     now = utcnow()
+    limit = timedelta(seconds=current_app.config["TASK_TIME_LIMIT"] + LOST_AFTER_LIMIT_SECONDS)
+    lost = and_(TaskRun.state == "running", TaskRun.started_at < now - limit)
+    ends = or_(TaskRun.state == "queued", lost)
     done = session.execute(
         update(TaskRun).where(TaskRun.id == run_id, TaskRun.state.in_(("queued", "running")))
         .values(cancel_requested_at=func.coalesce(TaskRun.cancel_requested_at, now),
-                state=case((TaskRun.state == "queued", "cancelled"), else_=TaskRun.state),
-                finished_at=case((TaskRun.state == "queued", now), else_=TaskRun.finished_at))
+                state=case((ends, "cancelled"), else_=TaskRun.state),
+                finished_at=case((ends, now), else_=TaskRun.finished_at),
+                error=case((lost, LOST), else_=TaskRun.error))
         .execution_options(synchronize_session=False))
     if done.rowcount == 0:
         session.rollback()

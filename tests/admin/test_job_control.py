@@ -268,3 +268,24 @@ def test_expire_holds_stops_at_the_batch_after_a_cancel(worker_app, make_book, s
     assert run.state == "cancelled" and run.progress_current == 4  # batches 1 and 2 kept
     with worker_app.app_context():
         assert sorted(db.session.scalars(select(Hold.status)).all()) == ["expired"] * 4 + ["ready"]
+
+
+def test_a_run_whose_worker_was_lost_can_be_cancelled_and_retried(worker_app, admin, clean_broker):
+    # Killed at the hard time limit, its message acknowledged: nothing would ever finish
+    # it, and a running run cannot be retried. Cancelling ends it once it has been
+    # running past TASK_TIME_LIMIT (no task runs longer), and then it can be retried.
+    client = worker_app.test_client()
+    now, limit = clock.utcnow(), timedelta(seconds=worker_app.config["TASK_TIME_LIMIT"])
+    with worker_app.app_context():
+        db.session.add_all([TaskRun(id=run_id, name="expire-holds", state="running", started_at=started)
+                            for run_id, started in (("recent", now - limit + timedelta(minutes=1)),
+                                                    ("lost", now - limit - timedelta(minutes=2)))])
+        db.session.commit()
+    flagged = client.post("/admin/tasks/recent/cancel", headers=admin.headers).get_json()
+    assert (flagged["state"], flagged["error"]) == ("running", None)  # it may still be working
+    ended = client.post("/admin/tasks/lost/cancel", headers=admin.headers).get_json()
+    assert ended["state"] == "cancelled" and ended["finished_at"] is not None
+    assert "worker was lost" in ended["error"]
+    retry = client.post("/admin/tasks/lost/retry", headers=admin.headers)
+    assert retry.status_code == 202
+    assert status(client, admin, retry.get_json()["task_id"])["state"] == "queued"
