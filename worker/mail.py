@@ -95,7 +95,8 @@ def claim_batch(limit: int) -> tuple[datetime, list]:
         rows = db.session.execute(
             select(Notification.id, Notification.kind, Notification.recipient, Notification.subject,
                    Notification.body, Notification.dedupe_key, Notification.attempts,
-                   Notification.loan_id, Notification.request_id, Loan.due_at, User.username, Book.title,
+                   Notification.loan_id, Notification.request_id, Loan.due_at, Loan.returned_at,
+                   User.username, Book.title,
                    AccountLine.amount.label("fine"))
             .outerjoin(Loan, Loan.id == Notification.loan_id)
             .outerjoin(AccountLine, and_(AccountLine.loan_id == Notification.loan_id,

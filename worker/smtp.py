@@ -67,6 +67,8 @@ def content(row) -> tuple[str, str]:
         return row.subject, row.body
     if row.title is None:
         raise ValueError("the loan this notice is about no longer exists")
+    if getattr(row, "returned_at", None) is not None:  # an overdue or due-soon notice
+        raise ValueError("the loan was returned before this notice went out; not sent")
     # The loan's overdue line as the last fines-accrual (or its return) left it; no
     # line, or 0, says nothing (a library that charges no fines sends what it always did).
     fine = getattr(row, "fine", None)

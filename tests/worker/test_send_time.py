@@ -7,8 +7,9 @@ from email.policy import default
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, update
 
+from api.clock import utcnow
 from api.extensions import db
 from api.models import Loan
 from tests.worker.helpers import add_notices, outbox
@@ -45,6 +46,21 @@ def test_notice_whose_loan_is_gone_fails_without_sending(worker_app, inbox, make
         assert deliver(rows, claim_ts) == {"sent": 0, "retrying": 0, "failed": 1}
     [row] = outbox(worker_app).values()
     assert row.state == "failed" and "no longer exists" in row.last_error
+    assert inbox.messages == []
+
+
+def test_notice_whose_loan_was_returned_meanwhile_is_not_sent(worker_app, inbox, make_book):
+    # Queued in the morning, still waiting (a retry) when the book came back: "is now
+    # overdue" would be wrong by the time it went out.
+    [loan_id] = add_loans(worker_app, make_book, [-2])
+    with worker_app.app_context():
+        loan_notices("no-run", kind="overdue")
+        db.session.execute(update(Loan).where(Loan.id == loan_id).values(returned_at=utcnow()))
+        db.session.commit()
+        claim_ts, rows = claim_batch(10)
+        assert deliver(rows, claim_ts) == {"sent": 0, "retrying": 0, "failed": 1}
+    [row] = outbox(worker_app).values()
+    assert row.state == "failed" and "returned before this notice went out" in row.last_error
     assert inbox.messages == []
 
 
