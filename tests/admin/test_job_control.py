@@ -289,3 +289,25 @@ def test_a_run_whose_worker_was_lost_can_be_cancelled_and_retried(worker_app, ad
     retry = client.post("/admin/tasks/lost/retry", headers=admin.headers)
     assert retry.status_code == 202
     assert status(client, admin, retry.get_json()["task_id"])["state"] == "queued"
+
+
+def test_retention_keeps_an_upload_a_queued_or_running_run_still_reads(worker_app):
+    runs = {"imported": "succeeded", "retry": "queued", "exporting": "running", "done": "succeeded"}
+    with worker_app.app_context():
+        db.session.add_all([TaskRun(id=run_id, name="catalog-import", state=state)
+                            for run_id, state in runs.items()])
+        db.session.flush()
+        files = {run_id: TaskFile(run_id=run_id, kind=kind, filename="f.csv", content_type="text/csv")
+                 for run_id, kind in (("imported", "input"), ("exporting", "output"), ("done", "output"))}
+        db.session.add_all(files.values())
+        db.session.flush()
+        db.session.get(TaskRun, "retry").params = {"file_id": files["imported"].id}  # the retry reads it
+        db.session.commit()
+        clock.advance(timedelta(days=worker_app.config["TASK_FILE_RETENTION_DAYS"] + 1))
+        assert remove_expired_files() == {"removed": 1}  # only the finished run's own file
+        kept = set(db.session.scalars(select(TaskFile.run_id)))
+        assert kept == {"imported", "exporting"}
+        for run_id in ("retry", "exporting"):
+            db.session.get(TaskRun, run_id).state = "succeeded"
+        db.session.commit()
+        assert remove_expired_files() == {"removed": 2}
