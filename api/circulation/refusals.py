@@ -15,8 +15,10 @@ from api.accounts.blockers import account_blockers
 from api.audit.service import record
 from api.circulation.common import patron_category, refuse, rule_for
 from api.circulation.items import first_available
+from api.errors import NotFound
 from api.models import Book, Hold, Item, Loan, User
 from api.rules.resolve import EffectiveRule, loan_limits
+from api.transaction import rollback_and_raise
 
 # SPEC "Refusals": what `override_reason` lifts. Everything else (no copy, the book
 # already on loan, an inactive account, an item not on the shelf, a returned or
@@ -44,8 +46,11 @@ def borrow_blockers(session: Session, user: User, book: Book, *, scanned: Item |
                                              Hold.status == "ready")
                           .execution_options(populate_existing=True))
     if scanned is not None:
-        session.refresh(scanned)  # as it is now (under the book's lock, when borrowing)
-        item = scanned
+        # As it is now (under the book's lock, when borrowing): staff may have deleted it
+        # since it was looked up by its barcode.
+        item = session.get(Item, scanned.id, populate_existing=True)
+        if item is None:
+            rollback_and_raise(session, NotFound("No item has this barcode."))
     elif kept is not None and kept.item_id is not None:
         item = session.get(Item, kept.item_id, populate_existing=True)
     else:

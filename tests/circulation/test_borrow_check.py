@@ -3,13 +3,17 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
 
-from api.circulation.refusals import OVERRIDABLE
+from api.circulation.loans import get_item_by_barcode
+from api.circulation.refusals import OVERRIDABLE, borrow_blockers
 from api.clock import utcnow
+from api.errors import NotFound
 from api.extensions import db
+from api.models import Book, Item, User
 from tests.circulation.overrides_helpers import HARD_BORROW, OVERRIDABLE_BORROW, desk, set_rule
-from tests.helpers import is_problem
+from tests.helpers import create_user, is_problem
 
 
 def _codes(response):
@@ -107,3 +111,19 @@ def test_with_several_blockers_the_borrows_code_is_among_the_checks(app, client,
         refused = client.post("/loans", json=body, headers=member.headers)
         assert is_problem(refused, 409) and refused.get_json()["code"] in answer
         assert refused.get_json()["code"] == (hard or answer)[0]
+
+
+def test_an_item_deleted_after_its_barcode_was_looked_up_is_a_404(app, make_book):
+    # A kiosk scan racing staff deleting that item: the borrow looked the barcode up,
+    # then (waiting on the book's lock) the delete committed. It was a 500.
+    book_id = make_book(copies=2)
+    reader = create_user(app, "scanner")
+    with app.app_context():
+        barcode = db.session.scalars(select(Item.barcode).where(Item.book_id == book_id)).first()
+        scanned = get_item_by_barcode(db.session, barcode)
+        with Session(db.engine) as staff:
+            staff.execute(delete(Item).where(Item.id == scanned.id))
+            staff.commit()
+        with pytest.raises(NotFound):
+            borrow_blockers(db.session, db.session.get(User, reader.id), db.session.get(Book, book_id),
+                            scanned=scanned, now=utcnow())
