@@ -86,7 +86,9 @@ def update_item(session: Session, item_id: int, data: dict[str, Any], *, actor_i
             refuse(session, "item_in_use", f"This item is {item.status.replace('_', ' ')}; "
                                            "check it in or cancel the hold first.")
         if data["status"] == "available":
-            pass_copy_on(session, book, item, utcnow(), expect=(item.status,))
+            hold = pass_copy_on(session, book, item, utcnow(), expect=(item.status,))
+            if hold is not None:  # the audit says where it went: to the first waiting hold
+                changes["status"][1], changes["hold_id"] = "on_hold_shelf", [None, hold.id]
         else:
             move_item(session, item.id, book.id, data["status"], expect=(item.status,))
     if "barcode" in changes:

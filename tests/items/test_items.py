@@ -121,6 +121,9 @@ def test_a_new_or_repaired_item_goes_to_the_hold_queue_first(app, client, admin,
     holds = [client.post("/holds", json={"book_id": book_id}, headers=w.headers).get_json() for w in waiters]
     repaired = client.patch(f"/items/{spare}", json={"status": "available"}, headers=admin.headers).get_json()
     assert repaired["status"] == "on_hold_shelf"
+    # The audit entry says where the item went, not only what staff asked for.
+    assert audit(app, "item.updated")[-1][2]["changes"] == {"status": ["damaged", "on_hold_shelf"],
+                                                            "hold_id": [None, holds[0]["id"]]}
     added = client.post(f"/books/{book_id}/items", json={"barcode": "NEW-1"}, headers=admin.headers).json
     assert added["status"] == "on_hold_shelf"
     statuses = [client.get(f"/holds/{h['id']}", headers=w.headers).get_json()["status"]
