@@ -76,6 +76,9 @@ class AppLimiter(Limiter):
             # The per-client default still applies on top: trying many emails from
             # one address is bounded too, not only many tries at one email.
             kwargs.setdefault("override_defaults", False)
+            # By address even with a token: keyed per user, every account registered
+            # would bring a fresh budget of registrations (and of reset emails).
+            kwargs.setdefault("key_func", address_key)
         return super().limit(limit_value, **kwargs)
 
 
@@ -93,6 +96,10 @@ def rate_limit_key() -> str:
             return f"user:{tokens.decode(token.strip(), 'access')['sub']}"
         except Unauthorized:
             pass
+    return address_key()
+
+
+def address_key() -> str:
     return f"addr:{get_remote_address()}"
 
 
@@ -125,10 +132,14 @@ def admin_tasks_limit() -> str:
 
 def login_key() -> str:
     """Login attempts are counted per (address, email): one attacked account does not
-    lock out everyone behind the same address."""
+    lock out everyone behind the same address. The email in the form the login looks
+    it up by: every spelling that finds the account (fullwidth letters, an ideographic
+    full stop in the domain) counts against one budget."""
+    from api.users.schemas import lookup_form  # the users package builds on the limiter
+
     body = parsed_json()
     email = body.get("email") if isinstance(body, dict) else None
-    email = email.strip().lower() if isinstance(email, str) else ""
+    email = lookup_form(email) if isinstance(email, str) else ""
     # Hashed so that a 64 KB "email" cannot become a 64 KB Redis key.
     digest = hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()[:32]
     return f"login:{get_remote_address()}:{digest}"

@@ -62,11 +62,16 @@ class LookupEmail(Text):
     than a different answer."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
-        try:
-            return normalized_email(value)
-        except EmailNotValidError:
-            return value.lower()
+        return lookup_form(super()._deserialize(value, attr, data, **kwargs))
+
+
+def lookup_form(value: str) -> str:
+    """The form an email is looked up in (LookupEmail; the login limit's key too)."""
+    value = value.strip()
+    try:
+        return normalized_email(value)
+    except EmailNotValidError:
+        return value.lower()
 
 
 def password_field(**kw) -> fields.Field:

@@ -88,6 +88,17 @@ def test_login_is_rate_limited_with_retry_after(app, client):
     assert is_problem(attempts[-1], 429) and int(attempts[-1].headers["Retry-After"]) > 0
 
 
+def test_spellings_of_one_email_share_its_login_limit(app, client):
+    # Fullwidth letters and an ideographic full stop find the same account, so they
+    # must not each bring a fresh budget of guesses.
+    create_user(app, "frank")
+    spellings = ["frank@example.com", "frank@ｅxample.com", "frank@exａmple.com", "frank@example。com",
+                 "FRANK@EXAMPLE.COM", " frank@example.com"]
+    answers = [client.post("/users/login", json={"email": email, "password": "a wrong guess"})
+               for email in spellings]
+    assert [r.status_code for r in answers] == [401] * 5 + [429]
+
+
 def test_password_hashes_are_argon2id_and_never_returned(app, client, member):
     from sqlalchemy import select
 

@@ -116,6 +116,19 @@ def test_account_endpoints_have_tight_limits(make_app, path, body):
     assert is_problem(client.post(path, json=body), 429)
 
 
+@pytest.mark.parametrize("path, body", [
+    ("/users/register", {"username": "judy", "email": "judy@example.com", "password": "a long password"}),
+    ("/users/password-reset", {"email": "judy@example.com"}),
+])
+def test_account_limits_are_per_address_even_with_a_token(make_app, member, path, body):
+    # Keyed per user, each account registered brought a fresh budget: registrations (and
+    # reset emails to one victim) grew with the accounts one address held.
+    small = make_app(RATELIMIT_REGISTER="1 per hour", RATELIMIT_PASSWORD_RESET="1 per hour")
+    client = small.test_client()
+    client.post(path, json=body)
+    assert is_problem(client.post(path, json=body, headers=member.headers), 429)
+
+
 # 30,000 levels fit in MAX_CONTENT_LENGTH; the json module recurses once per level.
 DEEP_JSON = "[" * 30_000 + "]" * 30_000
 @pytest.mark.parametrize("method, rule", operations_with_a_body())
