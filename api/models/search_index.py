@@ -69,19 +69,25 @@ PG_DDL = [
 # the database's collation. Close spellings still consider only words of 3+ letters.
 _ALL_WORDS = ("SELECT DISTINCT w FROM {source} unnest(tsvector_to_array(to_tsvector('simple', "
               "{row}title || ' ' || {row}author))) w WHERE length(w) <= 40")
+def _vocabulary_functions(words: str) -> list[str]:
+    return [
+        """CREATE OR REPLACE FUNCTION books_search_words() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO search_words (word) """ + words.format(source="new_rows,", row="new_rows.") + """
+         ORDER BY w ON CONFLICT DO NOTHING;
+         RETURN NULL;
+       END $$""",
+        """CREATE OR REPLACE FUNCTION books_search_words_row() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO search_words (word) """ + words.format(source="", row="NEW.") + """
+         ORDER BY w ON CONFLICT DO NOTHING;
+         RETURN NULL;
+       END $$""",
+    ]
+
+
 PG_VOCABULARY_DDL = [
-    """CREATE OR REPLACE FUNCTION books_search_words() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         INSERT INTO search_words (word) """ + _ALL_WORDS.format(source="new_rows,", row="new_rows.") + """
-         ORDER BY w ON CONFLICT DO NOTHING;
-         RETURN NULL;
-       END $$""",
-    """CREATE OR REPLACE FUNCTION books_search_words_row() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         INSERT INTO search_words (word) """ + _ALL_WORDS.format(source="", row="NEW.") + """
-         ORDER BY w ON CONFLICT DO NOTHING;
-         RETURN NULL;
-       END $$""",
+    *_vocabulary_functions(_ALL_WORDS),
     'CREATE INDEX ix_search_words_bytes ON search_words (word COLLATE "C")',
     "INSERT INTO search_words (word) " + _ALL_WORDS.format(source="books,", row="")
     + " ON CONFLICT DO NOTHING",
@@ -95,6 +101,43 @@ PG_VOCABULARY_DROP = [
       if sql.startswith("CREATE FUNCTION")),  # 0006's: words of 3+ letters, not numbers
     "DELETE FROM search_words WHERE length(word) < 3 OR word ~ '^[0-9]+$'",
 ]
+# Migration 0013: punctuation splits words in the index as it does in a query
+# (api.books.search.words): PostgreSQL's parser kept "node.js", "j.r.r" and "2.0" whole,
+# so "node action" or "tolkien j.r.r." found nothing there (SQLite's unicode61 splits
+# them). [:punct:] rather than [^[:alnum:]]: letters stay letters whatever the
+# database's LC_CTYPE (under "C" a non-ASCII letter is not [:alnum:]).
+_SPLIT = "regexp_replace({}, '[[:punct:]]+', ' ', 'g')"
+
+
+def _vector(split: bool) -> str:
+    words = (lambda column: _SPLIT.format(column)) if split else (lambda column: column)
+    return (f"setweight(to_tsvector('simple', {words('title')}), 'A') || "
+            f"setweight(to_tsvector('simple', {words('author')}), 'B') || "
+            "setweight(to_tsvector('simple', isbn), 'C')")
+
+
+def _words_split(split: bool) -> str:
+    text = "{row}title || ' ' || {row}author"
+    return _ALL_WORDS.replace(text, _SPLIT.format(text)) if split else _ALL_WORDS
+
+
+def _split_ddl(split: bool) -> list[str]:
+    """The search vector and vocabulary with words split at punctuation (or, for the
+    downgrade, as 0006 and 0012 had them)."""
+    return [
+        "ALTER TABLE books DROP COLUMN search_vector",  # its GIN index goes with it
+        f"ALTER TABLE books ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ({_vector(split)}) STORED",
+        "CREATE INDEX ix_books_search ON books USING gin (search_vector)",
+        *_vocabulary_functions(_words_split(split)),
+        *(["DELETE FROM search_words WHERE word ~ '[[:punct:]]'"] if split else []),  # never matched now
+        "INSERT INTO search_words (word) " + _words_split(split).format(source="books,", row="")
+        + " ON CONFLICT DO NOTHING",
+        "ANALYZE books",
+        "ANALYZE search_words",
+    ]
+
+
+PG_SPLIT_DDL, PG_SPLIT_DROP = _split_ddl(True), _split_ddl(False)
 # GET /users?q= is a substring of the lower-cased username or email.
 PG_USERS_DDL = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -145,19 +188,24 @@ _NAMES = {"search_words", "search_vector", "ix_books_search", "ix_books_title_tr
           "ix_users_username_trgm", "ix_users_email_trgm", "ix_search_words_bytes"}
 
 
-def create(conn: Connection, *, books: bool = True, users: bool = True, vocabulary: bool = False) -> None:
-    """What migration 0006 built; `vocabulary` adds what 0012 changed (create_all: all of it)."""
+def create(conn: Connection, *, books: bool = True, users: bool = True, vocabulary: bool = False,
+           split: bool = False) -> None:
+    """What migration 0006 built; `vocabulary` adds what 0012 changed, `split` what 0013
+    did (create_all: all of it)."""
     postgres = conn.dialect.name == "postgresql"
     statements = (PG_DDL if postgres else SQLITE_DDL) if books else []
     statements = statements + (PG_VOCABULARY_DDL if postgres and vocabulary else [])
+    statements = statements + (PG_SPLIT_DDL if postgres and split else [])
     for sql in statements + (PG_USERS_DDL if postgres and users else []):
         conn.exec_driver_sql(sql)
 
 
-def drop(conn: Connection, *, books: bool = True, users: bool = True, vocabulary: bool = False) -> None:
+def drop(conn: Connection, *, books: bool = True, users: bool = True, vocabulary: bool = False,
+         split: bool = False) -> None:
     postgres = conn.dialect.name == "postgresql"
     statements = (PG_DROP if postgres else SQLITE_DROP) if books else []
     statements = (PG_VOCABULARY_DROP if postgres and vocabulary else []) + statements
+    statements = (PG_SPLIT_DROP if postgres and split else []) + statements
     for sql in (PG_USERS_DROP if postgres and users else []) + statements:
         conn.exec_driver_sql(sql)
 
@@ -169,7 +217,7 @@ def include_name(name, type_, parent_names) -> bool:
 
 @event.listens_for(Book.__table__, "after_create")
 def _books_created(table, conn, **kw):
-    create(conn, users=False, vocabulary=True)
+    create(conn, users=False, vocabulary=True, split=True)
 
 
 @event.listens_for(Book.__table__, "before_drop")
