@@ -36,31 +36,24 @@ def test_job_notice_is_rendered_at_send_time_and_kept(worker_app, inbox, make_bo
     assert "is now overdue" in row.body
 
 
-def test_notice_whose_loan_is_gone_fails_without_sending(worker_app, inbox, make_book):
-    add_loans(worker_app, make_book, [-2])
-    with worker_app.app_context():
-        loan_notices("no-run", kind="overdue")
-        db.session.execute(delete(Loan))
-        db.session.commit()
-        claim_ts, rows = claim_batch(10)
-        assert deliver(rows, claim_ts) == {"sent": 0, "retrying": 0, "failed": 1}
-    [row] = outbox(worker_app).values()
-    assert row.state == "failed" and "no longer exists" in row.last_error
-    assert inbox.messages == []
-
-
-def test_notice_whose_loan_was_returned_meanwhile_is_not_sent(worker_app, inbox, make_book):
+@pytest.mark.parametrize("change, reason", [
+    (lambda loan_id: delete(Loan), "no longer exists"),
     # Queued in the morning, still waiting (a retry) when the book came back: "is now
-    # overdue" would be wrong by the time it went out.
+    # overdue" would be untrue by the time it went out.
+    (lambda loan_id: update(Loan).where(Loan.id == loan_id).values(returned_at=utcnow()),
+     "returned before this notice went out"),
+])
+def test_notice_whose_loan_is_gone_or_returned_fails_without_sending(worker_app, inbox, make_book,
+                                                                      change, reason):
     [loan_id] = add_loans(worker_app, make_book, [-2])
     with worker_app.app_context():
         loan_notices("no-run", kind="overdue")
-        db.session.execute(update(Loan).where(Loan.id == loan_id).values(returned_at=utcnow()))
+        db.session.execute(change(loan_id))
         db.session.commit()
         claim_ts, rows = claim_batch(10)
         assert deliver(rows, claim_ts) == {"sent": 0, "retrying": 0, "failed": 1}
     [row] = outbox(worker_app).values()
-    assert row.state == "failed" and "returned before this notice went out" in row.last_error
+    assert row.state == "failed" and reason in row.last_error
     assert inbox.messages == []
 
 
